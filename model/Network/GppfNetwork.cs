@@ -1,0 +1,136 @@
+using System.Text.RegularExpressions;
+using GppfActors.Model.Backbone;
+using GppfActors.Model.Norm;
+using GppfActors.Model.Routing;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GppfActors.Model.Network;
+
+/// <summary>
+/// One replica of the GPPF model: the dynamic backbone shared by all tasks, one Gumbel controller
+/// and one head per task. Created and owned by whoever owns the device (a device actor, a test).
+/// State keys: <c>backbone.*</c>, <c>controllers.{task}.logits</c>, <c>heads.{task}.*</c>.
+/// </summary>
+public sealed partial class GppfNetwork : nn.Module
+{
+    private readonly DynamicBackbone backbone;
+    private readonly ModuleDict<TaskController> controllers;
+    private readonly ModuleDict<nn.Module<IReadOnlyList<Tensor>, Tensor>> heads;
+
+    /// <summary>Builds a replica; weights are drawn from a generator seeded with <paramref name="seed"/> (replicas are then aligned by broadcasting rank 0's state).</summary>
+    public GppfNetwork(BackboneConfig config, IReadOnlyList<TaskHeadSpec> tasks, long seed) : base(nameof(GppfNetwork))
+    {
+        config.Validate();
+        if (tasks.Count == 0)
+        {
+            throw new ArgumentException("tasks: at least one task is needed", nameof(tasks));
+        }
+        foreach (var t in tasks)
+        {
+            if (!TaskNamePattern().IsMatch(t.Name))
+            {
+                throw new ArgumentException($"tasks: task name '{t.Name}' must be letters, digits, '_' or '-' (it becomes part of state keys)", nameof(tasks));
+            }
+        }
+        var duplicate = tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"tasks: task '{duplicate.Key}' is listed twice", nameof(tasks));
+        }
+
+        using var generator = new Generator((ulong)seed);
+        Sync = new NormSync();
+        backbone = new DynamicBackbone(config, Sync, generator);
+        controllers = nn.ModuleDict(tasks.Select(t => (t.Name, new TaskController(t.Name, backbone.NumLayers, config.NumUnits))).ToArray());
+        heads = nn.ModuleDict(tasks.Select(t => (t.Name, t.CreateHead(config.StageChannels, generator))).ToArray());
+        TaskNames = tasks.Select(t => t.Name).ToArray();
+        RegisterComponents();
+    }
+
+    /// <summary>The backbone configuration.</summary>
+    public BackboneConfig Config => backbone.Config;
+
+    /// <summary>The replica-wide SyncBN switch: set its group (and fused mode) before a training step.</summary>
+    public NormSync Sync { get; }
+
+    /// <summary>Task names in declaration order.</summary>
+    public IReadOnlyList<string> TaskNames { get; }
+
+    /// <summary>The shared backbone.</summary>
+    public DynamicBackbone Backbone => backbone;
+
+    /// <summary>The controller of <paramref name="task"/>.</summary>
+    public TaskController Controller(string task) => controllers[CheckTask(task)];
+
+    /// <summary>The head of <paramref name="task"/>.</summary>
+    public nn.Module<IReadOnlyList<Tensor>, Tensor> Head(string task) => heads[CheckTask(task)];
+
+    /// <summary>Backbone stage outputs for <paramref name="task"/>; in evaluation mode routing is always arg-max.</summary>
+    public IReadOnlyList<Tensor> Features(string task, Tensor input, RouteRequest request)
+    {
+        var controller = Controller(task);
+        IReadOnlyList<LayerRoute> routes = request.FixedPath is { } path
+            ? CheckPath(path).Select(LayerRoute.Single).ToArray()
+            : controller.Route(training ? request.Mode : RoutingMode.ArgMax, request.Tau, request.Seed, request.Step, request.Rank);
+        return backbone.forward(input, routes);
+    }
+
+    /// <summary>Head output of <paramref name="task"/> for <paramref name="input"/>.</summary>
+    public Tensor Forward(string task, Tensor input, RouteRequest request) =>
+        Head(task).forward(Features(task, input, request));
+
+    /// <summary>
+    /// The parameters a step over <paramref name="tasks"/> can touch, in registration order (the same
+    /// on every replica): the backbone, plus those tasks' controllers and heads.
+    /// </summary>
+    public IReadOnlyList<(string Name, Parameter Parameter)> ParametersForTasks(IEnumerable<string> tasks)
+    {
+        var set = tasks.Select(CheckTask).ToHashSet();
+        return named_parameters()
+            .Where(p => p.name.StartsWith("backbone.", StringComparison.Ordinal) || set.Contains(TaskOf(p.name)))
+            .ToArray();
+    }
+
+    /// <summary>Copies <paramref name="task"/>'s arg-max path into a new static ResNet (in evaluation mode) that the caller owns.</summary>
+    public StaticResNet ExtractPath(string task) => ExtractPath(Controller(task).ArgMaxPath());
+
+    /// <summary>Copies the given path into a new static ResNet (in evaluation mode) that the caller owns.</summary>
+    public StaticResNet ExtractPath(IReadOnlyList<int> path)
+    {
+        CheckPath(path);
+        using var generator = new Generator(0);
+        var result = new StaticResNet(Config, new NormSync(), generator);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var source = backbone.state_dict();
+        foreach (var (key, target) in result.state_dict())
+        {
+            target.copy_(source[StaticResNet.DynamicKey(key, path, Config)]);
+        }
+        result.eval();
+        return result;
+    }
+
+    private IReadOnlyList<int> CheckPath(IReadOnlyList<int> path)
+    {
+        if (path.Count != backbone.NumLayers || path.Any(k => k < 0 || k >= Config.NumUnits))
+        {
+            throw new ArgumentException($"a path needs {backbone.NumLayers} unit indices in [0, {Config.NumUnits}), got [{string.Join(", ", path)}]");
+        }
+        return path;
+    }
+
+    private string CheckTask(string task) =>
+        TaskNames.Contains(task) ? task : throw new ArgumentException($"unknown task '{task}' (known: {string.Join(", ", TaskNames)})");
+
+    // controllers.{task}.logits / heads.{task}.x -> task
+    private static string TaskOf(string name)
+    {
+        var parts = name.Split('.', 3);
+        return parts.Length >= 2 ? parts[1] : "";
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex TaskNamePattern();
+}
