@@ -70,7 +70,7 @@ public sealed class LegoLayer : nn.Module<Tensor, Tensor>
             {
                 siblings[k].Siblings = siblings;
                 siblings[k].UnitIndex = k;
-                siblings[k].Tag = $"layer {LayerIndex} bn {j} unit {k}";
+                siblings[k].Tag = $"layer {LayerIndex} bn {j}";
             }
         }
     }

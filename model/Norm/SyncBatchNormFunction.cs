@@ -45,7 +45,7 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
             stats[row].narrow(0, 1, c).copy_(mean64 * n);
             stats[row].narrow(0, 1 + c, c).copy_((var64 + mean64 * mean64) * n);
         }
-        group.AllReduceSum([stats], $"syncbn-forward {bn.Tag}");
+        group.AllReduceSum([stats], fused ? $"syncbn-forward {bn.Tag}" : $"syncbn-forward {bn.Tag} unit {bn.UnitIndex}");
 
         var counts = stats[TensorIndex.Colon, 0].data<double>().ToArray();
         Tensor? ownMean = null, ownVar = null;
@@ -104,7 +104,7 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
         var sums = zeros(rows, 2 * c, dtype: float64);                        // [rows, 2C]
         sums[row].narrow(0, 0, c).copy_(sumDy);
         sums[row].narrow(0, c, c).copy_(sumDyXhat);
-        group.AllReduceSum([sums], $"syncbn-backward {bn.Tag}");
+        group.AllReduceSum([sums], fused ? $"syncbn-backward {bn.Tag}" : $"syncbn-backward {bn.Tag} unit {bn.UnitIndex}");
 
         var globalDy = sums[row].narrow(0, 0, c).to_type(x.dtype).view(shape);      // [1, C, 1, 1]
         var globalDyXhat = sums[row].narrow(0, c, c).to_type(x.dtype).view(shape);  // [1, C, 1, 1]

@@ -1,0 +1,133 @@
+using GppfActors.Model.Backbone;
+using GppfActors.Model.Network;
+using GppfActors.Model.Routing;
+using GppfActors.Model.Tests.Support;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace GppfActors.Model.Tests.Backbone;
+
+public class BackboneSpecs
+{
+    // torchvision's resnet50 state keys without fc, derived from the architecture: 53 convs and 53 BNs.
+    private static List<string> TorchvisionResNet50Keys()
+    {
+        string[] bn = ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"];
+        var keys = new List<string> { "conv1.weight" };
+        keys.AddRange(bn.Select(s => $"bn1.{s}"));
+        int[] depths = [3, 4, 6, 3];
+        for (int s = 0; s < 4; s++)
+        {
+            for (int b = 0; b < depths[s]; b++)
+            {
+                for (int i = 1; i <= 3; i++)
+                {
+                    keys.Add($"layer{s + 1}.{b}.conv{i}.weight");
+                    keys.AddRange(bn.Select(x => $"layer{s + 1}.{b}.bn{i}.{x}"));
+                }
+                if (b == 0)
+                {
+                    keys.Add($"layer{s + 1}.{b}.downsample.0.weight");
+                    keys.AddRange(bn.Select(x => $"layer{s + 1}.{b}.downsample.1.{x}"));
+                }
+            }
+        }
+        return keys;
+    }
+
+    [Fact]
+    public void Should_have_17_lego_layers_with_torchvision_keys_per_unit_when_resnet50()
+    {
+        using var scope = NewDisposeScope();
+        var net = new GppfNetwork(BackboneConfig.ResNet50(2), [Nets.Classifier("in21k", 10)], 1);
+        Assert.Equal(17, net.Backbone.NumLayers);
+        var tv = TorchvisionResNet50Keys();
+        Assert.Equal(318, tv.Count);
+
+        var expected = new List<string>();
+        foreach (var key in tv)
+        {
+            for (int k = 0; k < 2; k++)
+            {
+                expected.Add("backbone." + StaticKeyToDynamic(key, k));
+            }
+        }
+        expected.Add("controllers.in21k.logits");
+        expected.Add("heads.in21k.fc.weight");
+        expected.Add("heads.in21k.fc.bias");
+        var actual = net.state_dict().Keys.ToList();
+        Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
+        Assert.Equal([17L, 2L], net.Controller("in21k").Logits.shape);
+
+        using var extracted = net.ExtractPath("in21k");
+        Assert.Equal(tv.Order(StringComparer.Ordinal), extracted.state_dict().Keys.Order(StringComparer.Ordinal));
+        long parameters = extracted.parameters().Sum(p => p.numel());
+        Assert.Equal(23_508_032, parameters); // torchvision resnet50 (25,557,032) minus fc (2048*1000+1000)
+    }
+
+    private static string StaticKeyToDynamic(string key, int unit)
+    {
+        if (key.StartsWith("conv1.", StringComparison.Ordinal) || key.StartsWith("bn1.", StringComparison.Ordinal))
+        {
+            return $"stem.units.{unit}.{key}";
+        }
+        var p = key.Split('.', 3);
+        return $"{p[0]}.{p[1]}.units.{unit}.{p[2]}";
+    }
+
+    [Theory]
+    [InlineData("tiny", 2)]
+    [InlineData("small", 3)]
+    public void Should_match_the_dynamic_evaluation_output_when_a_path_is_extracted(string preset, int units)
+    {
+        using var scope = NewDisposeScope();
+        var config = BackboneConfig.FromPreset(preset, units);
+        var net = new GppfNetwork(config, [Nets.Classifier("a", 5), Nets.Classifier("b", 3)], 3);
+        Nets.RandomiseNorms(net, 5);
+        using (no_grad())
+        {
+            using var g = new Generator(9);
+            net.Controller("b").Logits.copy_(randn(net.Controller("b").Logits.shape, generator: g));
+        }
+        net.eval();
+        var path = net.Controller("b").ArgMaxPath();
+        Assert.Contains(path, k => k != 0); // the test must exercise units other than 0
+
+        var x = randn(3, 3, 32, 32);
+        var dynamic = net.Features("b", x, RouteRequest.Eval);
+        using var extracted = net.ExtractPath("b");
+        var fixedStatic = extracted.forward(x);
+        Assert.Equal(dynamic.Count, fixedStatic.Count);
+        for (int s = 0; s < dynamic.Count; s++)
+        {
+            double diff = (dynamic[s] - fixedStatic[s]).abs().max().item<float>();
+            Assert.True(diff <= 1e-5, $"stage {s}: max abs diff {diff}");
+        }
+        // The fixed-path route of the dynamic network gives the same as well.
+        var viaPath = net.Features("b", x, RouteRequest.Path(path));
+        Assert.True((viaPath[^1] - fixedStatic[^1]).abs().max().item<float>() <= 1e-5);
+    }
+
+    [Fact]
+    public void Should_name_the_key_when_the_config_is_invalid()
+    {
+        var e = Assert.Throws<ArgumentException>(() => (BackboneConfig.Small() with { NumUnits = 0 }).Validate());
+        Assert.Contains("backbone.num_units", e.Message);
+        e = Assert.Throws<ArgumentException>(() => (BackboneConfig.Small() with { StageWidths = [8, 16] }).Validate());
+        Assert.Contains("backbone.stage_widths", e.Message);
+        e = Assert.Throws<ArgumentException>(() => BackboneConfig.FromPreset("resnet51", 2));
+        Assert.Contains("resnet50", e.Message);
+    }
+
+    [Fact]
+    public void Should_be_a_plain_resnet_when_n_is_one()
+    {
+        using var scope = NewDisposeScope();
+        var net = new GppfNetwork(BackboneConfig.Tiny(1), [Nets.Classifier("a", 3)], 2);
+        var routes = net.Controller("a").Route(RoutingMode.Soft, 5.0, 1, 1, 0);
+        Assert.All(routes, r => Assert.Equal(0, r.Unit));
+        Assert.All(routes, r => Assert.False(r.IsSoft));
+        net.Forward("a", randn(2, 3, 8, 8), new RouteRequest(RoutingMode.Soft, 5.0, 1, 1, 0)).sum().backward();
+        Assert.Null(net.Controller("a").Logits.grad); // a single unit needs no routing
+    }
+}
