@@ -1,0 +1,21 @@
+using static TorchSharp.torch;
+
+namespace GppfActors.Model.Optim;
+
+/// <summary>An in-place parameter update rule whose state can be saved with a checkpoint and restored.</summary>
+/// <remarks>
+/// The learning rate is an argument of <see cref="Step"/> rather than optimizer state, so the schedule
+/// is a pure function of the step counter and a resumed run cannot disagree with it.
+/// The optimizer owns its state tensors and disposes them; it never owns the parameters.
+/// </remarks>
+public interface IGppfOptimizer : IDisposable
+{
+    /// <summary>Updates every parameter that currently has a gradient; parameters whose <c>grad</c> is null are left untouched.</summary>
+    void Step(double lr);
+
+    /// <summary>Copies of the state tensors under PyTorch-style keys (<c>&lt;param&gt;.&lt;buffer&gt;</c>); the caller owns and disposes them.</summary>
+    Dictionary<string, Tensor> StateDict();
+
+    /// <summary>Replaces the whole state with copies of <paramref name="state"/>; the caller keeps ownership of the tensors passed in.</summary>
+    void LoadStateDict(IReadOnlyDictionary<string, Tensor> state);
+}
