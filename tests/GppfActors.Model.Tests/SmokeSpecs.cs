@@ -1,6 +1,7 @@
 using TorchSharp;
 using Xunit;
 namespace GppfActors.Model.Tests;
+
 public class SmokeSpecs
 {
     [Fact]
