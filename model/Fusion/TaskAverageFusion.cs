@@ -1,5 +1,5 @@
 using GppfActors.Model.Collectives;
-using TorchSharp.Modules;
+using GppfActors.Model.Optim;
 using static TorchSharp.torch;
 
 namespace GppfActors.Model.Fusion;
@@ -23,7 +23,7 @@ public sealed class TaskAverageFusion : IDisposable
     private Tensor flat = empty(0);
 
     /// <summary>Fuses the gradients of <paramref name="parameters"/> over <paramref name="group"/>; returns what was done.</summary>
-    public FusionResult Fuse(ICollectiveGroup group, IReadOnlyList<(string Name, Parameter Parameter)> parameters)
+    public FusionResult Fuse(ICollectiveGroup group, IReadOnlyList<NamedParameter> parameters)
     {
         using var scope = NewDisposeScope();
         long total = 0;

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Norm;
+using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -84,13 +85,18 @@ public sealed partial class GppfNetwork : nn.Module
     /// The parameters a step over <paramref name="tasks"/> can touch, in registration order (the same
     /// on every replica): the backbone, plus those tasks' controllers and heads.
     /// </summary>
-    public IReadOnlyList<(string Name, Parameter Parameter)> ParametersForTasks(IEnumerable<string> tasks)
+    public IReadOnlyList<NamedParameter> ParametersForTasks(IEnumerable<string> tasks)
     {
         var set = tasks.Select(CheckTask).ToHashSet();
         return named_parameters()
             .Where(p => p.name.StartsWith("backbone.", StringComparison.Ordinal) || set.Contains(TaskOf(p.name)))
+            .Select(p => new NamedParameter(p.name, p.parameter))
             .ToArray();
     }
+
+    /// <summary>Every parameter with its state key, in registration order (what the optimizer is built over).</summary>
+    public IReadOnlyList<NamedParameter> NamedParameters() =>
+        named_parameters().Select(p => new NamedParameter(p.name, p.parameter)).ToArray();
 
     /// <summary>Copies <paramref name="task"/>'s arg-max path into a new static ResNet (in evaluation mode) that the caller owns.</summary>
     public StaticResNet ExtractPath(string task) => ExtractPath(Controller(task).ArgMaxPath());

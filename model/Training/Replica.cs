@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using GppfActors.Model.Collectives;
+using GppfActors.Model.Fusion;
+using GppfActors.Model.Network;
+using GppfActors.Model.Optim;
+using GppfActors.Model.Routing;
+using static TorchSharp.torch;
+
+namespace GppfActors.Model.Training;
+
+/// <summary>
+/// One device's copy of the model with its optimizer state and fusion buffers: runs the SIMT step
+/// (single-task forward and backward with cross-task SyncBN, task-average fusion, optimizer step).
+/// Owned by the device's owner (a device actor, a benchmark, a test); used from one thread.
+/// </summary>
+public sealed class Replica : IDisposable
+{
+    private readonly TaskAverageFusion fusion = new();
+
+    /// <summary>Takes ownership of <paramref name="network"/> and builds the optimizer over all its parameters.</summary>
+    public Replica(GppfNetwork network, OptimizerConfig optimizer)
+    {
+        Network = network;
+        Optimizer = Optimizers.Create(optimizer, network.NamedParameters());
+    }
+
+    /// <summary>The model replica.</summary>
+    public GppfNetwork Network { get; }
+
+    /// <summary>The optimizer over every parameter of <see cref="Network"/>.</summary>
+    public IGppfOptimizer Optimizer { get; }
+
+    /// <summary>
+    /// Runs one SIMT step. <paramref name="loss"/> computes this device's task loss from the network
+    /// and the route request (it owns the data and the head call); everything it creates lives in
+    /// this step's dispose scope.
+    /// </summary>
+    public StepResult TrainStep(ICollectiveGroup group, StepPlan plan, Func<GppfNetwork, RouteRequest, Tensor> loss)
+    {
+        using var scope = NewDisposeScope();
+        var clock = Stopwatch.StartNew();
+        Network.train();
+        Network.zero_grad(true);        // to null, so "used this step" is "has a gradient"
+        Network.Sync.Group = plan.SyncBatchNorm ? group : null;
+        Network.Sync.FuseUnits = plan.Mode == RoutingMode.Hard;
+        try
+        {
+            var request = new RouteRequest(plan.Mode, plan.Tau, plan.Seed, plan.Step, group.Rank);
+            var value = loss(Network, request);
+            value.backward();
+            double lossValue = value.item<float>();
+            double forwardBackward = clock.Elapsed.TotalSeconds;
+
+            var fused = fusion.Fuse(group, Network.ParametersForTasks(plan.ActiveTasks));
+            double fusionSeconds = clock.Elapsed.TotalSeconds - forwardBackward;
+
+            Optimizer.Step(plan.LearningRate);
+            double optimizerSeconds = clock.Elapsed.TotalSeconds - forwardBackward - fusionSeconds;
+            return new StepResult(lossValue, fused.NumUpdated, forwardBackward, fusionSeconds, optimizerSeconds);
+        }
+        finally
+        {
+            Network.Sync.Group = null;
+        }
+    }
+
+    /// <summary>Makes every replica of the group hold <paramref name="root"/>'s parameters and buffers (bit-identical).</summary>
+    public void AlignFrom(ICollectiveGroup group, int root = 0)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        group.Broadcast(Network.state_dict().Values.ToList(), root, "align-replicas");
+    }
+
+    public void Dispose()
+    {
+        fusion.Dispose();
+        Optimizer.Dispose();
+        Network.Dispose();
+    }
+}

@@ -1,0 +1,51 @@
+using static TorchSharp.torch;
+
+namespace GppfActors.Tasks.Data;
+
+/// <summary>
+/// One device's batch of one task, as the loader hands it to the train step. Images are always
+/// [B, 3, H, W] float32, normalised; which targets are set depends on the task family. The batch
+/// owns its tensors (they are detached from every dispose scope) until it is disposed.
+/// </summary>
+public sealed class TaskBatch : IDisposable
+{
+    /// <summary>Normalised images, [B, 3, H, W] float32.</summary>
+    public required Tensor Images { get; init; }
+
+    /// <summary>Classification: class indices [B] int64, or soft targets [B, K] float32 after mixup/cutmix.</summary>
+    public Tensor? ClassTargets { get; init; }
+
+    /// <summary>Detection: per image, boxes [n, 4] float32 as (x1, y1, x2, y2) in input pixels.</summary>
+    public IReadOnlyList<Tensor>? Boxes { get; init; }
+
+    /// <summary>Detection: per image, box class indices [n] int64.</summary>
+    public IReadOnlyList<Tensor>? BoxLabels { get; init; }
+
+    /// <summary>Semantic segmentation: class per pixel [B, H, W] int64, 255 = ignore.</summary>
+    public Tensor? Masks { get; init; }
+
+    /// <summary>Depth: metres per pixel [B, 1, H, W] float32, 0 = no measurement.</summary>
+    public Tensor? Depth { get; init; }
+
+    /// <summary>Dataset indices of the samples, in batch order.</summary>
+    public required IReadOnlyList<long> SampleIndices { get; init; }
+
+    /// <summary>Number of samples.</summary>
+    public int Count => SampleIndices.Count;
+
+    public void Dispose()
+    {
+        Images.Dispose();
+        ClassTargets?.Dispose();
+        Masks?.Dispose();
+        Depth?.Dispose();
+        foreach (var t in Boxes ?? [])
+        {
+            t.Dispose();
+        }
+        foreach (var t in BoxLabels ?? [])
+        {
+            t.Dispose();
+        }
+    }
+}
