@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using TorchSharp;
@@ -21,6 +22,9 @@ public sealed class InProcessCollectiveHub
     private readonly string?[] _signatures;
     private readonly byte[][] _stage;
     private byte[] _result;
+    private readonly byte[][][] _small;
+    private readonly byte[][] _smallSum;
+    private readonly long[] _smallCount;
     private int _arrived;
     private long _generation;
     private string? _abortReason;
@@ -48,7 +52,19 @@ public sealed class InProcessCollectiveHub
             _stage[r] = [];
         }
         _result = [];
+        _small = [new byte[worldSize][], new byte[worldSize][]];
+        _smallSum = new byte[worldSize][];
+        _smallCount = new long[worldSize];
+        for (int r = 0; r < worldSize; r++)
+        {
+            _small[0][r] = new byte[SmallBytes];
+            _small[1][r] = new byte[SmallBytes];
+            _smallSum[r] = new byte[SmallBytes];
+        }
     }
+
+    /// <summary>Reductions up to this size take the one-rendezvous path.</summary>
+    private const int SmallBytes = 64 << 10;
 
     /// <summary>Membership epoch of every group handed out by this hub.</summary>
     public long Epoch { get; }
@@ -107,6 +123,56 @@ public sealed class InProcessCollectiveHub
         }
     }
 
+    // Small reductions (SyncBN statistics: a few hundred values) are latency-bound. Each rank
+    // writes its values into one of two alternating staging areas, meets the others once, and then
+    // sums every rank's values itself in rank order: one rendezvous instead of two, and still
+    // bit-identical on all ranks. The area used by reduction i is rewritten only by reduction i+2,
+    // which no rank can start before every rank has passed reduction i+1's rendezvous, i.e. has
+    // finished reading area i.
+    private void AllReduceSmall(int rank, IReadOnlyList<torch.Tensor> tensors, torch.ScalarType dtype, int elementSize, long total, string operation)
+    {
+        int parity = (int)(_smallCount[rank]++ & 1);
+        int bytes = (int)(total * elementSize);
+        var mine = _small[parity][rank];
+        CopyWindow(tensors, 0, total, elementSize, mine, toTensors: false);
+        Arrive(rank, operation, $"{operation}|small-sum|{dtype}|{total}");
+        var sum = _smallSum[rank];
+        _small[parity][0].AsSpan(0, bytes).CopyTo(sum);
+        for (int r = 1; r < WorldSize; r++)
+        {
+            AddInto(dtype, sum.AsSpan(0, bytes), _small[parity][r].AsSpan(0, bytes));
+        }
+        CopyWindow(tensors, 0, total, elementSize, sum, toTensors: true);
+    }
+
+    private static void AddInto(torch.ScalarType dtype, Span<byte> dest, ReadOnlySpan<byte> src)
+    {
+        switch (dtype)
+        {
+            case torch.ScalarType.Float32:
+                AddInto(MemoryMarshal.Cast<byte, float>(dest), MemoryMarshal.Cast<byte, float>(src));
+                break;
+            case torch.ScalarType.Float64:
+                AddInto(MemoryMarshal.Cast<byte, double>(dest), MemoryMarshal.Cast<byte, double>(src));
+                break;
+            case torch.ScalarType.Int32:
+                AddInto(MemoryMarshal.Cast<byte, int>(dest), MemoryMarshal.Cast<byte, int>(src));
+                break;
+            default:
+                AddInto(MemoryMarshal.Cast<byte, long>(dest), MemoryMarshal.Cast<byte, long>(src));
+                break;
+        }
+    }
+
+    private static void AddInto<T>(Span<T> dest, ReadOnlySpan<T> src)
+        where T : unmanaged, INumber<T>
+    {
+        for (int i = 0; i < dest.Length; i++)
+        {
+            dest[i] += src[i];
+        }
+    }
+
     internal void Broadcast(int rank, IReadOnlyList<torch.Tensor> tensors, int root, string operation)
     {
         if (root < 0 || root >= WorldSize)
@@ -137,6 +203,11 @@ public sealed class InProcessCollectiveHub
         foreach (var t in tensors)
         {
             total += t.numel();
+        }
+        if (total * elementSize <= SmallBytes)
+        {
+            AllReduceSmall(rank, tensors, dtype, elementSize, total, operation);
+            return;
         }
         long bucketElements = BucketBytes / elementSize;
         int bucket = 0;
@@ -330,6 +401,34 @@ public sealed class InProcessCollectiveHub
         }
     }
 
+    // Devices usually arrive within microseconds of each other; parking the thread and waking it
+    // again costs more than that. So a waiter first spins briefly outside the lock and only then
+    // blocks. Called with the lock held; returns with it held. True when the phase completed.
+    private bool SpinUntilReleased(long generation)
+    {
+        Monitor.Exit(_gate);
+        try
+        {
+            long until = Stopwatch.GetTimestamp() + SpinTicks;
+            var spinner = default(SpinWait);
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                if (Volatile.Read(ref _generation) != generation || Volatile.Read(ref _abortReason) is not null)
+                {
+                    break;
+                }
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+        }
+        finally
+        {
+            Monitor.Enter(_gate);
+        }
+        return _generation != generation;
+    }
+
+    private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;   // 50 microseconds
+
     // One phase of a collective: blocks until every rank arrived with the same signature.
     private void Arrive(int rank, string operation, string signature)
     {
@@ -367,6 +466,10 @@ public sealed class InProcessCollectiveHub
             }
 
             var deadline = DateTime.UtcNow + Timeout;
+            if (SpinUntilReleased(generation))
+            {
+                return;
+            }
             while (_generation == generation && _abortReason is null)
             {
                 var remaining = deadline - DateTime.UtcNow;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -87,13 +88,27 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
         return SyncBatchNormFunction.apply(input, weight, bias, this);
     }
 
-    /// <summary>Moves running statistics towards a batch's (mean, biased variance) over <paramref name="count"/> values per channel.</summary>
-    internal void UpdateRunningStats(Tensor mean, Tensor biasedVar, double count)
+    /// <summary>Moves running statistics towards a batch's (mean, biased variance) over <paramref name="count"/> values per channel (PyTorch's update, unbiased variance).</summary>
+    internal void UpdateRunningStats(double[] mean, double[] biasedVar, double count)
     {
+        double correction = count > 1 ? count / (count - 1) : 1.0;
+        if (running_mean.device_type == TorchSharp.DeviceType.CPU && running_mean.dtype == ScalarType.Float32)
+        {
+            // C values: updating them in place from managed code avoids a dozen tiny tensor ops.
+            var rm = MemoryMarshal.Cast<byte, float>(running_mean.bytes);
+            var rv = MemoryMarshal.Cast<byte, float>(running_var.bytes);
+            for (int i = 0; i < rm.Length; i++)
+            {
+                rm[i] = (float)((1 - Momentum) * rm[i] + Momentum * mean[i]);
+                rv[i] = (float)((1 - Momentum) * rv[i] + Momentum * biasedVar[i] * correction);
+            }
+            MemoryMarshal.Cast<byte, long>(num_batches_tracked.bytes)[0] += 1;
+            return;
+        }
+        using var scope = NewDisposeScope();
         using var _ = no_grad();
-        running_mean.mul_(1 - Momentum).add_(mean, alpha: Momentum);
-        var unbiased = count > 1 ? biasedVar * (count / (count - 1)) : biasedVar;
-        running_var.mul_(1 - Momentum).add_(unbiased, alpha: Momentum);
+        running_mean.mul_(1 - Momentum).add_(tensor(mean).to(running_mean.dtype).to(running_mean.device), alpha: Momentum);
+        running_var.mul_(1 - Momentum).add_((tensor(biasedVar) * correction).to(running_var.dtype).to(running_var.device), alpha: Momentum);
         num_batches_tracked.add_(1);
     }
 }

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using GppfActors.Model.Backbone;
+using GppfActors.Model.Collectives;
+using GppfActors.Model.Network;
+using GppfActors.Model.Optim;
+using GppfActors.Model.Routing;
+using GppfActors.Model.Training;
+using static TorchSharp.torch;
+
+// Measures training-step times of the model core side by side and prints ratios:
+//   soft N=2 / static (N=1), hard N=2 / static, SyncBN over 2 in-process devices / plain BN.
+// Configurations are interleaved round by round so machine drift hits all of them alike;
+// each figure is the median over rounds of the mean step time within a round.
+var options = BenchOptions.Parse(args);
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeVersion()}, libtorch {__version__}");
+Console.WriteLine($"config: backbone small, batch {options.Batch}, image {options.ImageSize}x{options.ImageSize}, {options.Rounds} rounds x {options.Steps} steps, {options.Warmup} warm-up steps");
+
+var single = new Dictionary<string, List<double>> { ["static"] = [], ["static-plain"] = [], ["soft"] = [], ["hard"] = [] };
+var pair = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [] };
+
+using var staticNet = new Bench(1, RoutingMode.Soft, options);
+using var softNet = new Bench(2, RoutingMode.Soft, options);
+using var hardNet = new Bench(2, RoutingMode.Hard, options);
+set_num_threads(Environment.ProcessorCount);
+foreach (var b in new[] { staticNet, softNet, hardNet })
+{
+    b.RunSingle(options.Warmup);
+}
+for (int round = 0; round < options.Rounds; round++)
+{
+    set_num_threads(Environment.ProcessorCount);
+    single["static"].Add(staticNet.RunSingle(options.Steps));
+    single["static-plain"].Add(staticNet.RunSingle(options.Steps, syncBn: false));
+    single["soft"].Add(softNet.RunSingle(options.Steps));
+    single["hard"].Add(hardNet.RunSingle(options.Steps));
+
+    // Two virtual devices share the cores: libtorch's pool is process-wide, so cores / 2 each.
+    set_num_threads(Math.Max(1, Environment.ProcessorCount / 2));
+    if (round == 0)
+    {
+        Bench.RunPair(options, syncBn: true, options.Warmup);
+        Bench.RunPair(options, syncBn: false, options.Warmup);
+    }
+    pair["syncbn"].Add(Bench.RunPair(options, syncBn: true, options.Steps));
+    pair["plainbn"].Add(Bench.RunPair(options, syncBn: false, options.Steps));
+    Console.WriteLine($"round {round + 1}: static {single["static"][^1] * 1e3:0.0} ms, soft {single["soft"][^1] * 1e3:0.0} ms, hard {single["hard"][^1] * 1e3:0.0} ms, " +
+        $"syncbn x2 {pair["syncbn"][^1] * 1e3:0.0} ms, plain bn x2 {pair["plainbn"][^1] * 1e3:0.0} ms");
+}
+
+double Median(List<double> xs)
+{
+    var s = xs.Order().ToArray();
+    return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+}
+
+double st = Median(single["static"]), soft = Median(single["soft"]), hard = Median(single["hard"]);
+double sync = Median(pair["syncbn"]), plain = Median(pair["plainbn"]);
+Console.WriteLine();
+Console.WriteLine("| measurement | median step (ms) | ratio | goal |");
+Console.WriteLine("|---|---|---|---|");
+Console.WriteLine($"| static (N=1), 1 device | {st * 1e3:0.0} | 1.00 | |");
+Console.WriteLine($"| static (N=1), 1 device, native BatchNorm | {Median(single["static-plain"]) * 1e3:0.0} | {Median(single["static-plain"]) / st:0.00} x static | |");
+Console.WriteLine($"| soft N=2, 1 device | {soft * 1e3:0.0} | {soft / st:0.00} x static | <= 2.2 |");
+Console.WriteLine($"| hard N=2, 1 device | {hard * 1e3:0.0} | {hard / st:0.00} x static | <= 1.15 |");
+Console.WriteLine($"| plain BN, 2 in-process devices | {plain * 1e3:0.0} | 1.00 | |");
+Console.WriteLine($"| SyncBN, 2 in-process devices | {sync * 1e3:0.0} | {sync / plain:0.00} x plain BN | <= 1.10 |");
+
+static string RuntimeVersion() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription;
+
+/// <summary>Command-line options of the benchmark.</summary>
+internal sealed record BenchOptions(int Batch, int ImageSize, int Steps, int Rounds, int Warmup)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions(16, 64, 10, 7, 5);
+        for (int i = 0; i + 1 < args.Length; i += 2)
+        {
+            int v = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            o = args[i] switch
+            {
+                "--batch" => o with { Batch = v },
+                "--image-size" => o with { ImageSize = v },
+                "--steps" => o with { Steps = v },
+                "--rounds" => o with { Rounds = v },
+                "--warmup" => o with { Warmup = v },
+                _ => throw new ArgumentException($"unknown option {args[i]} (--batch, --image-size, --steps, --rounds, --warmup)"),
+            };
+        }
+        return o;
+    }
+}
+
+/// <summary>One replica of the small backbone with a 10-class head, stepping on a fixed random batch.</summary>
+internal sealed class Bench : IDisposable
+{
+    private readonly Replica replica;
+    private readonly RoutingMode mode;
+    private readonly Tensor x;
+    private readonly Tensor y;
+    private long step;
+
+    public Bench(int numUnits, RoutingMode mode, BenchOptions options, int seed = 1)
+    {
+        this.mode = mode;
+        var tasks = new[] { new TaskHeadSpec("cls", (c, g) => new ClassifierHead(c[^1], 10, g)) };
+        replica = new Replica(new GppfNetwork(BackboneConfig.Small(numUnits), tasks, seed), new OptimizerConfig(OptimizerKind.Sgd));
+        using var g = new Generator((ulong)seed);
+        x = randn(new long[] { options.Batch, 3, options.ImageSize, options.ImageSize }, generator: g).DetachFromDisposeScope();
+        y = randint(0, 10, new long[] { options.Batch }, generator: g).DetachFromDisposeScope();
+    }
+
+    /// <summary>Mean seconds per step over <paramref name="steps"/> steps in a group of one.</summary>
+    public double RunSingle(int steps, bool syncBn = true)
+    {
+        var hub = new InProcessCollectiveHub(1, 1, TimeSpan.FromSeconds(60));
+        using var group = hub.Join(0);
+        return Time(group, steps, syncBn);
+    }
+
+    public double Time(ICollectiveGroup group, int steps, bool syncBn)
+    {
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++)
+        {
+            var plan = new StepPlan(step++, "cls", ["cls"], mode, 1.0, 0.01, 7) { SyncBatchNorm = syncBn };
+            replica.TrainStep(group, plan, (net, request) => nn.functional.cross_entropy(net.Forward("cls", x, request), y));
+        }
+        return clock.Elapsed.TotalSeconds / steps;
+    }
+
+    /// <summary>Mean seconds per step of two devices stepping together (slowest device), with SyncBN or plain BN.</summary>
+    public static double RunPair(BenchOptions options, bool syncBn, int steps)
+    {
+        var hub = new InProcessCollectiveHub(1, 2, TimeSpan.FromSeconds(60));
+        var times = new double[2];
+        var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
+        {
+            using var bench = new Bench(1, RoutingMode.Soft, options, seed: 1 + rank);
+            using var group = hub.Join(rank);
+            bench.Time(group, 1, syncBn); // first step allocates optimizer state
+            group.Barrier();
+            times[rank] = bench.Time(group, steps, syncBn);
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return times.Max();
+    }
+
+    public void Dispose()
+    {
+        replica.Dispose();
+        x.Dispose();
+        y.Dispose();
+    }
+}
