@@ -98,6 +98,35 @@ public sealed partial class GppfNetwork : nn.Module
     public IReadOnlyList<NamedParameter> NamedParameters() =>
         named_parameters().Select(p => new NamedParameter(p.name, p.parameter)).ToArray();
 
+    /// <summary>
+    /// Starts fine-tuning from a pre-trained state: copies every backbone tensor and the
+    /// controllers and heads of <paramref name="tasks"/> (tasks both networks have) from
+    /// <paramref name="state"/>; new tasks keep their fresh controllers and heads. Throws, changing
+    /// nothing, when a needed key is missing or has another shape.
+    /// </summary>
+    public void LoadPretrained(IReadOnlyDictionary<string, Tensor> state, IEnumerable<string> tasks)
+    {
+        var wanted = tasks.Select(CheckTask).ToHashSet();
+        var targets = state_dict()
+            .Where(kv => kv.Key.StartsWith("backbone.", StringComparison.Ordinal) || wanted.Contains(TaskOf(kv.Key)))
+            .ToList();
+        var problems = targets
+            .Select(kv => !state.TryGetValue(kv.Key, out var source) ? $"missing {kv.Key}"
+                : !source.shape.SequenceEqual(kv.Value.shape) ? $"{kv.Key}: shape [{string.Join(", ", source.shape)}], expected [{string.Join(", ", kv.Value.shape)}]"
+                : null)
+            .OfType<string>()
+            .ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"pre-trained state does not fit this network: {string.Join("; ", problems)}");
+        }
+        using var _ = no_grad();
+        foreach (var (key, target) in targets)
+        {
+            target.copy_(state[key]);
+        }
+    }
+
     /// <summary>Copies <paramref name="task"/>'s arg-max path into a new static ResNet (in evaluation mode) that the caller owns.</summary>
     public StaticResNet ExtractPath(string task) => ExtractPath(Controller(task).ArgMaxPath());
 

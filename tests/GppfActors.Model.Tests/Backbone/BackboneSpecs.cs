@@ -131,3 +131,38 @@ public class BackboneSpecs
         Assert.Null(net.Controller("a").Logits.grad); // a single unit needs no routing
     }
 }
+
+public class FineTuningSpecs
+{
+    [Fact]
+    public void Should_start_a_new_task_from_the_pretrained_backbone_and_follow_a_borrowed_path()
+    {
+        using var scope = NewDisposeScope();
+        var pretrained = Nets.Tiny(2, seed: 1, ("coco", 4));
+        Nets.RandomiseNorms(pretrained, 2);
+        using (no_grad())
+        {
+            pretrained.Controller("coco").Logits.copy_(tensor(new[] { 0f, 2, 3, 0, 0, 1 }).reshape(3, 2));
+        }
+        var finetune = Nets.Tiny(2, seed: 9, ("coco", 4), ("voc", 3));
+        finetune.LoadPretrained(pretrained.state_dict(), ["coco"]);
+
+        foreach (var (key, value) in pretrained.state_dict())
+        {
+            TensorAssert.Equal(finetune.state_dict()[key], value, key);
+        }
+        // Fixed-path fine-tuning of the new task along the path of a related one.
+        var path = pretrained.Controller("coco").ArgMaxPath();
+        Assert.Equal([1, 0, 1], path);
+        finetune.eval();
+        pretrained.eval();
+        var x = randn(2, 3, 8, 8);
+        var viaBorrowedPath = finetune.Features("voc", x, RouteRequest.Path(path))[^1];
+        var original = pretrained.Features("coco", x, RouteRequest.Eval)[^1];
+        TensorAssert.Close(viaBorrowedPath, original, rtol: 1e-6, what: "same path, same backbone");
+
+        var wrong = Nets.Tiny(1, seed: 3, ("coco", 4));
+        var e = Assert.Throws<ArgumentException>(() => wrong.LoadPretrained(pretrained.state_dict(), ["coco"]));
+        Assert.Contains("controllers.coco.logits: shape [3, 2], expected [3, 1]", e.Message);
+    }
+}
