@@ -98,6 +98,21 @@ public sealed class AdamW : IGppfOptimizer
         }
     }
 
+    public void InitializeState()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var noGrad = no_grad();
+        foreach (var entry in _table.Entries)
+        {
+            if (!_state.ContainsKey(entry.Name))
+            {
+                _state.Add(entry.Name, new MomentState(
+                    zeros_like(entry.Parameter).DetachFromDisposeScope(),
+                    zeros_like(entry.Parameter).DetachFromDisposeScope()));
+            }
+        }
+    }
+
     public Dictionary<string, Tensor> StateDict()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -16,6 +16,14 @@ public interface IGppfOptimizer : IDisposable
     /// <summary>Copies of the state tensors under PyTorch-style keys (<c>&lt;param&gt;.&lt;buffer&gt;</c>); the caller owns and disposes them.</summary>
     Dictionary<string, Tensor> StateDict();
 
+    /// <summary>
+    /// Gives every parameter without state the state it would start from (zero buffers, step 0).
+    /// The update rules are unchanged by this (a zero momentum buffer after one step equals the
+    /// gradient, as PyTorch's lazily created one does), but every replica then has the same state
+    /// keys, so state can be broadcast from one replica to the others and saved in one layout.
+    /// </summary>
+    void InitializeState();
+
     /// <summary>Replaces the whole state with copies of <paramref name="state"/>; the caller keeps ownership of the tensors passed in.</summary>
     void LoadStateDict(IReadOnlyDictionary<string, Tensor> state);
 }

@@ -70,6 +70,19 @@ public sealed class SgdMomentum : IGppfOptimizer
         }
     }
 
+    public void InitializeState()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var noGrad = no_grad();
+        foreach (var entry in _table.Entries)
+        {
+            if (!_buffers.ContainsKey(entry.Name))
+            {
+                _buffers.Add(entry.Name, zeros_like(entry.Parameter).DetachFromDisposeScope());
+            }
+        }
+    }
+
     public Dictionary<string, Tensor> StateDict()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

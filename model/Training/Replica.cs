@@ -22,6 +22,7 @@ public sealed class Replica : IDisposable
     {
         Network = network;
         Optimizer = Optimizers.Create(optimizer, network.NamedParameters());
+        Optimizer.InitializeState();
     }
 
     /// <summary>The model replica.</summary>
@@ -64,12 +65,19 @@ public sealed class Replica : IDisposable
         }
     }
 
-    /// <summary>Makes every replica of the group hold <paramref name="root"/>'s parameters and buffers (bit-identical).</summary>
+    /// <summary>
+    /// Makes every replica of the group hold <paramref name="root"/>'s parameters, buffers and
+    /// optimizer state (bit-identical): how replicas are formed at start and how a restarted
+    /// device catches up with a healthy one.
+    /// </summary>
     public void AlignFrom(ICollectiveGroup group, int root = 0)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        group.Broadcast(Network.state_dict().Values.ToList(), root, "align-replicas");
+        group.Broadcast(Network.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-replicas");
+        var state = Optimizer.StateDict();
+        group.Broadcast(state.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-optimizer");
+        Optimizer.LoadStateDict(state);
     }
 
     public void Dispose()

@@ -1,7 +1,7 @@
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Checkpoints;
 using GppfActors.Model.Network;
-using GppfActors.Model.Tests.Support;
+using GppfActors.Testing;
 using Xunit;
 using static TorchSharp.torch;
 

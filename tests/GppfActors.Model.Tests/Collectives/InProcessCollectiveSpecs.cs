@@ -1,5 +1,5 @@
 using GppfActors.Model.Collectives;
-using GppfActors.Model.Tests.Support;
+using GppfActors.Testing;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using GppfActors.Model.Fusion;
 using GppfActors.Model.Network;
 using GppfActors.Model.Routing;
-using GppfActors.Model.Tests.Support;
+using GppfActors.Testing;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Norm;
 using GppfActors.Model.Routing;
-using GppfActors.Model.Tests.Support;
+using GppfActors.Testing;
 using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
 using GppfActors.Model.Network;
 using GppfActors.Model.Routing;
-using GppfActors.Model.Tests.Support;
+using GppfActors.Testing;
 using Xunit;
 using static TorchSharp.torch;
 

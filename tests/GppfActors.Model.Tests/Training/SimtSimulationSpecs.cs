@@ -1,7 +1,7 @@
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Schedules;
-using GppfActors.Model.Tests.Support;
+using GppfActors.Testing;
 using GppfActors.Model.Training;
 using Xunit;
 using Xunit.Abstractions;
@@ -23,7 +23,7 @@ public class SimtSimulationSpecs(ITestOutputHelper output)
     {
         var temperature = new TemperatureSchedule(5.0, 0.5, steps);
         var losses = Enumerable.Range(0, Devices4).Select(_ => new double[steps]).ToArray();
-        var states = Support.Devices.Run(Devices4, (rank, group) =>
+        var states = Devices.Run(Devices4, (rank, group) =>
         {
             // Replicas start different on purpose (seed = rank) and are aligned from rank 0.
             using var replica = new Replica(Nets.Tiny(2, seed: 100 + rank, ToyTasks.Colour, ToyTasks.Stripes),
@@ -90,7 +90,7 @@ public class SimtSimulationSpecs(ITestOutputHelper output)
     [Fact]
     public void Should_keep_the_live_tensor_count_flat_when_training_20_steps()
     {
-        var counts = Support.Devices.Run(2, (rank, group) =>
+        var counts = Devices.Run(2, (rank, group) =>
         {
             using var replica = new Replica(Nets.Tiny(2, seed: 5, ToyTasks.Colour, ToyTasks.Stripes),
                 new OptimizerConfig(OptimizerKind.Sgd));

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace GppfActors.Model.Tests.Support;
+namespace GppfActors.Testing;
 
 /// <summary>
 /// Two toy classification tasks with real signal and different input sizes, generated from

@@ -1,7 +1,7 @@
 using GppfActors.Model.Collectives;
 using static TorchSharp.torch;
 
-namespace GppfActors.Model.Tests.Support;
+namespace GppfActors.Testing;
 
 /// <summary>Runs one body per virtual device on its own thread, all joined to one in-process group, and rethrows the first failure.</summary>
 public static class Devices

@@ -2,7 +2,7 @@ using GppfActors.Model.Backbone;
 using GppfActors.Model.Network;
 using static TorchSharp.torch;
 
-namespace GppfActors.Model.Tests.Support;
+namespace GppfActors.Testing;
 
 /// <summary>Small networks for tests.</summary>
 public static class Nets

@@ -1,0 +1,29 @@
+using GppfActors.Actors.Messages;
+
+namespace GppfActors.Actors.Coordinator;
+
+/// <summary>Progress of one finished step, for displays and event files.</summary>
+public sealed record TrainingProgress(
+    long Step,
+    long Epoch,
+    int WorldSize,
+    double LearningRate,
+    double Tau,
+    IReadOnlyDictionary<string, double> LossPerTask,
+    IReadOnlyDictionary<string, double> MetricsPerTask,
+    int Samples,
+    double StepSeconds,
+    double SlowestDeviceSeconds,
+    double DataSeconds) : IGppfMessage;
+
+/// <summary>Held-out metrics of every task at a step.</summary>
+public sealed record EvaluationReport(long Step, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Metrics) : IGppfMessage;
+
+/// <summary>Membership changed: a new epoch with this many devices, and why.</summary>
+public sealed record MembershipChanged(long Epoch, int WorldSize, string Reason, bool StepDiscarded) : IGppfMessage;
+
+/// <summary>The job reached its last step.</summary>
+public sealed record TrainingFinished(long Step, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> FinalMetrics) : IGppfMessage;
+
+/// <summary>The job cannot go on.</summary>
+public sealed record TrainingFailed(long Step, string Reason) : IGppfMessage;

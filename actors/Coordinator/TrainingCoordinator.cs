@@ -1,0 +1,403 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using GppfActors.Actors.Devices;
+using GppfActors.Actors.Sampling;
+using GppfActors.Actors.Schedule;
+using GppfActors.Model.Collectives;
+
+namespace GppfActors.Actors.Coordinator;
+
+/// <summary>
+/// Runs the job: forms the collective group of each membership epoch, aligns replicas, drives the
+/// step loop (one round trip per step, every message carrying the epoch), evaluates, and recovers
+/// from device failures by discarding or accepting the step in flight and forming a new epoch.
+/// Parent of the task sampler and the schedule manager; one per job.
+/// </summary>
+public sealed class TrainingCoordinator : ReceiveActor
+{
+    private readonly CoordinatorSettings settings;
+    private readonly IActorRef? listener;
+    private readonly IActorRef sampler;
+    private readonly IActorRef schedule;
+    private readonly IReadOnlyList<string> taskNames;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+
+    // Membership: every live device, the rank order of the current epoch, and devices whose
+    // replica is not current (fresh or restarted) and must receive state before stepping.
+    private readonly Dictionary<IActorRef, DeviceId> live = [];
+    private readonly HashSet<IActorRef> stale = [];
+    private List<IActorRef> ranks = [];
+    private InProcessCollectiveHub? hub;
+    private long epoch;
+    private int answered;
+    private bool membershipChanged;
+
+    // The step loop.
+    private long step;
+    private StepRound? round;
+    private StepDrawn? drawn;
+    private ScheduleAt? scheduled;
+    private readonly Stopwatch stepClock = new();
+    private Dictionary<string, IReadOnlyDictionary<string, double>> evaluation = [];
+    private int pendingEvaluations;
+    private bool finishing;
+
+    public TrainingCoordinator(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener)
+    {
+        this.settings = settings.Validate();
+        this.listener = listener;
+        taskNames = samplerState.Tasks.Select(t => t.Name).ToArray();
+        step = settings.StartStep;
+        sampler = Context.ActorOf(TaskSamplerActor.Props(samplerState), ActorPaths.TaskSampler);
+        schedule = Context.ActorOf(ScheduleManager.Props(scheduleState), ActorPaths.ScheduleManager);
+        WaitingForDevices();
+    }
+
+    public static Props Props(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener) =>
+        Akka.Actor.Props.Create(() => new TrainingCoordinator(settings, samplerState, scheduleState, listener));
+
+    /// <summary>
+    /// Policy: the sampler and the schedule manager hold pure state that a restart would lose, and
+    /// they only fail on programming errors; such a failure stops the job rather than continuing
+    /// with a sampler or schedule that differs from the checkpointed one.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Escalate);
+
+    protected override void PostStop() => hub?.Abort("coordinator stopped");
+
+    private void WaitingForDevices()
+    {
+        Become(() =>
+        {
+            Receive<DeviceStarted>(m =>
+            {
+                Register(Sender, m.Device);
+                if (live.Count >= settings.ExpectedDevices)
+                {
+                    FormGroup($"{live.Count} device(s) started", stepDiscarded: false);
+                }
+            });
+            Receive<Terminated>(m => live.Remove(m.ActorRef));
+        });
+    }
+
+    // A new epoch: abort the old group (unblocking anyone still in it), assign ranks, hand out the group.
+    private void FormGroup(string reason, bool stepDiscarded)
+    {
+        if (live.Count == 0)
+        {
+            Fail("no device is left");
+            return;
+        }
+        epoch++;
+        hub?.Abort($"epoch {epoch - 1} superseded: {reason}");
+        ranks = live.OrderBy(kv => kv.Value.Kind, StringComparer.Ordinal).ThenBy(kv => kv.Value.Ordinal).Select(kv => kv.Key).ToList();
+        hub = new InProcessCollectiveHub(epoch, ranks.Count, TimeSpan.FromSeconds(settings.CollectiveTimeoutSeconds));
+        membershipChanged = false;
+        answered = 0;
+        log.Info("epoch {0}: {1} device(s) [{2}] ({3})", epoch, ranks.Count, string.Join(", ", ranks.Select(r => live[r])), reason);
+        listener?.Tell(new MembershipChanged(epoch, ranks.Count, reason, stepDiscarded));
+        for (int r = 0; r < ranks.Count; r++)
+        {
+            ranks[r].Tell(new JoinGroup(epoch, r, hub));
+        }
+        Become(Joining);
+    }
+
+    private void Joining()
+    {
+        Receive<GroupJoined>(m =>
+        {
+            if (m.Epoch == epoch && ++answered == ranks.Count)
+            {
+                Align();
+            }
+        });
+        CommonMembershipHandlers();
+    }
+
+    private void Align()
+    {
+        int root = ranks.FindIndex(r => !stale.Contains(r));
+        if (root < 0)
+        {
+            if (step > settings.StartStep)
+            {
+                Fail($"every device lost its state at step {step}; restart from the last checkpoint with --resume");
+                return;
+            }
+            root = 0;   // nothing ran yet: rank 0's initial (or resumed) state becomes everyone's
+        }
+        answered = 0;
+        foreach (var device in ranks)
+        {
+            device.Tell(new AlignReplicas(epoch, root));
+        }
+        Become(Aligning);
+    }
+
+    private void Aligning()
+    {
+        Receive<ReplicasAligned>(m =>
+        {
+            if (m.Epoch == epoch && ++answered == ranks.Count)
+            {
+                stale.Clear();
+                BeginStep();
+            }
+        });
+        Receive<StepFailed>(m =>
+        {
+            if (m.Epoch == epoch)
+            {
+                FormGroup($"aligning replicas failed on rank {m.Rank}: {m.Reason}", stepDiscarded: false);
+            }
+        });
+        CommonMembershipHandlers();
+    }
+
+    private void BeginStep()
+    {
+        if (membershipChanged)
+        {
+            FormGroup("devices joined or left", stepDiscarded: false);
+            return;
+        }
+        if (step >= settings.MaxSteps)
+        {
+            finishing = true;
+            StartEvaluation();
+            return;
+        }
+        drawn = null;
+        scheduled = null;
+        round = null;
+        sampler.Tell(new DrawStep(step, ranks.Count));
+        schedule.Tell(new GetSchedule(step));
+        Become(Stepping);
+    }
+
+    private void Stepping()
+    {
+        Receive<StepDrawn>(m =>
+        {
+            if (m.Step == step && m.Tasks.Count == ranks.Count)
+            {
+                drawn = m;
+                TryDispatch();
+            }
+        });
+        Receive<ScheduleAt>(m =>
+        {
+            if (m.Step == step)
+            {
+                scheduled = m;
+                TryDispatch();
+            }
+        });
+        Receive<StepCompleted>(m =>
+        {
+            if (m.Epoch == epoch && round is not null && m.Step == round.Step)
+            {
+                round.Complete(m);
+                CheckRound();
+            }
+        });
+        Receive<StepFailed>(m =>
+        {
+            if (m.Epoch == epoch && round is not null)
+            {
+                round.Fail(m.Rank);
+                CheckRound();
+            }
+        });
+        Receive<DeviceStarted>(m =>
+        {
+            int rank = ranks.IndexOf(Sender);
+            Register(Sender, m.Device);
+            if (rank >= 0)
+            {
+                // A device of this epoch restarted: its part of the step is lost. Wake the others now.
+                hub?.Abort($"{m.Device} (rank {rank}) restarted");
+                if (round is null)
+                {
+                    FormGroup($"{m.Device} restarted", stepDiscarded: false);
+                    return;
+                }
+                round.Fail(rank);
+                CheckRound();
+            }
+        });
+        Receive<Terminated>(m =>
+        {
+            int rank = ranks.IndexOf(m.ActorRef);
+            Forget(m.ActorRef);
+            if (rank >= 0)
+            {
+                hub?.Abort($"rank {rank} stopped");
+                if (round is null)
+                {
+                    FormGroup($"rank {rank} stopped", stepDiscarded: false);
+                    return;
+                }
+                round.Fail(rank);
+                CheckRound();
+            }
+        });
+    }
+
+    private void TryDispatch()
+    {
+        if (drawn is null || scheduled is null || round is not null)
+        {
+            return;
+        }
+        round = new StepRound(step, ranks.Count);
+        var active = drawn.Tasks.Distinct().ToArray();
+        stepClock.Restart();
+        for (int r = 0; r < ranks.Count; r++)
+        {
+            var next = new NextStepHint(step + 1, drawn.NextTasks[r], drawn.NextIndices[r]);
+            ranks[r].Tell(new RunStep(epoch, step, drawn.Tasks[r], drawn.Indices[r], active, scheduled.LearningRate, scheduled.Tau, next));
+        }
+    }
+
+    private void CheckRound()
+    {
+        if (round is null || !round.AllAnswered)
+        {
+            return;
+        }
+        var finished = round;
+        round = null;
+        if (finished.AllCompleted)
+        {
+            Report(finished);
+            step++;
+            if (settings.EvalEverySteps > 0 && step % settings.EvalEverySteps == 0 && step < settings.MaxSteps)
+            {
+                StartEvaluation();
+                return;
+            }
+            BeginStep();
+            return;
+        }
+
+        // Some rank did not complete. The last collective of a step releases every member together,
+        // so if anyone completed, every survivor applied the update: the step counts. Otherwise no
+        // one applied it: it is discarded and drawn again identically.
+        string failedRanks = string.Join(", ", finished.FailedRanks);
+        if (finished.Applied)
+        {
+            Report(finished);
+            step++;
+            FormGroup($"step {finished.Step} completed, but rank(s) {failedRanks} failed", stepDiscarded: false);
+        }
+        else
+        {
+            sampler.Tell(new RewindTo(finished.Step));
+            FormGroup($"step {finished.Step} failed on rank(s) {failedRanks}; discarded", stepDiscarded: true);
+        }
+    }
+
+    private void Report(StepRound finished)
+    {
+        var done = finished.Completed.ToList();
+        var lossPerTask = done.GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.Average(c => c.Loss));
+        var metricsPerTask = done.SelectMany(c => c.Metrics.Select(m => (Key: $"{c.Task}/{m.Key}", m.Value)))
+            .GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.Average(x => x.Value));
+        listener?.Tell(new TrainingProgress(finished.Step, epoch, ranks.Count, scheduled?.LearningRate ?? 0, scheduled?.Tau ?? 0,
+            lossPerTask, metricsPerTask, done.Sum(c => c.Samples), stepClock.Elapsed.TotalSeconds,
+            done.Count == 0 ? 0 : done.Max(c => c.Timings.Total), done.Count == 0 ? 0 : done.Max(c => c.Timings.Data)));
+    }
+
+    // Evaluation runs every task on its held-out split, tasks spread over the devices; no collectives.
+    private void StartEvaluation()
+    {
+        evaluation = [];
+        pendingEvaluations = taskNames.Count;
+        for (int i = 0; i < taskNames.Count; i++)
+        {
+            ranks[i % ranks.Count].Tell(new EvaluateTask(step, taskNames[i], settings.EvalBatches));
+        }
+        Become(Evaluating);
+    }
+
+    private void Evaluating()
+    {
+        Receive<TaskEvaluated>(m =>
+        {
+            if (m.Step != step || evaluation.ContainsKey(m.Task))
+            {
+                return;
+            }
+            evaluation[m.Task] = m.Metrics;
+            if (--pendingEvaluations > 0)
+            {
+                return;
+            }
+            listener?.Tell(new EvaluationReport(step, evaluation));
+            if (finishing)
+            {
+                listener?.Tell(new TrainingFinished(step, evaluation));
+                Become(Finished);
+                return;
+            }
+            BeginStep();
+        });
+        CommonMembershipHandlers();
+    }
+
+    private void Finished()
+    {
+        Receive<DeviceStarted>(m => Register(Sender, m.Device));
+        Receive<Terminated>(m => Forget(m.ActorRef));
+    }
+
+    // While no step is in flight, any change of membership forms a new epoch right away.
+    private void CommonMembershipHandlers()
+    {
+        Receive<DeviceStarted>(m =>
+        {
+            Register(Sender, m.Device);
+            FormGroup($"{m.Device} started", stepDiscarded: false);
+        });
+        Receive<Terminated>(m =>
+        {
+            bool wasMember = ranks.Contains(m.ActorRef);
+            Forget(m.ActorRef);
+            if (wasMember)
+            {
+                FormGroup($"{m.ActorRef.Path.Name} stopped", stepDiscarded: false);
+            }
+        });
+        Receive<StepFailed>(m => log.Debug("ignoring failure of epoch {0}", m.Epoch));
+    }
+
+    private void Register(IActorRef device, DeviceId id)
+    {
+        if (!live.ContainsKey(device))
+        {
+            Context.Watch(device);
+        }
+        live[device] = id;
+        stale.Add(device);
+        membershipChanged = true;
+    }
+
+    private void Forget(IActorRef device)
+    {
+        live.Remove(device);
+        stale.Remove(device);
+        membershipChanged = true;
+    }
+
+    private void Fail(string reason)
+    {
+        log.Error("training failed at step {0}: {1}", step, reason);
+        hub?.Abort(reason);
+        listener?.Tell(new TrainingFailed(step, reason));
+        Become(Finished);
+    }
+}

@@ -1,0 +1,63 @@
+using GppfActors.Actors.Messages;
+using GppfActors.Model.Collectives;
+
+namespace GppfActors.Actors.Devices;
+
+/// <summary>
+/// Tells a device which collective group it belongs to for <paramref name="Epoch"/>. The in-process
+/// hub is a local object: this message never leaves its process (cross-process groups are
+/// described by endpoints instead).
+/// </summary>
+public sealed record JoinGroup(long Epoch, int Rank, InProcessCollectiveHub Hub) : IGppfMessage;
+
+/// <summary>The device joined the group of <paramref name="Epoch"/> as <paramref name="Rank"/>.</summary>
+public sealed record GroupJoined(long Epoch, int Rank, DeviceId Device) : IGppfMessage;
+
+/// <summary>Every device of the epoch takes <paramref name="Root"/>'s weights and optimizer state (a collective).</summary>
+public sealed record AlignReplicas(long Epoch, int Root) : IGppfMessage;
+
+/// <summary>The device now holds the root's state.</summary>
+public sealed record ReplicasAligned(long Epoch, int Rank) : IGppfMessage;
+
+/// <summary>The next step's assignment of a device, so its loader can prefetch.</summary>
+public sealed record NextStepHint(long Step, string Task, IReadOnlyList<long> SampleIndices) : IGppfMessage;
+
+/// <summary>Run one SIMT step: this device's task and samples, the tasks of the whole step, LR and temperature.</summary>
+public sealed record RunStep(
+    long Epoch,
+    long Step,
+    string Task,
+    IReadOnlyList<long> SampleIndices,
+    IReadOnlyList<string> ActiveTasks,
+    double LearningRate,
+    double Tau,
+    NextStepHint? Next) : IGppfMessage;
+
+/// <summary>Seconds spent in each part of a step on one device.</summary>
+public sealed record StepTimings(double Data, double ForwardBackward, double Fusion, double Optimizer) : IGppfMessage
+{
+    public double Total => Data + ForwardBackward + Fusion + Optimizer;
+}
+
+/// <summary>A device finished its part of step <paramref name="Step"/>.</summary>
+public sealed record StepCompleted(
+    long Epoch,
+    long Step,
+    int Rank,
+    string Task,
+    double Loss,
+    IReadOnlyDictionary<string, double> Metrics,
+    int Samples,
+    StepTimings Timings) : IGppfMessage;
+
+/// <summary>A device could not finish step <paramref name="Step"/> (a collective failed or was aborted); its update was not applied.</summary>
+public sealed record StepFailed(long Epoch, long Step, int Rank, string Reason) : IGppfMessage;
+
+/// <summary>Evaluate one task on its held-out split.</summary>
+public sealed record EvaluateTask(long Step, string Task, int MaxBatches) : IGppfMessage;
+
+/// <summary>Held-out metrics of one task at a step.</summary>
+public sealed record TaskEvaluated(long Step, string Task, IReadOnlyDictionary<string, double> Metrics) : IGppfMessage;
+
+/// <summary>A device actor (re)started and needs the current state before it can step.</summary>
+public sealed record DeviceStarted(DeviceId Device) : IGppfMessage;

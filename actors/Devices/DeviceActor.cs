@@ -1,0 +1,132 @@
+using Akka.Actor;
+using Akka.Event;
+using GppfActors.Model.Collectives;
+using GppfActors.Model.Routing;
+using GppfActors.Model.Training;
+
+namespace GppfActors.Actors.Devices;
+
+/// <summary>
+/// Owns one device (a CUDA context or a virtual CPU device), its model replica, optimizer state and
+/// task loaders, on its own OS thread; runs each <see cref="RunStep"/> synchronously and answers
+/// with the outcome. Child of the node agent, which supervises it.
+/// </summary>
+public sealed class DeviceActor : ReceiveActor
+{
+    private readonly DeviceId device;
+    private readonly IDeviceWorkloadFactory factory;
+    private readonly IActorRef coordinator;
+    private readonly RoutingMode mode;
+    private readonly bool syncBatchNorm;
+    private readonly ulong seed;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private IDeviceWorkload? workload;
+    private ICollectiveGroup? group;
+    private long epoch = -1;
+
+    public DeviceActor(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed)
+    {
+        this.device = device;
+        this.factory = factory;
+        this.coordinator = coordinator;
+        this.mode = mode;
+        this.syncBatchNorm = syncBatchNorm;
+        this.seed = seed;
+        Receive<JoinGroup>(Handle);
+        Receive<AlignReplicas>(Handle);
+        Receive<RunStep>(Handle);
+        Receive<EvaluateTask>(Handle);
+    }
+
+    /// <summary>Props on the pinned device dispatcher: the actor keeps one OS thread for its life.</summary>
+    public static Props Props(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed) =>
+        Akka.Actor.Props.Create(() => new DeviceActor(device, factory, coordinator, mode, syncBatchNorm, seed))
+            .WithDispatcher(ActorPaths.DeviceDispatcher);
+
+    /// <summary>The replica, for tests and the in-process benchmarks that inspect weights.</summary>
+    internal IDeviceWorkload? Workload => workload;
+
+    protected override void PreStart()
+    {
+        workload = factory.Create(device);
+        coordinator.Tell(new DeviceStarted(device));
+    }
+
+    protected override void PostStop()
+    {
+        group?.Dispose();
+        workload?.Dispose();
+    }
+
+    private void Handle(JoinGroup message)
+    {
+        group?.Dispose();
+        group = message.Hub.Join(message.Rank);
+        epoch = message.Epoch;
+        Sender.Tell(new GroupJoined(message.Epoch, message.Rank, device));
+    }
+
+    private void Handle(AlignReplicas message)
+    {
+        if (!IsCurrent(message.Epoch, nameof(AlignReplicas)))
+        {
+            return;
+        }
+        try
+        {
+            workload!.Replica.AlignFrom(group!, message.Root);
+            Sender.Tell(new ReplicasAligned(message.Epoch, group!.Rank));
+        }
+        catch (CollectiveException e)
+        {
+            Sender.Tell(new StepFailed(message.Epoch, -1, group!.Rank, e.Message));
+        }
+    }
+
+    private void Handle(RunStep message)
+    {
+        if (!IsCurrent(message.Epoch, nameof(RunStep)))
+        {
+            return;
+        }
+        var plan = new StepPlan(message.Step, message.Task, message.ActiveTasks, mode, message.Tau, message.LearningRate, seed)
+        {
+            SyncBatchNorm = syncBatchNorm,
+        };
+        try
+        {
+            var outcome = workload!.Step(group!, plan, message.SampleIndices, message.Next);
+            var t = outcome.Timings;
+            Sender.Tell(new StepCompleted(message.Epoch, message.Step, group!.Rank, message.Task, outcome.Loss, outcome.Metrics,
+                outcome.Samples, new StepTimings(outcome.DataSeconds, t.ForwardBackwardSeconds, t.FusionSeconds, t.OptimizerSeconds)));
+        }
+        catch (CollectiveException e)
+        {
+            // The group of this epoch is dead; no update was applied. Wait for the next epoch.
+            log.Warning("{0}: step {1} of epoch {2} failed in a collective: {3}", device, message.Step, message.Epoch, e.Message);
+            Sender.Tell(new StepFailed(message.Epoch, message.Step, group!.Rank, e.Message));
+        }
+        catch (Exception e)
+        {
+            // Wake the peers waiting on us before the supervisor restarts this actor.
+            group!.Abort($"{device} (rank {group.Rank}) failed in step {message.Step}: {e.Message}");
+            throw;
+        }
+    }
+
+    private void Handle(EvaluateTask message)
+    {
+        var metrics = workload!.Evaluate(message.Task, message.MaxBatches);
+        Sender.Tell(new TaskEvaluated(message.Step, message.Task, metrics));
+    }
+
+    private bool IsCurrent(long messageEpoch, string what)
+    {
+        if (messageEpoch == epoch && group is not null)
+        {
+            return true;
+        }
+        log.Info("{0}: dropping {1} of epoch {2} (current epoch {3})", device, what, messageEpoch, epoch);
+        return false;
+    }
+}

@@ -1,0 +1,30 @@
+using GppfActors.Model.Collectives;
+using GppfActors.Model.Training;
+
+namespace GppfActors.Actors.Devices;
+
+/// <summary>
+/// What a device actor runs: a model replica plus the data of every task, behind one synchronous
+/// step call. Created on the device's own thread by an <see cref="IDeviceWorkloadFactory"/> and
+/// disposed by the device actor; keeps the actor free of tensor maths.
+/// </summary>
+public interface IDeviceWorkload : IDisposable
+{
+    /// <summary>The model replica with its optimizer.</summary>
+    Replica Replica { get; }
+
+    /// <summary>Loads the samples <paramref name="sampleIndices"/> of plan.Task and runs one SIMT step; may start prefetching <paramref name="next"/>.</summary>
+    DeviceStepOutcome Step(ICollectiveGroup group, StepPlan plan, IReadOnlyList<long> sampleIndices, NextStepHint? next);
+
+    /// <summary>Evaluates <paramref name="task"/> on its held-out split (at most <paramref name="maxBatches"/> batches) and returns its metrics.</summary>
+    IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches);
+}
+
+/// <summary>Builds a device's workload on the device thread.</summary>
+public interface IDeviceWorkloadFactory
+{
+    IDeviceWorkload Create(DeviceId device);
+}
+
+/// <summary>One device's step: loss, training metrics, samples and where the time went.</summary>
+public sealed record DeviceStepOutcome(double Loss, IReadOnlyDictionary<string, double> Metrics, int Samples, StepResult Timings, double DataSeconds);

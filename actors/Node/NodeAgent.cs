@@ -1,0 +1,65 @@
+using Akka.Actor;
+using Akka.Event;
+using GppfActors.Actors.Devices;
+using GppfActors.Model.Routing;
+using TorchSharp;
+
+namespace GppfActors.Actors.Node;
+
+/// <summary>
+/// One per node: sets libtorch's process-wide thread count for the local devices, creates one
+/// device actor per device and supervises them. Child of the node's root (the host).
+/// </summary>
+public sealed class NodeAgent : ReceiveActor
+{
+    private readonly IReadOnlyList<DeviceId> devices;
+    private readonly IDeviceWorkloadFactory factory;
+    private readonly IActorRef coordinator;
+    private readonly RoutingMode mode;
+    private readonly bool syncBatchNorm;
+    private readonly ulong seed;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+
+    public NodeAgent(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed)
+    {
+        this.devices = devices;
+        this.factory = factory;
+        this.coordinator = coordinator;
+        this.mode = mode;
+        this.syncBatchNorm = syncBatchNorm;
+        this.seed = seed;
+    }
+
+    public static Props Props(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed) =>
+        Akka.Actor.Props.Create(() => new NodeAgent(devices, factory, coordinator, mode, syncBatchNorm, seed));
+
+    /// <summary>
+    /// Policy: a device that throws is restarted (a fresh replica; the coordinator then brings it
+    /// the current weights, optimizer and sampler state under a new epoch), up to 10 times a
+    /// minute; a device that keeps failing is stopped and training goes on without it.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(10, TimeSpan.FromMinutes(1), e =>
+        {
+            log.Error(e, "device failed; restarting it");
+            return e switch
+            {
+                ActorInitializationException => Directive.Stop,
+                _ => Directive.Restart,
+            };
+        });
+
+    protected override void PreStart()
+    {
+        // libtorch's intra-op pool is process-wide: K devices share the cores.
+        int cpuDevices = devices.Count(d => d.Kind == "cpu");
+        if (cpuDevices > 0)
+        {
+            torch.set_num_threads(Math.Max(1, Environment.ProcessorCount / cpuDevices));
+        }
+        foreach (var device in devices)
+        {
+            Context.ActorOf(DeviceActor.Props(device, factory, coordinator, mode, syncBatchNorm, seed), ActorPaths.Device(device));
+        }
+    }
+}

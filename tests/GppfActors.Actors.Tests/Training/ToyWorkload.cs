@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using GppfActors.Actors.Devices;
+using GppfActors.Model.Collectives;
+using GppfActors.Model.Optim;
+using GppfActors.Model.Training;
+using GppfActors.Testing;
+using static TorchSharp.torch;
+
+namespace GppfActors.Actors.Tests.Training;
+
+/// <summary>A device workload over the tiny backbone and the two toy tasks; can be told to throw once at a step (fault injection).</summary>
+public sealed class ToyWorkload : IDeviceWorkload
+{
+    private readonly DeviceId device;
+    private readonly FaultPlan faults;
+
+    public ToyWorkload(DeviceId device, FaultPlan faults, long seed)
+    {
+        this.device = device;
+        this.faults = faults;
+        Replica = new Replica(Nets.Tiny(2, seed + device.Ordinal, ToyTasks.Colour, ToyTasks.Stripes), new OptimizerConfig(OptimizerKind.Sgd, WeightDecay: 1e-4));
+    }
+
+    public Replica Replica { get; }
+
+    public DeviceStepOutcome Step(ICollectiveGroup group, StepPlan plan, IReadOnlyList<long> sampleIndices, NextStepHint? next)
+    {
+        if (faults.ShouldFail(device, plan.Step))
+        {
+            throw new InvalidOperationException($"injected fault on {device} at step {plan.Step}");
+        }
+        var clock = Stopwatch.StartNew();
+        var (x, y) = ToyTasks.Batch(plan.Task, sampleIndices[0], 0, sampleIndices.Count);
+        double data = clock.Elapsed.TotalSeconds;
+        var result = Replica.TrainStep(group, plan, (net, request) => nn.functional.cross_entropy(net.Forward(plan.Task, x, request), y));
+        x.Dispose();
+        y.Dispose();
+        return new DeviceStepOutcome(result.Loss, new Dictionary<string, double>(), sampleIndices.Count, result, data);
+    }
+
+    public IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches)
+    {
+        using var scope = NewDisposeScope();
+        Replica.Network.eval();
+        using var _ = no_grad();
+        double correct = 0, total = 0;
+        for (int b = 0; b < maxBatches; b++)
+        {
+            var (x, y) = ToyTasks.Batch(task, 1_000_000 + b, 0, 16);
+            var predicted = Replica.Network.Forward(task, x, Model.Network.RouteRequest.Eval).argmax(1);
+            correct += predicted.eq(y).sum().item<long>();
+            total += y.shape[0];
+        }
+        return new Dictionary<string, double> { ["top1"] = correct / total };
+    }
+
+    public void Dispose() => Replica.Dispose();
+}
+
+/// <summary>Which device throws at which step, each at most once.</summary>
+public sealed class FaultPlan(params (int Ordinal, long Step)[] faults)
+{
+    private readonly HashSet<(int, long)> pending = [.. faults];
+
+    public bool ShouldFail(DeviceId device, long step)
+    {
+        lock (pending)
+        {
+            return pending.Remove((device.Ordinal, step));
+        }
+    }
+}
+
+/// <summary>Creates toy workloads and keeps them so a test can compare the replicas.</summary>
+public sealed class ToyWorkloadFactory(FaultPlan faults, long seed = 1) : IDeviceWorkloadFactory
+{
+    private readonly List<ToyWorkload> created = [];
+    private readonly Dictionary<DeviceId, ToyWorkload> latest = [];
+
+    /// <summary>The newest workload of every device (a restarted device's old one is disposed).</summary>
+    public IReadOnlyList<ToyWorkload> Live
+    {
+        get
+        {
+            lock (created)
+            {
+                return latest.Values.ToList();
+            }
+        }
+    }
+
+    public IReadOnlyList<ToyWorkload> Created
+    {
+        get
+        {
+            lock (created)
+            {
+                return created.ToList();
+            }
+        }
+    }
+
+    public IDeviceWorkload Create(DeviceId device)
+    {
+        var workload = new ToyWorkload(device, faults, seed);
+        lock (created)
+        {
+            created.Add(workload);
+            latest[device] = workload;
+        }
+        return workload;
+    }
+}
