@@ -1,8 +1,8 @@
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Schedules;
-using GppfActors.Testing;
 using GppfActors.Model.Training;
+using GppfActors.Testing;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
