@@ -16,8 +16,11 @@ public sealed record TrainingProgress(
     double SlowestDeviceSeconds,
     double DataSeconds) : IGppfMessage;
 
-/// <summary>Held-out metrics of every task at a step.</summary>
-public sealed record EvaluationReport(long Step, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Metrics) : IGppfMessage;
+/// <summary>Held-out metrics of every task at a step, and each task's unit-selection probabilities ([L][N]).</summary>
+public sealed record EvaluationReport(
+    long Step,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Metrics,
+    IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<double>>> UnitProbabilities) : IGppfMessage;
 
 /// <summary>Membership changed: a new epoch with this many devices, and why.</summary>
 public sealed record MembershipChanged(long Epoch, int WorldSize, string Reason, bool StepDiscarded) : IGppfMessage;

@@ -40,6 +40,7 @@ public sealed class TrainingCoordinator : ReceiveActor
     private ScheduleAt? scheduled;
     private readonly Stopwatch stepClock = new();
     private Dictionary<string, IReadOnlyDictionary<string, double>> evaluation = [];
+    private Dictionary<string, IReadOnlyList<IReadOnlyList<double>>> routing = [];
     private int pendingEvaluations;
     private bool finishing;
 
@@ -316,6 +317,7 @@ public sealed class TrainingCoordinator : ReceiveActor
     private void StartEvaluation()
     {
         evaluation = [];
+        routing = [];
         pendingEvaluations = taskNames.Count;
         for (int i = 0; i < taskNames.Count; i++)
         {
@@ -333,11 +335,12 @@ public sealed class TrainingCoordinator : ReceiveActor
                 return;
             }
             evaluation[m.Task] = m.Metrics;
+            routing[m.Task] = m.UnitProbabilities;
             if (--pendingEvaluations > 0)
             {
                 return;
             }
-            listener?.Tell(new EvaluationReport(step, evaluation));
+            listener?.Tell(new EvaluationReport(step, evaluation, routing));
             if (finishing)
             {
                 listener?.Tell(new TrainingFinished(step, evaluation));

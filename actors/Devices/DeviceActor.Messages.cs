@@ -56,8 +56,8 @@ public sealed record StepFailed(long Epoch, long Step, int Rank, string Reason) 
 /// <summary>Evaluate one task on its held-out split.</summary>
 public sealed record EvaluateTask(long Step, string Task, int MaxBatches) : IGppfMessage;
 
-/// <summary>Held-out metrics of one task at a step.</summary>
-public sealed record TaskEvaluated(long Step, string Task, IReadOnlyDictionary<string, double> Metrics) : IGppfMessage;
+/// <summary>Held-out metrics of one task at a step, and its controller's unit-selection probabilities per layer ([L][N]).</summary>
+public sealed record TaskEvaluated(long Step, string Task, IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<IReadOnlyList<double>> UnitProbabilities) : IGppfMessage;
 
 /// <summary>A device actor (re)started and needs the current state before it can step.</summary>
 public sealed record DeviceStarted(DeviceId Device) : IGppfMessage;

@@ -117,7 +117,11 @@ public sealed class DeviceActor : ReceiveActor
     private void Handle(EvaluateTask message)
     {
         var metrics = workload!.Evaluate(message.Task, message.MaxBatches);
-        Sender.Tell(new TaskEvaluated(message.Step, message.Task, metrics));
+        using var probabilities = workload.Replica.Network.Controller(message.Task).Probabilities();   // [L, N]
+        var rows = Enumerable.Range(0, (int)probabilities.shape[0])
+            .Select(l => (IReadOnlyList<double>)probabilities[l].to_type(TorchSharp.torch.float64).data<double>().ToArray())
+            .ToArray();
+        Sender.Tell(new TaskEvaluated(message.Step, message.Task, metrics, rows));
     }
 
     private bool IsCurrent(long messageEpoch, string what)

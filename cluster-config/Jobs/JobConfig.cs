@@ -1,0 +1,160 @@
+using GppfActors.Actors.Sampling;
+using GppfActors.Model.Backbone;
+using GppfActors.Model.Optim;
+using GppfActors.Model.Routing;
+using GppfActors.Tasks.Definitions;
+
+namespace GppfActors.ClusterConfig.Jobs;
+
+/// <summary>
+/// A training job, typed and immutable: data, backbone, routing, sampling, optimizer, cadence,
+/// checkpoints and the tasks. Read from a preset or a JSON file (snake_case keys), adjusted by
+/// <c>--set key=value</c>, validated with errors that name the key, logged once and stored in
+/// every checkpoint.
+/// </summary>
+public sealed record JobConfig
+{
+    public string Name { get; init; } = "job";
+
+    /// <summary>Seed of initialisation, task draws, data order, augmentation and Gumbel noise.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    public DataSection Data { get; init; } = new();
+
+    public BackboneSection Backbone { get; init; } = new();
+
+    public RoutingSection Routing { get; init; } = new();
+
+    public SamplingSection Sampling { get; init; } = new();
+
+    /// <summary>Cross-task SyncBN over all devices (the paper's default); false is the ablation.</summary>
+    public bool SyncBatchNorm { get; init; } = true;
+
+    public OptimizerSection Optimizer { get; init; } = new();
+
+    public TrainSection Train { get; init; } = new();
+
+    public EvalSection Eval { get; init; } = new();
+
+    public CheckpointSection Checkpoint { get; init; } = new();
+
+    public CollectivesSection Collectives { get; init; } = new();
+
+    public IReadOnlyList<TaskDefinition> Tasks { get; init; } = [];
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid key; returns this.</summary>
+    public JobConfig Validate()
+    {
+        Check(!string.IsNullOrWhiteSpace(Name), "name", "must not be empty");
+        Data.Validate();
+        BackboneConfig.Validate();
+        Routing.Validate();
+        Optimizer.Validate();
+        Train.Validate();
+        Eval.Validate();
+        Checkpoint.Validate();
+        Collectives.Validate();
+        Check(Tasks.Count > 0, "tasks", "must list at least one task");
+        foreach (var task in Tasks)
+        {
+            task.Validate();
+        }
+        var duplicate = Tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
+        Check(duplicate is null, $"tasks.{duplicate?.Key}", "is listed twice");
+        Check(Tasks.Any(t => t.SamplingWeight > 0), "tasks", "at least one task needs sampling_weight > 0");
+        return this;
+    }
+
+    /// <summary>The backbone this job builds.</summary>
+    public BackboneConfig BackboneConfig => Model.Backbone.BackboneConfig.FromPreset(Backbone.Preset, Backbone.NumUnits);
+
+    internal static void Check(bool condition, string key, string problem)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException($"{key} {problem}");
+        }
+    }
+}
+
+/// <summary>Where the data lives; optionally generate the synthetic set there first.</summary>
+public sealed record DataSection(string Root = "data/synth-small", bool GenerateIfMissing = false, string SyntheticSize = "small",
+    ulong SyntheticSeed = 7, int Workers = 2, bool SkipBadSamples = false)
+{
+    public void Validate()
+    {
+        JobConfig.Check(!string.IsNullOrWhiteSpace(Root), "data.root", "must name a folder");
+        JobConfig.Check(SyntheticSize is "small" or "medium", "data.synthetic_size", $"must be small or medium, got '{SyntheticSize}'");
+        JobConfig.Check(Workers is >= 0 and <= 64, "data.workers", $"must be in [0, 64], got {Workers}");
+    }
+}
+
+/// <summary>Backbone preset (resnet50, resnet18, small, tiny) and units per lego layer.</summary>
+public sealed record BackboneSection(string Preset = "small", int NumUnits = 2);
+
+/// <summary>Gumbel routing: soft or hard, and the temperature schedule.</summary>
+public sealed record RoutingSection(RoutingMode Mode = RoutingMode.Soft, double Tau0 = 5.0, double TauMin = 0.01, long TauDecaySteps = 450_000)
+{
+    public void Validate()
+    {
+        JobConfig.Check(Mode is RoutingMode.Soft or RoutingMode.Hard, "routing.mode", $"must be soft or hard, got {Mode}");
+        JobConfig.Check(Tau0 > 0 && TauMin > 0 && TauMin <= Tau0, "routing.tau0/tau_min", $"must satisfy 0 < tau_min <= tau0, got {Tau0} and {TauMin}");
+        JobConfig.Check(TauDecaySteps >= 1, "routing.tau_decay_steps", $"must be >= 1, got {TauDecaySteps}");
+    }
+}
+
+/// <summary>SIMT (each device its own task) or per-batch (all devices one task per step).</summary>
+public sealed record SamplingSection(SamplingMode Mode = SamplingMode.Simt);
+
+/// <summary>Optimizer and learning-rate schedule (linear warm-up, then cosine to min_lr at train.max_steps).</summary>
+public sealed record OptimizerSection(OptimizerKind Kind = OptimizerKind.Sgd, double Lr = 0.16, double Momentum = 0.9, double WeightDecay = 5e-4,
+    long WarmupSteps = 50_000, double MinLr = 0, double Beta1 = 0.9, double Beta2 = 0.999, double Eps = 1e-8)
+{
+    public OptimizerConfig ToOptimizerConfig() => new(Kind, Momentum, WeightDecay, Beta1, Beta2, Eps);
+
+    public void Validate()
+    {
+        JobConfig.Check(Lr > 0 && double.IsFinite(Lr), "optimizer.lr", $"must be > 0, got {Lr}");
+        JobConfig.Check(MinLr >= 0 && MinLr <= Lr, "optimizer.min_lr", $"must be in [0, optimizer.lr], got {MinLr}");
+        JobConfig.Check(WarmupSteps >= 0, "optimizer.warmup_steps", $"must be >= 0, got {WarmupSteps}");
+        ToOptimizerConfig().Validate();
+    }
+}
+
+/// <summary>How long and on which devices.</summary>
+public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu:2")
+{
+    public void Validate()
+    {
+        JobConfig.Check(MaxSteps >= 1, "train.max_steps", $"must be >= 1, got {MaxSteps}");
+        Actors.Devices.DeviceId.ParseList(Devices, visibleGpus: 1);
+    }
+}
+
+/// <summary>Held-out evaluation cadence (0 = only at the end) and size.</summary>
+public sealed record EvalSection(int EverySteps = 0, int Batches = 4)
+{
+    public void Validate()
+    {
+        JobConfig.Check(EverySteps >= 0, "eval.every_steps", $"must be >= 0, got {EverySteps}");
+        JobConfig.Check(Batches >= 1, "eval.batches", $"must be >= 1, got {Batches}");
+    }
+}
+
+/// <summary>Checkpoint folder, cadence (0 = only at the end) and retention: keep the last K and every M-th step.</summary>
+public sealed record CheckpointSection(string Dir = "runs/job", int EverySteps = 0, int KeepLast = 3, int KeepEvery = 0)
+{
+    public void Validate()
+    {
+        JobConfig.Check(!string.IsNullOrWhiteSpace(Dir), "checkpoint.dir", "must name a folder");
+        JobConfig.Check(EverySteps >= 0, "checkpoint.every_steps", $"must be >= 0, got {EverySteps}");
+        JobConfig.Check(KeepLast >= 1, "checkpoint.keep_last", $"must be >= 1 (the newest checkpoint is always kept), got {KeepLast}");
+        JobConfig.Check(KeepEvery >= 0, "checkpoint.keep_every", $"must be >= 0 (0 = none), got {KeepEvery}");
+    }
+}
+
+/// <summary>Collective time-out: a device silent this long aborts the group.</summary>
+public sealed record CollectivesSection(double TimeoutSeconds = 60)
+{
+    public void Validate() => JobConfig.Check(TimeoutSeconds > 0, "collectives.timeout_seconds", $"must be > 0, got {TimeoutSeconds}");
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Globalization;
+using GppfActors.Actors.Coordinator;
+using Spectre.Console;
+
+namespace GppfActors.Host.Training;
+
+/// <summary>
+/// What a person watching a run sees: one line per reporting interval (step, ETA, LR, tau,
+/// images/s, loss per task), held-out metrics when evaluated, membership changes and checkpoints.
+/// Plain lines, so the view reads the same in a terminal, a log file and CI.
+/// </summary>
+internal sealed class ProgressView(long maxSteps, long startStep, int reportEverySteps, IAnsiConsole console)
+{
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private readonly Dictionary<string, double> lastLoss = [];
+    private long samplesSinceReport;
+    private double secondsSinceReport;
+
+    public void Show(TrainingProgress p)
+    {
+        foreach (var (task, loss) in p.LossPerTask)
+        {
+            lastLoss[task] = lastLoss.TryGetValue(task, out var old) ? 0.9 * old + 0.1 * loss : loss;
+        }
+        samplesSinceReport += p.Samples;
+        secondsSinceReport += p.StepSeconds;
+        long done = p.Step + 1;
+        if (done % reportEverySteps != 0 && done != maxSteps)
+        {
+            return;
+        }
+        double elapsed = clock.Elapsed.TotalSeconds;
+        double perStep = elapsed / Math.Max(1, done - startStep);
+        var eta = TimeSpan.FromSeconds(perStep * (maxSteps - done));
+        double imagesPerSecond = samplesSinceReport / Math.Max(1e-9, secondsSinceReport);
+        samplesSinceReport = 0;
+        secondsSinceReport = 0;
+        string losses = string.Join("  ", lastLoss.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => $"{Markup.Escape(kv.Key)} [yellow]{kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}[/]"));
+        console.MarkupLine(
+            $"step [bold]{done,6}[/]/{maxSteps}  eta {eta:hh\\:mm\\:ss}  lr {p.LearningRate.ToString("0.0000", CultureInfo.InvariantCulture)}  " +
+            $"tau {p.Tau.ToString("0.000", CultureInfo.InvariantCulture)}  {imagesPerSecond.ToString("0", CultureInfo.InvariantCulture),5} img/s  " +
+            $"devices {p.WorldSize}  loss {losses}");
+    }
+
+    public void Show(EvaluationReport report)
+    {
+        var table = new Table().Border(TableBorder.Simple).Title($"held-out metrics at step {report.Step}");
+        table.AddColumn("task");
+        table.AddColumn("metrics");
+        table.AddColumn("path (arg-max unit per layer)");
+        foreach (var (task, metrics) in report.Metrics.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            string values = string.Join("  ", metrics.Select(m => $"{m.Key} {m.Value.ToString("0.####", CultureInfo.InvariantCulture)}"));
+            string path = report.UnitProbabilities.TryGetValue(task, out var layers)
+                ? string.Concat(layers.Select(l => l.Count <= 1 ? "0" : l.Select((p, i) => (p, i)).MaxBy(x => x.p).i.ToString(CultureInfo.InvariantCulture)))
+                : "";
+            table.AddRow(Markup.Escape(task), Markup.Escape(values), path);
+        }
+        console.Write(table);
+    }
+
+    public void Show(MembershipChanged change) =>
+        console.MarkupLine($"[blue]epoch {change.Epoch}[/]: {change.WorldSize} device(s) - {Markup.Escape(change.Reason)}");
+
+    public void Show(TrainingFailed failed) =>
+        console.MarkupLine($"[red]training failed at step {failed.Step}:[/] {Markup.Escape(failed.Reason)}");
+}
