@@ -90,6 +90,10 @@ internal sealed class DetectionFamily(TaskDefinition task, BackboneConfig backbo
 
         private static GroundTruthBox[] GroundTruth(Tensor boxes, Tensor labels)
         {
+            if (labels.shape[0] == 0)
+            {
+                return [];                                                                  // data<T>() rejects empty tensors
+            }
             using var scope = NewDisposeScope();
             var b = boxes.to_type(float64).cpu().data<double>().ToArray();                  // [n*4]
             var l = labels.cpu().data<long>().ToArray();                                    // [n]

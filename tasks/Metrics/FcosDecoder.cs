@@ -29,6 +29,11 @@ public static class FcosDecoder
             var probabilities = image[.., ..numClasses].sigmoid();                          // [N, K]
             var centerness = image[.., numClasses + 4].sigmoid();                           // [N]
             var candidates = probabilities.gt(options.ScoreThreshold).nonzero();             // [M, 2] (location, class)
+            if (candidates.shape[0] == 0)
+            {
+                result[b] = [];
+                continue;
+            }
             var location = candidates[.., 0];                                               // [M]
             var label = candidates[.., 1];                                                  // [M]
             var classProbability = probabilities.index_select(0, location).gather(1, label.unsqueeze(1)).squeeze(1);  // [M]

@@ -41,7 +41,7 @@ public static class TaskTrainer
                 statistics = stack(loss.Metrics.Select(m => m.Value.detach().to_type(float64).reshape(1)).ToArray()).DetachFromDisposeScope();
                 return loss.Value * task.LossWeight;
             });
-            var values = statistics!.cpu().data<double>().ToArray();
+            var values = HostValues(statistics!);
             var metrics = names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => values[p.i]);
             return new TaskStepResult(task.Name, step.Loss, metrics, step);
         }
@@ -49,5 +49,16 @@ public static class TaskTrainer
         {
             statistics?.Dispose();
         }
+    }
+
+    // cpu() wraps even a host tensor in a new handle, which would outlive the step's scope.
+    private static double[] HostValues(Tensor values)
+    {
+        if (values.device_type == TorchSharp.DeviceType.CPU)
+        {
+            return values.data<double>().ToArray();
+        }
+        using var host = values.cpu();
+        return host.data<double>().ToArray();
     }
 }
