@@ -6,6 +6,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Definitions;
 
+// Shapes: B batch, K classes.
+
 /// <summary>
 /// Classification (paper section 4.1): global average pooling plus a linear layer on the last
 /// stage; cross-entropy with label smoothing, on mixup/cutmix soft targets when enabled; top-1 and

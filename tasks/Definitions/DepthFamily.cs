@@ -8,6 +8,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Definitions;
 
+// Shapes: B batch, H x W image.
+
 /// <summary>
 /// Monocular depth (paper section 4.3.1, a downstream task with BTS's recipe): a dense positive
 /// regression head, SILog loss over pixels with a measurement; evaluation clamps predictions to

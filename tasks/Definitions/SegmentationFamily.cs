@@ -8,6 +8,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Definitions;
 
+// Shapes: B batch, K classes, H x W mask, V labelled pixels.
+
 /// <summary>
 /// Semantic segmentation with a UperNet-lite head (paper section 4.1 uses UperNet): per-pixel
 /// cross-entropy ignoring label 255; evaluation accumulates a confusion matrix and reports mIoU

@@ -10,8 +10,3 @@ namespace GppfActors.Tasks.Definitions;
 /// <param name="Value">The differentiable task loss, a scalar.</param>
 /// <param name="Metrics">Detached scalars, reported under their names.</param>
 public sealed record TaskLoss(Tensor Value, IReadOnlyList<NamedScalar> Metrics);
-
-/// <summary>One named detached scalar statistic of a training step.</summary>
-/// <param name="Name">Report key, e.g. <c>loss_cls</c>, <c>top1</c>.</param>
-/// <param name="Value">A scalar tensor (any float dtype, any device).</param>
-public readonly record struct NamedScalar(string Name, Tensor Value);

@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Heads;
 
+// Shapes: B batch, Cout output channels, H x W map.
+
 /// <summary>Convolution (no bias, same padding) + GroupNorm + ReLU, the building block of every head tower. Keys: conv.weight, gn.weight, gn.bias.</summary>
 public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
 {

@@ -2,6 +2,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Heads;
 
+// Shapes: B batch, C channels, h x w map, s stride, H x W target.
+
 /// <summary>Resizing helpers of the dense heads and their losses and evaluators.</summary>
 public static class DenseUpsample
 {

@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Heads;
 
+// Shapes: B batch, h0 x w0 finest stage, H x W input.
+
 /// <summary>
 /// Dense depth regression head: the shared decoder (without pyramid pooling), a 3x3 refinement
 /// block and a 3x3 output conv, upsampled bilinearly to input size; depth = sigmoid(x) * max depth,

@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Heads;
 
+// Shapes: B batch, C pyramid channels, K classes, h x w one level, N locations over all levels.
+
 /// <summary>
 /// A one-stage anchor-free detection head (FCOS) over a small FPN built from the last stages: a
 /// class tower and a box tower shared by all levels (3x3 conv + GroupNorm + ReLU), per-location

@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Heads;
 
+// Shapes: B batch, C pyramid channels, Hi x Wi level i.
+
 /// <summary>
 /// A small feature pyramid (FPN) over the last few backbone stages: 1x1 laterals to a common width,
 /// a nearest-neighbour top-down pathway, and a 3x3 output conv per level. Owned by the detection

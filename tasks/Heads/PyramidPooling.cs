@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Heads;
 
+// Shapes: B batch, Cin input channels, C branch channels, b bin size, h x w the last stage.
+
 /// <summary>
 /// UperNet's pyramid pooling module on the last stage: average-pools to a few bin sizes, projects,
 /// upsamples back and concatenates with the input, giving the decoder image-level context. Owned by

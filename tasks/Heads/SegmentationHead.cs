@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Heads;
 
+// Shapes: B batch, K classes, h0 x w0 finest stage, s its stride.
+
 /// <summary>
 /// Semantic segmentation head (UperNet-lite): the shared decoder, a 1x1 classifier, and a bilinear
 /// upsample by the finest stage's stride to input size. Output [B, K, H, W] logits (exactly the

@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Heads;
 
+// Shapes: B batch, C decoder channels, hi x wi stage i (0 finest, L last).
+
 /// <summary>
 /// A light UperNet decoder shared by the dense heads: pyramid pooling on the last stage, GroupNorm
 /// laterals and a bilinear top-down pathway over all stages, then every level upsampled to the

@@ -2,6 +2,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Losses;
 
+// Shapes: B batch, K classes.
+
 /// <summary>Classification losses: cross-entropy against soft targets, and label smoothing that turns hard labels into them.</summary>
 public static class ClassificationLoss
 {

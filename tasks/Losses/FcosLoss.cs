@@ -3,8 +3,7 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Losses;
 
-/// <summary>The FCOS loss terms of one batch, each a scalar; <see cref="Total"/> is what is back-propagated.</summary>
-public sealed record FcosLossTerms(Tensor Total, Tensor Classification, Tensor Box, Tensor Centerness, Tensor NumPositives);
+// Shapes: B batch, N locations, K classes, P positive locations of the batch.
 
 /// <summary>
 /// FCOS loss: sigmoid focal loss over every location and class normalised by the number of

@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Losses;
 
+// Shapes: B batch, N locations, G boxes of one image.
+
 /// <summary>
 /// FCOS target assignment: a location is positive for a ground-truth box when it lies strictly
 /// inside the box and the box's largest ltrb distance from it falls in the location's level size

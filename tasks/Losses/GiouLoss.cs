@@ -2,6 +2,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Losses;
 
+// Shapes: n paired boxes.
+
 /// <summary>Generalized IoU (Rezatofighi et al. 2019) of paired boxes, and the loss 1 - GIoU.</summary>
 public static class GiouLoss
 {

@@ -3,6 +3,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Losses;
 
+// Shapes: B batch, K classes, H x W image.
+
 /// <summary>
 /// Mixup and cutmix over a batch, as timm's batch mode does them: with the mix probability the
 /// batch is mixed; when both are enabled cutmix is chosen with the switch probability, else mixup;

@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Losses;
 
+// Shapes: B batch, K classes, H x W mask, H' x W' head output.
+
 /// <summary>Per-pixel cross-entropy for semantic segmentation, averaged over labelled pixels only (label 255 = ignore).</summary>
 public static class SegmentationLoss
 {

@@ -2,6 +2,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Losses;
 
+// Shapes: B batch, H x W image, V valid pixels of the batch.
+
 /// <summary>
 /// Scale-invariant log loss (Eigen et al. 2014) as BTS uses it: with d = log(pred) - log(gt) over
 /// valid pixels (gt &gt; 0) of the whole batch, scale * sqrt(mean(d^2) - lambda * mean(d)^2).

@@ -2,6 +2,3 @@ namespace GppfActors.Tasks.Metrics;
 
 /// <summary>One predicted object: a box, its class and its confidence score.</summary>
 public readonly record struct Detection(Box Box, int Label, double Score);
-
-/// <summary>One annotated object: a box and its class.</summary>
-public readonly record struct GroundTruthBox(Box Box, int Label);

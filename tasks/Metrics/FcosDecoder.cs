@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Metrics;
 
+// Shapes: B batch, N locations, K classes, M candidates of one image.
+
 /// <summary>
 /// Turns the detection head's packed output into detections, as FCOS does: candidates are
 /// (location, class) pairs whose class probability exceeds the score threshold; their score is
