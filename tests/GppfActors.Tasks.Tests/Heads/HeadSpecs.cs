@@ -1,0 +1,112 @@
+using GppfActors.Model.Backbone;
+using GppfActors.Model.Network;
+using GppfActors.Tasks.Definitions;
+using GppfActors.Tasks.Heads;
+using GppfActors.Tasks.Tests.Support;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace GppfActors.Tasks.Tests.Heads;
+
+/// <summary>Head geometry and output contracts for every family, on backbones with different strides and odd input sizes.</summary>
+public class HeadSpecs
+{
+    private static readonly BackboneConfig SmallWithPool = BackboneConfig.Small(1) with { StemMaxPool = true };
+
+    public static TheoryData<string> Backbones => ["tiny", "small", "small-pool"];
+
+    private static BackboneConfig Backbone(string name) => name switch
+    {
+        "tiny" => BackboneConfig.Tiny(1),
+        "small" => BackboneConfig.Small(1),
+        _ => SmallWithPool,
+    };
+
+    private static GppfNetwork Network(BackboneConfig backbone, TaskDefinition task) =>
+        new(backbone, TaskFamilies.HeadSpecs([task], backbone), seed: 2);
+
+    [Theory]
+    [MemberData(nameof(Backbones))]
+    public void Should_predict_every_stage_size_when_the_input_is_not_a_multiple_of_the_stride(string name)
+    {
+        var backbone = Backbone(name);
+        var task = TinyData.Task(TaskFamily.Classification);
+        using var network = Network(backbone, task);
+        network.eval();
+        using var scope = NewDisposeScope();
+        var input = new InputSize(37, 29);
+
+        var features = network.Features(task.Name, zeros([1, 3, input.Height, input.Width]), RouteRequest.Eval);
+
+        var strides = BackboneGeometry.StageStrides(backbone);
+        Assert.Equal(features.Count, strides.Count);
+        for (int s = 0; s < strides.Count; s++)
+        {
+            var expected = BackboneGeometry.FeatureSize(input, strides[s]);
+            Assert.Equal([expected.Height, expected.Width], features[s].shape.Skip(2).Select(v => (int)v));
+        }
+    }
+
+    public static TheoryData<TaskFamily> Families => [.. TaskFamilies.All];
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Should_return_the_packed_shape_of_its_family_when_run_on_an_odd_sized_input(TaskFamily family)
+    {
+        var backbone = BackboneConfig.Small(1);                                 // finest stride 2
+        var task = TinyData.Task(family, batchSize: 2);
+        using var network = Network(backbone, task);
+        network.eval();
+        using var scope = NewDisposeScope();
+        var input = new InputSize(31, 27);
+
+        var output = network.Forward(task.Name, randn([2, 3, 31, 27]), RouteRequest.Eval);
+
+        long[] expected = family switch
+        {
+            TaskFamily.Classification => [2, task.NumClasses],
+            TaskFamily.Detection => [2, FcosLayout.For(backbone, task.Detection, input).NumLocations, task.NumClasses + 5],
+            TaskFamily.SemanticSegmentation => [2, task.NumClasses, 32, 28],    // ceil(31 / 2) * 2 = 32: cropped by loss and evaluator
+            _ => [2, 1, 32, 28],
+        };
+        Assert.Equal(expected, output.shape);
+        if (family == TaskFamily.Depth)
+        {
+            Assert.True(output.gt(0).all().item<bool>() && output.le(task.Depth.MaxDepthMetres).all().item<bool>(), "depth must lie in (0, max]");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Should_reach_every_backbone_and_head_parameter_without_batch_norm_when_back_propagating(TaskFamily family)
+    {
+        // Every device's backward must reach every backbone layer (so all issue the same SyncBN
+        // collectives) and heads normalise with GroupNorm only (no statistics across tasks).
+        var task = TinyData.Task(family, batchSize: 2);
+        using var network = Network(BackboneConfig.Tiny(1), task);
+        using var scope = NewDisposeScope();
+
+        network.Forward(task.Name, randn([2, 3, 16, 16]), new RouteRequest(Model.Routing.RoutingMode.Soft, 1, 0, 0, 0)).sum().backward();
+
+        var missing = network.named_parameters()
+            .Where(p => !p.name.StartsWith("controllers.", StringComparison.Ordinal) && p.parameter.grad is null)
+            .Select(p => p.name).ToArray();
+        Assert.Empty(missing);
+        var batchNorms = network.Head(task.Name).named_modules()
+            .Where(m => m.module.GetType().Name.Contains("BatchNorm", StringComparison.Ordinal)).Select(m => m.name).ToArray();
+        Assert.Empty(batchNorms);
+    }
+
+    [Fact]
+    public void Should_start_group_norms_at_identity_when_created()
+    {
+        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised; ours must be 1 and 0.
+        using var gn = GroupNorms.Create(16);
+
+        Assert.True(gn.weight!.eq(1).all().item<bool>());
+        Assert.True(gn.bias!.eq(0).all().item<bool>());
+        Assert.Equal(8, GroupNorms.Groups(16));
+        Assert.Equal(32, GroupNorms.Groups(256));
+        Assert.Equal(1, GroupNorms.Groups(3));
+    }
+}
