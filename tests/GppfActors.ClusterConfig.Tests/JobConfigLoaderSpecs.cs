@@ -1,0 +1,90 @@
+using GppfActors.Actors.Sampling;
+using GppfActors.ClusterConfig.Jobs;
+using GppfActors.Model.Optim;
+using GppfActors.Model.Routing;
+using GppfActors.Tasks.Definitions;
+using Xunit;
+
+namespace GppfActors.ClusterConfig.Tests;
+
+public class JobConfigLoaderSpecs
+{
+    [Fact]
+    public void Should_carry_the_paper_recipe_verbatim_when_loading_paper_r50()
+    {
+        var (job, _) = JobConfigLoader.Load("paper-r50", []);
+        Assert.Equal(["in21k", "coco", "lvis", "objects365", "openimages", "ade20k", "cocostuff", "voc"], job.Tasks.Select(t => t.Name));
+        Assert.Equal([4.0, 2.5, 2.5, 4.0, 4.0, 1.0, 2.0, 1.0], job.Tasks.Select(t => t.SamplingWeight));
+        Assert.Equal([96, 8, 8, 12, 12, 8, 8, 8], job.Tasks.Select(t => t.BatchSize));
+        Assert.Equal(OptimizerKind.Sgd, job.Optimizer.Kind);
+        Assert.Equal(0.16, job.Optimizer.Lr);
+        Assert.Equal(0.9, job.Optimizer.Momentum);
+        Assert.Equal(5e-4, job.Optimizer.WeightDecay);
+        Assert.Equal(50_000, job.Optimizer.WarmupSteps);
+        Assert.Equal(500_000, job.Train.MaxSteps);
+        Assert.Equal((5.0, 0.01, 450_000L), (job.Routing.Tau0, job.Routing.TauMin, job.Routing.TauDecaySteps));
+        Assert.Equal(RoutingMode.Soft, job.Routing.Mode);
+        Assert.Equal(("resnet50", 2), (job.Backbone.Preset, job.Backbone.NumUnits));
+        Assert.Equal(17, job.BackboneConfig.NumLayers);
+        Assert.Equal(SamplingMode.Simt, job.Sampling.Mode);
+        Assert.True(job.SyncBatchNorm);
+        var in21k = job.Tasks[0].Classification;
+        Assert.Equal((0.1, 0.8, 1.0), (in21k.LabelSmoothing, in21k.MixupAlpha, in21k.CutmixAlpha));
+    }
+
+    [Fact]
+    public void Should_load_the_small_cpu_recipe_with_three_families_of_different_input_sizes()
+    {
+        var (job, json) = JobConfigLoader.Load("cpu-small", []);
+        Assert.Equal([TaskFamily.Classification, TaskFamily.Detection, TaskFamily.SemanticSegmentation], job.Tasks.Select(t => t.Family));
+        Assert.True(job.Tasks.Select(t => t.InputSize).Distinct().Count() > 1);
+        Assert.Equal(job, JobConfigLoader.FromResolvedJson(json) with { Tasks = job.Tasks });
+        Assert.Equal(job.Tasks.Select(t => t.Name), JobConfigLoader.FromResolvedJson(json).Tasks.Select(t => t.Name));
+    }
+
+    [Fact]
+    public void Should_apply_overrides_by_dotted_key_and_task_name()
+    {
+        var (job, _) = JobConfigLoader.Load("cpu-small",
+            ["optimizer.lr=0.08", "tasks.shapes_det.batch_size=2", "routing.mode=hard", "sync_batch_norm=false", "train.devices=cpu:4", "sampling.mode=per_batch"]);
+        Assert.Equal(0.08, job.Optimizer.Lr);
+        Assert.Equal(2, job.Tasks.Single(t => t.Name == "shapes_det").BatchSize);
+        Assert.Equal(RoutingMode.Hard, job.Routing.Mode);
+        Assert.False(job.SyncBatchNorm);
+        Assert.Equal("cpu:4", job.Train.Devices);
+        Assert.Equal(SamplingMode.PerBatch, job.Sampling.Mode);
+    }
+
+    [Theory]
+    [InlineData("optimizer.lr=-1", "optimizer.lr")]
+    [InlineData("tasks.shapes_cls.batch_size=0", "tasks.shapes_cls.batch_size")]
+    [InlineData("routing.mode=sideways", "routing.mode")]
+    [InlineData("optimizer.learning_rate=0.1", "learning_rate")]
+    [InlineData("train.devices=gpu:1", "--devices")]
+    [InlineData("tasks.nosuch.batch_size=3", "no entry named 'nosuch'")]
+    [InlineData("checkpoint.keep_last=0", "checkpoint.keep_last")]
+    public void Should_name_the_key_when_a_value_is_invalid(string assignment, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", [assignment]));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Should_name_the_file_and_line_when_the_job_file_is_broken()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"gppf-job-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, "{\n  \"name\": \"x\",\n  \"seed\": ,\n}");
+        try
+        {
+            var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load(path, []));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("line 3", e.Message);
+            e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("no-such-preset", []));
+            Assert.Contains("cpu-small", e.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
