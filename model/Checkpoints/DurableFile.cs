@@ -9,7 +9,7 @@ namespace GppfActors.Model.Checkpoints;
 /// <remarks>
 /// One writer per path is assumed: two concurrent writers would share the <c>.tmp</c> name.
 /// </remarks>
-internal static partial class DurableFile
+public static partial class DurableFile
 {
     /// <summary>The suffix of the temporary sibling that a write goes to before the rename.</summary>
     public const string TemporarySuffix = ".tmp";

@@ -1,0 +1,216 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+
+namespace GppfActors.Actors.Checkpointing;
+
+/// <summary>
+/// The durable record of a run's checkpoints, a persistent actor and child of the training
+/// coordinator: a checkpoint is committed when its <see cref="CheckpointCommitted"/> event is in the
+/// journal, and "latest" is read from here, never from a mutable file. It also applies retention.
+/// </summary>
+/// <remarks>
+/// Directories are removed only after a newer commit is journaled, on a background task; a removal
+/// that fails is logged and tried again after the next commit, never fatal. A failed journal write
+/// stops this actor (Akka.Persistence's rule: its state may be behind the journal); the coordinator
+/// restarts it with back-off and it recovers from the journal.
+/// </remarks>
+public sealed class CheckpointJournal : ReceivePersistentActor
+{
+    private readonly RetentionPolicy _retention;
+    private readonly ICrashInjector _crashInjector;
+    private readonly Action<string> _removeDirectory;
+    private readonly TimeProvider _time;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private CheckpointJournalState _state = CheckpointJournalState.Empty;
+    // At most one retention sweep at a time, so two sweeps never race to remove the same directory;
+    // a commit during a sweep asks for one more sweep after it instead.
+    private bool _sweepInFlight;
+    private bool _sweepAgain;
+
+    /// <summary>Use <see cref="Props"/>.</summary>
+    public CheckpointJournal(string persistenceId, RetentionPolicy retention, ICrashInjector crashInjector, Action<string> removeDirectory, TimeProvider time)
+    {
+        PersistenceId = persistenceId;
+        _retention = retention.Validate();
+        _crashInjector = crashInjector;
+        _removeDirectory = removeDirectory;
+        _time = time;
+
+        Recover<ICheckpointJournalEvent>(journalEvent => _state = _state.Apply(journalEvent));
+        Recover<RecoveryCompleted>(_ => LogRecovered());
+        Command<CommitCheckpoint>(Handle);
+        Command<DiscardCheckpoint>(Handle);
+        Command<RecordRunStarted>(Handle);
+        Command<GetLatestCheckpoint>(_ => Sender.Tell(new LatestCheckpoint(_state.Latest, _state.CommittedNewestFirst)));
+        Command<GetRunHistory>(_ => Sender.Tell(new RunHistory(_state.Runs)));
+        Command<RetentionSwept>(Handle);
+    }
+
+    /// <inheritdoc />
+    public override string PersistenceId { get; }
+
+    /// <summary>
+    /// Props for the journal of the run whose persistence id is <paramref name="persistenceId"/>
+    /// (see <see cref="PersistenceIdFor"/>). <paramref name="removeDirectory"/> replaces
+    /// <see cref="CheckpointDirectories.Remove"/> in tests that watch or fail removals.
+    /// </summary>
+    public static Props Props(
+        string persistenceId,
+        RetentionPolicy? retention = null,
+        ICrashInjector? crashInjector = null,
+        Action<string>? removeDirectory = null,
+        TimeProvider? time = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(persistenceId);
+        var policy = (retention ?? RetentionPolicy.Default).Validate();
+        var injector = crashInjector ?? NoCrashInjector.Instance;
+        var remove = removeDirectory ?? CheckpointDirectories.Remove;
+        var clock = time ?? TimeProvider.System;
+        return Akka.Actor.Props.Create(() => new CheckpointJournal(persistenceId, policy, injector, remove, clock));
+    }
+
+    /// <summary>The persistence id of run <paramref name="runName"/>'s journal: one event stream per run.</summary>
+    public static string PersistenceIdFor(string runName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(runName);
+        return $"checkpoint-journal-{runName}";
+    }
+
+    private void Handle(CommitCheckpoint command)
+    {
+        var record = command.Record;
+        switch (_state.DecideCommit(record))
+        {
+            case CommitDecision.Persist:
+                Persist(new CheckpointCommitted(record), committed =>
+                {
+                    _state = _state.Apply(committed);
+                    // Only now, with the event in the journal, is the checkpoint durable; the sender
+                    // may rely on it (and let older state go) from this reply on.
+                    Sender.Tell(committed);
+                    _log.Info("Committed checkpoint of step {0} (epoch {1}) at {2}", record.Step, record.Epoch, record.Directory);
+                    SweepRetention();
+                });
+                break;
+            case CommitDecision.AlreadyCommitted:
+                Sender.Tell(new CheckpointCommitted(_state.Find(record.Step)!));
+                break;
+            case CommitDecision.Reject reject:
+                _log.Warning("Refused to commit the checkpoint of step {0}: {1}", record.Step, reject.Reason);
+                Sender.Tell(new CommitCheckpointFailed(record.Step, reject.Reason));
+                break;
+        }
+    }
+
+    private void Handle(DiscardCheckpoint command)
+    {
+        if (!_state.IsCommitted(command.Step))
+        {
+            // Already gone (a retried command, or removed by retention): the outcome asked for holds.
+            Sender.Tell(new CheckpointDiscarded(command.Step, command.Reason));
+            return;
+        }
+        Persist(new CheckpointDiscarded(command.Step, command.Reason), discarded =>
+        {
+            _state = _state.Apply(discarded);
+            _log.Warning("Discarded the checkpoint of step {0}: {1}", discarded.Step, discarded.Reason);
+            Sender.Tell(discarded);
+        });
+    }
+
+    private void Handle(RecordRunStarted command)
+    {
+        Persist(new RunStarted(command.RunName, command.ConfigSha256, _time.GetUtcNow().UtcDateTime), started =>
+        {
+            _state = _state.Apply(started);
+            Sender.Tell(started);
+        });
+    }
+
+    private void Handle(RetentionSwept swept)
+    {
+        _sweepInFlight = false;
+        foreach (var failure in swept.Failures)
+        {
+            _log.Warning("Retention could not remove a checkpoint (tried again after the next commit): {0}", failure);
+        }
+        if (swept.DeletedSteps.Count == 0)
+        {
+            SweepAgainIfAsked();
+            return;
+        }
+        Persist(new CheckpointsDeleted(swept.DeletedSteps), deleted =>
+        {
+            _state = _state.Apply(deleted);
+            _log.Info("Retention removed the checkpoints of steps {0}", string.Join(", ", deleted.Steps));
+            SweepAgainIfAsked();
+        });
+    }
+
+    private void SweepAgainIfAsked()
+    {
+        // Once per commit that arrived during the sweep, so a removal that keeps failing is retried
+        // per commit, not in a tight loop.
+        if (_sweepAgain)
+        {
+            _sweepAgain = false;
+            SweepRetention();
+        }
+    }
+
+    private void SweepRetention()
+    {
+        if (_sweepInFlight)
+        {
+            _sweepAgain = true;
+            return;
+        }
+        var doomed = _state.DecideRetention(_retention);
+        if (doomed.Count == 0)
+        {
+            return;
+        }
+        _sweepInFlight = true;
+        // Locals only: the task runs off the actor's thread and must not touch its fields.
+        var remove = _removeDirectory;
+        var injector = _crashInjector;
+        Task.Run(() => Sweep(doomed, remove, injector)).PipeTo(
+            Self,
+            success: swept => swept,
+            failure: exception => new RetentionSwept([], [$"retention sweep failed: {exception.Message}"]));
+    }
+
+    private static RetentionSwept Sweep(IReadOnlyList<CheckpointRecord> doomed, Action<string> remove, ICrashInjector injector)
+    {
+        var deleted = new List<long>();
+        var failures = new List<string>();
+        foreach (var record in doomed)
+        {
+            try
+            {
+                remove(record.Directory);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                failures.Add($"step {record.Step} at '{record.Directory}': {exception.Message}");
+                continue;
+            }
+            deleted.Add(record.Step);
+            injector.Hit(CrashPoints.DuringCleanup, record.Step);
+        }
+        return new RetentionSwept(deleted, failures);
+    }
+
+    private void LogRecovered()
+    {
+        if (_state.Latest is { } latest)
+        {
+            _log.Info("Recovered checkpoint journal {0}: latest step {1} at {2}, {3} committed", PersistenceId, latest.Step, latest.Directory, _state.CommittedNewestFirst.Count);
+        }
+        else
+        {
+            _log.Info("Recovered checkpoint journal {0}: no checkpoint committed yet", PersistenceId);
+        }
+    }
+}
