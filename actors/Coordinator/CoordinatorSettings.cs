@@ -8,8 +8,13 @@ public sealed record CoordinatorSettings(
     int EvalBatches = 4,
     int CheckpointEverySteps = 0,
     double CollectiveTimeoutSeconds = 60,
-    long StartStep = 0)
+    long StartStep = 0,
+    string? CheckpointRoot = null,
+    string ConfigJson = "{}")
 {
+    /// <summary>True when checkpoints are written (a root is set and a journal is given).</summary>
+    public bool Checkpoints => CheckpointRoot is not null;
+
     /// <summary>Names the first invalid setting.</summary>
     public CoordinatorSettings Validate()
     {

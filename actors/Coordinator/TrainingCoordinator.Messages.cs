@@ -30,3 +30,9 @@ public sealed record TrainingFinished(long Step, IReadOnlyDictionary<string, IRe
 
 /// <summary>The job cannot go on.</summary>
 public sealed record TrainingFailed(long Step, string Reason) : IGppfMessage;
+
+/// <summary>A checkpoint was written and its commit is in the journal: it is durable.</summary>
+public sealed record CheckpointSaved(Checkpointing.CheckpointRecord Record) : IGppfMessage;
+
+/// <summary>A checkpoint could not be written or committed; training goes on, the previous checkpoint stays the latest.</summary>
+public sealed record CheckpointNotSaved(long Step, string Reason) : IGppfMessage;

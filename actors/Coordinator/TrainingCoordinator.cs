@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
+using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
 using GppfActors.Actors.Sampling;
 using GppfActors.Actors.Schedule;
@@ -21,6 +22,8 @@ public sealed class TrainingCoordinator : ReceiveActor
     private readonly IActorRef sampler;
     private readonly IActorRef schedule;
     private readonly IReadOnlyList<string> taskNames;
+    private readonly IActorRef? journal;
+    private readonly ICrashInjector crashes;
     private readonly ILoggingAdapter log = Context.GetLogger();
 
     // Membership: every live device, the rank order of the current epoch, and devices whose
@@ -43,11 +46,23 @@ public sealed class TrainingCoordinator : ReceiveActor
     private Dictionary<string, IReadOnlyList<IReadOnlyList<double>>> routing = [];
     private int pendingEvaluations;
     private bool finishing;
+    private bool finalEvaluationDone;
 
-    public TrainingCoordinator(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener)
+    // Checkpoints: the step whose state is being captured (sampler and schedule state requested,
+    // WriteCheckpoint not yet sent), and the step being written or committed.
+    private long? captureStep;
+    private string? samplerJson;
+    private string? scheduleJson;
+    private long? writingStep;
+    private long lastCommittedStep = -1;
+
+    public TrainingCoordinator(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener,
+        IActorRef? journal = null, ICrashInjector? crashes = null)
     {
         this.settings = settings.Validate();
         this.listener = listener;
+        this.journal = settings.Checkpoints ? journal ?? throw new ArgumentException("checkpoints need a journal", nameof(journal)) : null;
+        this.crashes = crashes ?? NoCrashInjector.Instance;
         taskNames = samplerState.Tasks.Select(t => t.Name).ToArray();
         step = settings.StartStep;
         sampler = Context.ActorOf(TaskSamplerActor.Props(samplerState), ActorPaths.TaskSampler);
@@ -55,8 +70,9 @@ public sealed class TrainingCoordinator : ReceiveActor
         WaitingForDevices();
     }
 
-    public static Props Props(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener) =>
-        Akka.Actor.Props.Create(() => new TrainingCoordinator(settings, samplerState, scheduleState, listener));
+    public static Props Props(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener,
+        IActorRef? journal = null, ICrashInjector? crashes = null) =>
+        Akka.Actor.Props.Create(() => new TrainingCoordinator(settings, samplerState, scheduleState, listener, journal, crashes));
 
     /// <summary>
     /// Policy: the sampler and the schedule manager hold pure state that a restart would lose, and
@@ -108,6 +124,7 @@ public sealed class TrainingCoordinator : ReceiveActor
 
     private void Joining()
     {
+        CheckpointHandlers();
         Receive<GroupJoined>(m =>
         {
             if (m.Epoch == epoch && ++answered == ranks.Count)
@@ -140,6 +157,7 @@ public sealed class TrainingCoordinator : ReceiveActor
 
     private void Aligning()
     {
+        CheckpointHandlers();
         Receive<ReplicasAligned>(m =>
         {
             if (m.Epoch == epoch && ++answered == ranks.Count)
@@ -168,12 +186,21 @@ public sealed class TrainingCoordinator : ReceiveActor
         if (step >= settings.MaxSteps)
         {
             finishing = true;
+            if (settings.Checkpoints && lastCommittedStep < step)
+            {
+                RequestCapture();
+                SendCheckpointRequest();   // nothing else will run: capture right away
+            }
             StartEvaluation();
             return;
         }
         drawn = null;
         scheduled = null;
         round = null;
+        if (settings.Checkpoints && settings.CheckpointEverySteps > 0 && step > settings.StartStep && step % settings.CheckpointEverySteps == 0)
+        {
+            RequestCapture();
+        }
         sampler.Tell(new DrawStep(step, ranks.Count));
         schedule.Tell(new GetSchedule(step));
         Become(Stepping);
@@ -181,6 +208,7 @@ public sealed class TrainingCoordinator : ReceiveActor
 
     private void Stepping()
     {
+        CheckpointHandlers();
         Receive<StepDrawn>(m =>
         {
             if (m.Step == step && m.Tasks.Count == ranks.Count)
@@ -254,6 +282,7 @@ public sealed class TrainingCoordinator : ReceiveActor
         {
             return;
         }
+        SendCheckpointRequest();     // before RunStep, so rank 0 copies the state of this boundary
         round = new StepRound(step, ranks.Count);
         var active = drawn.Tasks.Distinct().ToArray();
         stepClock.Restart();
@@ -328,6 +357,7 @@ public sealed class TrainingCoordinator : ReceiveActor
 
     private void Evaluating()
     {
+        CheckpointHandlers();
         Receive<TaskEvaluated>(m =>
         {
             if (m.Step != step || evaluation.ContainsKey(m.Task))
@@ -343,8 +373,8 @@ public sealed class TrainingCoordinator : ReceiveActor
             listener?.Tell(new EvaluationReport(step, evaluation, routing));
             if (finishing)
             {
-                listener?.Tell(new TrainingFinished(step, evaluation));
-                Become(Finished);
+                finalEvaluationDone = true;
+                TryFinish();
                 return;
             }
             BeginStep();
@@ -352,8 +382,96 @@ public sealed class TrainingCoordinator : ReceiveActor
         CommonMembershipHandlers();
     }
 
+    // The job ends when the final evaluation is in and the final checkpoint is committed.
+    private void TryFinish()
+    {
+        if (!finalEvaluationDone || (settings.Checkpoints && (writingStep is not null || captureStep is not null)))
+        {
+            return;
+        }
+        listener?.Tell(new TrainingFinished(step, evaluation));
+        Become(Finished);
+    }
+
+    private void RequestCapture()
+    {
+        if (writingStep is not null || captureStep is not null)
+        {
+            listener?.Tell(new CheckpointNotSaved(step, $"skipped: checkpoint of step {writingStep ?? captureStep} is still being written"));
+            return;
+        }
+        captureStep = step;
+        samplerJson = null;
+        scheduleJson = null;
+        sampler.Tell(GetSamplerState.Instance);
+        schedule.Tell(GetScheduleState.Instance);
+    }
+
+    // Sent once the sampler and schedule have answered (they answer before the step's draw and
+    // schedule, which come from the same actors and were asked later).
+    private void SendCheckpointRequest()
+    {
+        if (captureStep is not { } capture)
+        {
+            return;
+        }
+        if (samplerJson is null || scheduleJson is null)
+        {
+            return;   // at the job's end: sent as soon as both states arrive
+        }
+        captureStep = null;
+        writingStep = capture;
+        ranks[0].Tell(new WriteCheckpoint(epoch, capture, settings.CheckpointRoot!, samplerJson, scheduleJson, settings.ConfigJson));
+    }
+
+    private void CheckpointHandlers()
+    {
+        Receive<SamplerState>(m =>
+        {
+            samplerJson = m.Json;
+            if (finishing)
+            {
+                SendCheckpointRequest();
+            }
+        });
+        Receive<ScheduleStateJson>(m =>
+        {
+            scheduleJson = m.Json;
+            if (finishing)
+            {
+                SendCheckpointRequest();
+            }
+        });
+        Receive<CheckpointWritten>(m => journal!.Tell(new CommitCheckpoint(m.Record)));
+        Receive<CheckpointWriteFailed>(m => CheckpointFailed(m.Step, $"writing failed: {m.Reason}"));
+        Receive<CommitCheckpointFailed>(m => CheckpointFailed(m.Step, $"commit refused: {m.Reason}"));
+        Receive<CheckpointCommitted>(m =>
+        {
+            crashes.Hit(CrashPoints.AfterJournal, m.Record.Step);
+            lastCommittedStep = Math.Max(lastCommittedStep, m.Record.Step);
+            if (writingStep == m.Record.Step)
+            {
+                writingStep = null;
+            }
+            listener?.Tell(new CheckpointSaved(m.Record));
+            TryFinish();
+        });
+    }
+
+    private void CheckpointFailed(long failedStep, string reason)
+    {
+        log.Warning("checkpoint of step {0} not saved: {1}", failedStep, reason);
+        if (writingStep == failedStep)
+        {
+            writingStep = null;
+        }
+        listener?.Tell(new CheckpointNotSaved(failedStep, reason));
+        TryFinish();
+    }
+
     private void Finished()
     {
+        CheckpointHandlers();
         Receive<DeviceStarted>(m => Register(Sender, m.Device));
         Receive<Terminated>(m => Forget(m.ActorRef));
     }

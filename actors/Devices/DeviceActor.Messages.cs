@@ -61,3 +61,16 @@ public sealed record TaskEvaluated(long Step, string Task, IReadOnlyDictionary<s
 
 /// <summary>A device actor (re)started and needs the current state before it can step.</summary>
 public sealed record DeviceStarted(DeviceId Device) : IGppfMessage;
+
+/// <summary>
+/// Copy this replica's state to host memory now (at the step boundary) and write it as checkpoint
+/// <paramref name="Step"/> under <paramref name="Root"/> in the background, with the sampler,
+/// schedule and job state the coordinator holds.
+/// </summary>
+public sealed record WriteCheckpoint(long Epoch, long Step, string Root, string SamplerJson, string ScheduleJson, string ConfigJson) : IGppfMessage;
+
+/// <summary>Checkpoint files are written, fsynced, hashed and renamed into place; not yet committed.</summary>
+public sealed record CheckpointWritten(long Step, Checkpointing.CheckpointRecord Record) : IGppfMessage;
+
+/// <summary>Writing a checkpoint failed; nothing was committed.</summary>
+public sealed record CheckpointWriteFailed(long Step, string Reason) : IGppfMessage;

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using GppfActors.Actors.Checkpointing;
 using GppfActors.Model.Collectives;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Training;
@@ -23,6 +24,7 @@ public sealed class DeviceActor : ReceiveActor
     private IDeviceWorkload? workload;
     private ICollectiveGroup? group;
     private long epoch = -1;
+    private bool writing;
 
     public DeviceActor(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed)
     {
@@ -36,6 +38,12 @@ public sealed class DeviceActor : ReceiveActor
         Receive<AlignReplicas>(Handle);
         Receive<RunStep>(Handle);
         Receive<EvaluateTask>(Handle);
+        Receive<WriteCheckpoint>(Handle);
+        Receive<Written>(m =>
+        {
+            writing = false;
+            m.ReplyTo.Tell(m.Result);
+        });
     }
 
     /// <summary>Props on the pinned device dispatcher: the actor keeps one OS thread for its life.</summary>
@@ -123,6 +131,42 @@ public sealed class DeviceActor : ReceiveActor
             .ToArray();
         Sender.Tell(new TaskEvaluated(message.Step, message.Task, metrics, rows));
     }
+
+    // State is copied to host memory here, between two steps; the files are written on a
+    // background task while this actor goes on stepping, and the outcome comes back via PipeTo.
+    private void Handle(WriteCheckpoint message)
+    {
+        if (writing)
+        {
+            Sender.Tell(new CheckpointWriteFailed(message.Step, "the previous checkpoint is still being written"));
+            return;
+        }
+        var replica = workload!.Replica;
+        using var scope = TorchSharp.torch.NewDisposeScope();   // frees the optimizer's state copies; the payload's own copies are detached
+        var payload = CheckpointPayload.CopyToHost(message.Step, message.Epoch, replica.Network.state_dict(), replica.Optimizer.StateDict(),
+            message.ScheduleJson, message.SamplerJson, message.ConfigJson,
+            new Dictionary<string, string> { ["device"] = device.ToString(), ["backbone"] = replica.Network.Config.Name });
+        writing = true;
+        var replyTo = Sender;
+        var writer = new CheckpointWriter(EnvironmentCrashInjector.FromEnvironment());
+        Task.Run(() =>
+        {
+            try
+            {
+                return (object)new CheckpointWritten(message.Step, writer.Write(message.Root, payload));
+            }
+            catch (Exception e)
+            {
+                return new CheckpointWriteFailed(message.Step, e.Message);
+            }
+            finally
+            {
+                payload.Dispose();
+            }
+        }).PipeTo(Self, success: result => new Written(result, replyTo));
+    }
+
+    private sealed record Written(object Result, IActorRef ReplyTo);
 
     private bool IsCurrent(long messageEpoch, string what)
     {

@@ -80,6 +80,31 @@ public sealed class Replica : IDisposable
         Optimizer.LoadStateDict(state);
     }
 
+    /// <summary>
+    /// Replaces parameters, buffers and optimizer state with a checkpoint's (resume). The key sets
+    /// must match exactly; on any mismatch nothing is changed and the message lists the problems.
+    /// </summary>
+    public void Restore(IReadOnlyDictionary<string, Tensor> modelState, IReadOnlyDictionary<string, Tensor> optimizerState)
+    {
+        using var scope = NewDisposeScope();
+        var own = Network.state_dict();
+        var problems = own.Keys.Except(modelState.Keys).Select(k => $"missing {k}")
+            .Concat(modelState.Keys.Except(own.Keys).Select(k => $"unexpected {k}"))
+            .Concat(own.Where(kv => modelState.TryGetValue(kv.Key, out var v) && (!v.shape.SequenceEqual(kv.Value.shape) || v.dtype != kv.Value.dtype))
+                .Select(kv => $"{kv.Key}: [{string.Join(", ", modelState[kv.Key].shape)}] {modelState[kv.Key].dtype}, expected [{string.Join(", ", kv.Value.shape)}] {kv.Value.dtype}"))
+            .ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"checkpoint does not fit this model: {string.Join("; ", problems.Take(20))}{(problems.Count > 20 ? $"; and {problems.Count - 20} more" : "")}");
+        }
+        Optimizer.LoadStateDict(optimizerState);
+        using var _ = no_grad();
+        foreach (var (key, target) in own)
+        {
+            target.copy_(modelState[key]);
+        }
+    }
+
     public void Dispose()
     {
         fusion.Dispose();

@@ -72,7 +72,7 @@ public sealed class FaultPlan(params (int Ordinal, long Step)[] faults)
 }
 
 /// <summary>Creates toy workloads and keeps them so a test can compare the replicas.</summary>
-public sealed class ToyWorkloadFactory(FaultPlan faults, long seed = 1) : IDeviceWorkloadFactory
+public sealed class ToyWorkloadFactory(FaultPlan faults, long seed = 1, GppfActors.Actors.Checkpointing.CheckpointPayload? resumeFrom = null) : IDeviceWorkloadFactory
 {
     private readonly List<ToyWorkload> created = [];
     private readonly Dictionary<DeviceId, ToyWorkload> latest = [];
@@ -103,6 +103,10 @@ public sealed class ToyWorkloadFactory(FaultPlan faults, long seed = 1) : IDevic
     public IDeviceWorkload Create(DeviceId device)
     {
         var workload = new ToyWorkload(device, faults, seed);
+        if (resumeFrom is not null)
+        {
+            workload.Replica.Restore(resumeFrom.ModelState, resumeFrom.OptimizerState);
+        }
         lock (created)
         {
             created.Add(workload);
