@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using GppfActors.Tasks.Formats;
@@ -14,7 +15,8 @@ public sealed record SynthManifest(
     [property: JsonPropertyName("domains")] IReadOnlyList<string> Domains,
     [property: JsonPropertyName("tasks")] IReadOnlyList<SynthManifestTask> Tasks)
 {
-    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true };
+    // Relaxed escaping: the manifest is a file for people to read, and the default encoder writes '+' as \u002B.
+    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public void Write(string path)
     {
