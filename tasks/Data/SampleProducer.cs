@@ -44,7 +44,15 @@ public sealed class SampleProducer
                 continue;
             }
             skips.AddRange(bad.Select(b => new SkippedSample(step, b.Index, candidate, b.Error.Message)));
-            return augmenter.Apply(decoded, candidate, random);
+            try
+            {
+                return augmenter.Apply(decoded, candidate, random);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Not skipped: the file decoded, so this is more likely a bug than bad data, but the file is still the first clue.
+                throw new InvalidOperationException($"{decoded.SourcePath}: augmenting sample {candidate} of {dataset.Name} failed: {e.Message}", e);
+            }
         }
         var last = bad[^1].Error;
         throw new DataFormatException(last.FilePath,

@@ -16,6 +16,10 @@ public static class RgbImageFile
         FilterMethod = PngFilterMethod.Adaptive,
     };
 
+    /// <summary>
+    /// Decodes to 8-bit RGB (grey and palette images are expanded). EXIF orientation is not applied, as with
+    /// PIL's Image.open: COCO-style annotations refer to the pixels as stored.
+    /// </summary>
     public static RgbImage Read(string path)
     {
         using var image = ImageFiles.Load<Rgb24>(path, out _);
