@@ -15,6 +15,12 @@ public sealed record LoaderOptions
     public int NumWorkers { get; init; } = DefaultNumWorkers;
 
     /// <summary>
+    /// How many hinted batches may be decoding ahead at once: 2 lets a caller hint step s+1 before it collects
+    /// step s without cancelling s, and keeps workers busy while the caller collates.
+    /// </summary>
+    public int PrefetchDepth { get; init; } = 2;
+
+    /// <summary>
     /// When true a sample that fails to decode is replaced by the next good index (i+1, i+2, ... wrapping),
     /// counted, and logged; when false the failure surfaces from <see cref="PrefetchingLoader.Get"/>.
     /// </summary>
@@ -34,6 +40,10 @@ public sealed record LoaderOptions
         if (NumWorkers < 1)
         {
             throw new ArgumentException($"NumWorkers must be at least 1, got {NumWorkers}");
+        }
+        if (PrefetchDepth < 1)
+        {
+            throw new ArgumentException($"PrefetchDepth must be at least 1, got {PrefetchDepth}");
         }
         if (MaxSkipAttempts < 1)
         {

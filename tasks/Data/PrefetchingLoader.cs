@@ -1,22 +1,21 @@
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using GppfActors.Tasks.Formats;
 
 namespace GppfActors.Tasks.Data;
 
 /// <summary>
-/// One device's loader for one task: background workers decode and augment, and the next step's batch is
-/// prepared ahead when the caller hints it. The caller owns every <see cref="TaskBatch"/> it gets.
+/// One device's loader for one task: background workers decode and augment, and the batches of coming steps
+/// are prepared ahead when the caller hints them. The caller owns every <see cref="TaskBatch"/> it gets.
 /// </summary>
 public sealed class PrefetchingLoader : IDisposable
 {
     private readonly ITaskDataset dataset;
     private readonly SampleProducer producer;
     private readonly LoaderOptions options;
-    private readonly BlockingCollection<(PendingBatch Batch, int Position)> jobs = [];
+    private readonly LoaderWorkQueue<(PendingBatch Batch, int Position)> jobs = new();
     private readonly Thread[] workers;
     private readonly Lock gate = new();
-    private PendingBatch? prefetched;
+    private readonly List<PendingBatch> prefetched = [];
     private long skippedCount;
     private bool disposed;
 
@@ -51,26 +50,35 @@ public sealed class PrefetchingLoader : IDisposable
     /// <summary>Batches decoded on demand because no matching prefetch existed.</summary>
     public long PrefetchMisses { get; private set; }
 
-    /// <summary>Starts decoding the batch of (<paramref name="step"/>, <paramref name="indices"/>) in the background, replacing any older hint.</summary>
+    /// <summary>
+    /// Starts decoding the batch of (<paramref name="step"/>, <paramref name="indices"/>) in the background.
+    /// A new hint for an already hinted step replaces it; beyond <see cref="LoaderOptions.PrefetchDepth"/> hints the oldest is dropped.
+    /// </summary>
     public void Prefetch(long step, IReadOnlyList<long> indices)
     {
         CheckIndices(indices);
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            if (prefetched is not null && prefetched.Matches(step, indices))
+            if (prefetched.Any(p => p.Matches(step, indices)))
             {
                 return;
             }
-            Abandon(prefetched);
-            prefetched = Submit(step, indices);
+            Drop(p => p.Step == step);
+            prefetched.Add(Submit(step, indices, urgent: false));
+            while (prefetched.Count > options.PrefetchDepth)
+            {
+                prefetched[0].Cancel();
+                prefetched.RemoveAt(0);
+            }
         }
     }
 
     /// <summary>
-    /// The batch of (<paramref name="step"/>, <paramref name="indices"/>): the prefetched one when the hint
-    /// matched, else decoded now. Bad samples throw a <see cref="DataFormatException"/> naming the file (unless
-    /// skipped); a batch not ready within the time-out throws a <see cref="TimeoutException"/> naming the file waited on.
+    /// The batch of (<paramref name="step"/>, <paramref name="indices"/>): the prefetched one when a hint
+    /// matched, else decoded now (ahead of any prefetch work). Bad samples throw a <see cref="DataFormatException"/>
+    /// naming the file (unless skipped); a batch not ready within the time-out throws a <see cref="TimeoutException"/>
+    /// naming the file waited on.
     /// </summary>
     public TaskBatch Get(long step, IReadOnlyList<long> indices)
     {
@@ -79,18 +87,20 @@ public sealed class PrefetchingLoader : IDisposable
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            if (prefetched is not null && prefetched.Matches(step, indices))
+            var match = prefetched.FirstOrDefault(p => p.Matches(step, indices));
+            // Hints for this step or earlier ones that did not match will never be collected; later steps' stay.
+            Drop(p => p != match && p.Step <= step);
+            if (match is not null)
             {
-                batch = prefetched;
+                prefetched.Remove(match);
+                batch = match;
                 PrefetchHits++;
             }
             else
             {
-                Abandon(prefetched);
-                batch = Submit(step, indices);
+                batch = Submit(step, indices, urgent: true);
                 PrefetchMisses++;
             }
-            prefetched = null;
         }
         if (!batch.Wait(TimeSpan.FromSeconds(options.TimeoutSeconds)))
         {
@@ -124,29 +134,35 @@ public sealed class PrefetchingLoader : IDisposable
                 return;
             }
             disposed = true;
-            Abandon(prefetched);
-            prefetched = null;
+            Drop(_ => true);
         }
-        jobs.CompleteAdding();
+        jobs.Complete();
         foreach (var worker in workers)
         {
             // Workers are background threads: one stuck in a hung read must not keep Dispose (or the process) waiting.
             worker.Join(TimeSpan.FromSeconds(5));
         }
-        jobs.Dispose();
     }
 
-    private PendingBatch Submit(long step, IReadOnlyList<long> indices)
+    private PendingBatch Submit(long step, IReadOnlyList<long> indices, bool urgent)
     {
         var batch = new PendingBatch(step, [.. indices]);
         for (var position = 0; position < indices.Count; position++)
         {
-            jobs.Add((batch, position));
+            jobs.Add((batch, position), urgent);
         }
         return batch;
     }
 
-    private static void Abandon(PendingBatch? batch) => batch?.Cancel();
+    /// <summary>Cancels and forgets the hinted batches that match; workers then skip their remaining samples.</summary>
+    private void Drop(Predicate<PendingBatch> which)
+    {
+        foreach (var batch in prefetched.Where(p => which(p)))
+        {
+            batch.Cancel();
+        }
+        prefetched.RemoveAll(which);
+    }
 
     private void CheckIndices(IReadOnlyList<long> indices)
     {
@@ -163,8 +179,9 @@ public sealed class PrefetchingLoader : IDisposable
 
     private void WorkLoop()
     {
-        foreach (var (batch, position) in jobs.GetConsumingEnumerable())
+        while (jobs.TryTake(out var job))
         {
+            var (batch, position) = job;
             if (!batch.Cancelled)
             {
                 try
