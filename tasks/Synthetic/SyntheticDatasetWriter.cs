@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using GppfActors.Tasks.Data;
 using GppfActors.Tasks.Formats;
 
@@ -47,7 +48,12 @@ public static class SyntheticDatasetWriter
     /// </summary>
     public static Scene SceneFor(SynthOptions options, SynthTask task, string split, int index)
     {
-        var random = SeedMixer.CreateRandom(options.Seed, (long)task, SynthLayout.Splits.ToList().IndexOf(split), index);
+        var splitId = SynthLayout.Splits.ToList().IndexOf(split);
+        if (splitId < 0)
+        {
+            throw new ArgumentException($"unknown split '{split}'; expected one of {string.Join(", ", SynthLayout.Splits)}", nameof(split));
+        }
+        var random = SeedMixer.CreateRandom(options.Seed, (long)task, splitId, index);
         var numClasses = ShapeClasses.All.Count;
         if (task == SynthTask.Classification)
         {
@@ -62,37 +68,47 @@ public static class SyntheticDatasetWriter
     {
         var domains = new SceneDomain[count];
         var annotations = new CocoAnnotationEntry[count][];
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        try
         {
-            var scene = SceneFor(options, task, split, i);
-            domains[i] = scene.Domain;
-            var rendered = SceneRenderer.Render(scene);
-            var name = SynthLayout.FileName(i, scene.Domain);
-            switch (task)
-            {
-                case SynthTask.Classification:
-                    var label = ShapeClasses.NameOf(scene.Shapes[0].Class);
-                    RgbImageFile.WritePng(Path.Combine(SynthLayout.SplitDir(root, task, split), label, name), rendered.Image);
-                    break;
-                case SynthTask.Detection:
-                    RgbImageFile.WritePng(Path.Combine(SynthLayout.ImageDir(root, task, split), name), rendered.Image);
-                    annotations[i] = Annotate(scene, imageId: i + 1);
-                    break;
-                case SynthTask.Segmentation:
-                    RgbImageFile.WritePng(Path.Combine(SynthLayout.ImageDir(root, task, split), name), rendered.Image);
-                    LabelMaskFile.Write(Path.Combine(SynthLayout.MaskDir(root, split), name), rendered.Semantic);
-                    break;
-                case SynthTask.Depth:
-                    RgbImageFile.WritePng(Path.Combine(SynthLayout.ImageDir(root, task, split), name), rendered.Image);
-                    DepthPngFile.Write(Path.Combine(SynthLayout.DepthDir(root, split), name), rendered.Depth);
-                    break;
-            }
-        });
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => WriteImage(root, options, task, split, i, domains, annotations));
+        }
+        catch (AggregateException e)
+        {
+            // Report the first failure as itself (e.g. an IOException naming the path), not as "one or more errors".
+            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
         if (task == SynthTask.Detection)
         {
             WriteCoco(root, options, split, domains, annotations);
         }
         return domains;
+    }
+
+    private static void WriteImage(string root, SynthOptions options, SynthTask task, string split, int i, SceneDomain[] domains, CocoAnnotationEntry[][] annotations)
+    {
+        var scene = SceneFor(options, task, split, i);
+        domains[i] = scene.Domain;
+        var rendered = SceneRenderer.Render(scene);
+        var name = SynthLayout.FileName(i, scene.Domain);
+        switch (task)
+        {
+            case SynthTask.Classification:
+                var label = ShapeClasses.NameOf(scene.Shapes[0].Class);
+                RgbImageFile.WritePng(Path.Combine(SynthLayout.SplitDir(root, task, split), label, name), rendered.Image);
+                break;
+            case SynthTask.Detection:
+                RgbImageFile.WritePng(Path.Combine(SynthLayout.ImageDir(root, task, split), name), rendered.Image);
+                annotations[i] = Annotate(scene, imageId: i + 1);
+                break;
+            case SynthTask.Segmentation:
+                RgbImageFile.WritePng(Path.Combine(SynthLayout.ImageDir(root, task, split), name), rendered.Image);
+                LabelMaskFile.Write(Path.Combine(SynthLayout.MaskDir(root, split), name), rendered.Semantic);
+                break;
+            case SynthTask.Depth:
+                RgbImageFile.WritePng(Path.Combine(SynthLayout.ImageDir(root, task, split), name), rendered.Image);
+                DepthPngFile.Write(Path.Combine(SynthLayout.DepthDir(root, split), name), rendered.Depth);
+                break;
+        }
     }
 
     private static void WriteCoco(string root, SynthOptions options, string split, SceneDomain[] domains, CocoAnnotationEntry[][] perImage)
