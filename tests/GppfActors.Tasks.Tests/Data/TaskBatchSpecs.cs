@@ -2,7 +2,7 @@ using GppfActors.Tasks.Data;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace GppfActors.Tasks.Tests;
+namespace GppfActors.Tasks.Tests.Data;
 
 public class TaskBatchSpecs
 {

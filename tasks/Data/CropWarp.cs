@@ -1,0 +1,152 @@
+using GppfActors.Tasks.Formats;
+
+namespace GppfActors.Tasks.Data;
+
+/// <summary>
+/// Resamples an image and its targets through a <see cref="CropWindow"/>: bilinear for the image, nearest
+/// neighbour for masks and depth (interpolating class ids or depth across an edge invents values that are in
+/// neither object), and the same affine map for boxes.
+/// </summary>
+public static class CropWarp
+{
+    /// <summary>Normalised image [3, outH, outW]; padding is the ImageNet mean, i.e. 0 after normalisation.</summary>
+    public static float[] Image(RgbImage image, CropWindow window, int outWidth, int outHeight)
+    {
+        var xs = BilinearTaps(window.X, window.Width, image.Width, outWidth, window.Flip);
+        var ys = BilinearTaps(window.Y, window.Height, image.Height, outHeight, flip: false);
+        var plane = outWidth * outHeight;
+        var result = new float[3 * plane];
+        var src = image.Pixels;
+        var stride = image.Width * 3;
+        for (var v = 0; v < outHeight; v++)
+        {
+            var ty = ys[v];
+            if (ty.Outside)
+            {
+                continue;
+            }
+            for (var u = 0; u < outWidth; u++)
+            {
+                var tx = xs[u];
+                if (tx.Outside)
+                {
+                    continue;
+                }
+                var r0 = ty.I0 * stride;
+                var r1 = ty.I1 * stride;
+                var c0 = tx.I0 * 3;
+                var c1 = tx.I1 * 3;
+                for (var c = 0; c < 3; c++)
+                {
+                    var top = src[r0 + c0 + c] + (src[r0 + c1 + c] - src[r0 + c0 + c]) * tx.Frac;
+                    var bottom = src[r1 + c0 + c] + (src[r1 + c1 + c] - src[r1 + c0 + c]) * tx.Frac;
+                    result[c * plane + v * outWidth + u] = ImageNormalization.Normalize(top + (bottom - top) * ty.Frac, c);
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Labels [outH, outW] by nearest neighbour; padding is <see cref="LabelMask.Ignore"/>.</summary>
+    public static byte[] Mask(LabelMask mask, CropWindow window, int outWidth, int outHeight)
+    {
+        var xs = NearestTaps(window.X, window.Width, mask.Width, outWidth, window.Flip);
+        var ys = NearestTaps(window.Y, window.Height, mask.Height, outHeight, flip: false);
+        var result = new byte[outWidth * outHeight];
+        Array.Fill(result, LabelMask.Ignore);
+        for (var v = 0; v < outHeight; v++)
+        {
+            for (var u = 0; u < outWidth; u++)
+            {
+                if (ys[v] >= 0 && xs[u] >= 0)
+                {
+                    result[v * outWidth + u] = mask.Labels[ys[v] * mask.Width + xs[u]];
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Depth [outH, outW] in metres by nearest neighbour; padding is 0 (no measurement).</summary>
+    /// <remarks>Values are not rescaled with the zoom: they stay the measured metres of the pixel they came from.</remarks>
+    public static float[] Depth(DepthMap depth, CropWindow window, int outWidth, int outHeight)
+    {
+        var xs = NearestTaps(window.X, window.Width, depth.Width, outWidth, window.Flip);
+        var ys = NearestTaps(window.Y, window.Height, depth.Height, outHeight, flip: false);
+        var result = new float[outWidth * outHeight];
+        for (var v = 0; v < outHeight; v++)
+        {
+            for (var u = 0; u < outWidth; u++)
+            {
+                if (ys[v] >= 0 && xs[u] >= 0)
+                {
+                    result[v * outWidth + u] = depth.Metres[ys[v] * depth.Width + xs[u]];
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Boxes mapped into output pixels, clipped to the output, and dropped when a side ends up below <paramref name="minSide"/>.</summary>
+    public static BoxAnnotation[] Boxes(IReadOnlyList<BoxAnnotation> boxes, CropWindow window, int outWidth, int outHeight, float minSide)
+    {
+        var sx = outWidth / window.Width;
+        var sy = outHeight / window.Height;
+        var result = new List<BoxAnnotation>(boxes.Count);
+        foreach (var b in boxes)
+        {
+            var x1 = (b.X1 - window.X) * sx;
+            var x2 = (b.X2 - window.X) * sx;
+            if (window.Flip)
+            {
+                (x1, x2) = (outWidth - x2, outWidth - x1);
+            }
+            var y1 = (b.Y1 - window.Y) * sy;
+            var y2 = (b.Y2 - window.Y) * sy;
+            var box = new BoxAnnotation(
+                (float)Math.Clamp(x1, 0, outWidth), (float)Math.Clamp(y1, 0, outHeight),
+                (float)Math.Clamp(x2, 0, outWidth), (float)Math.Clamp(y2, 0, outHeight), b.Label);
+            if (box.Width >= minSide && box.Height >= minSide)
+            {
+                result.Add(box);
+            }
+        }
+        return [.. result];
+    }
+
+    /// <summary>Source column of each output column's centre (after the flip), or -1 where it falls outside the image.</summary>
+    private static int[] NearestTaps(double start, double extent, int sourceSize, int outSize, bool flip)
+    {
+        var taps = new int[outSize];
+        for (var u = 0; u < outSize; u++)
+        {
+            var k = flip ? outSize - 1 - u : u;
+            var s = start + (k + 0.5) * extent / outSize;
+            taps[u] = s >= 0 && s < sourceSize ? (int)Math.Floor(s) : -1;
+        }
+        return taps;
+    }
+
+    private static BilinearTap[] BilinearTaps(double start, double extent, int sourceSize, int outSize, bool flip)
+    {
+        var taps = new BilinearTap[outSize];
+        for (var u = 0; u < outSize; u++)
+        {
+            var k = flip ? outSize - 1 - u : u;
+            var s = start + (k + 0.5) * extent / outSize;
+            if (s < 0 || s >= sourceSize)
+            {
+                // Same in/out rule as the nearest taps, so image padding and mask padding line up exactly.
+                taps[u] = new BilinearTap(0, 0, 0, true);
+                continue;
+            }
+            var p = s - 0.5;
+            var i0 = (int)Math.Floor(p);
+            var frac = (float)(p - i0);
+            taps[u] = new BilinearTap(Math.Clamp(i0, 0, sourceSize - 1), Math.Clamp(i0 + 1, 0, sourceSize - 1), frac, false);
+        }
+        return taps;
+    }
+
+    private readonly record struct BilinearTap(int I0, int I1, float Frac, bool Outside);
+}

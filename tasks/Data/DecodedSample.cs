@@ -1,0 +1,27 @@
+using GppfActors.Tasks.Formats;
+
+namespace GppfActors.Tasks.Data;
+
+/// <summary>
+/// One sample as read from disk, before augmentation: the image plus whichever targets its task has.
+/// A single type for all families keeps the augmenter to one geometric path for every target.
+/// </summary>
+public sealed class DecodedSample
+{
+    public required RgbImage Image { get; init; }
+
+    /// <summary>The file errors about this sample should name (the image, usually).</summary>
+    public required string SourcePath { get; init; }
+
+    /// <summary>Classification label.</summary>
+    public int? ClassLabel { get; init; }
+
+    /// <summary>Detection boxes in image pixels.</summary>
+    public IReadOnlyList<BoxAnnotation>? Boxes { get; init; }
+
+    /// <summary>Semantic label mask, same size as the image.</summary>
+    public LabelMask? Mask { get; init; }
+
+    /// <summary>Depth in metres, same size as the image.</summary>
+    public DepthMap? Depth { get; init; }
+}

@@ -1,0 +1,58 @@
+namespace GppfActors.Tasks.Data;
+
+/// <summary>How one device's loader for one task runs: its random stream, workers, error policy and time-out.</summary>
+public sealed record LoaderOptions
+{
+    /// <summary>min(4, cores): decoding small images saturates well before more threads pay off, and the step needs cores too.</summary>
+    public static int DefaultNumWorkers => Math.Min(4, Environment.ProcessorCount);
+
+    /// <summary>Run seed; with (step, rank, sample index) it fixes every augmentation draw.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>The device (rank) this loader feeds; different ranks augment differently.</summary>
+    public int Rank { get; init; }
+
+    public int NumWorkers { get; init; } = DefaultNumWorkers;
+
+    /// <summary>
+    /// How many hinted batches may be decoding ahead at once: 2 lets a caller hint step s+1 before it collects
+    /// step s without cancelling s, and keeps workers busy while the caller collates.
+    /// </summary>
+    public int PrefetchDepth { get; init; } = 2;
+
+    /// <summary>
+    /// When true a sample that fails to decode is replaced by the next good index (i+1, i+2, ... wrapping),
+    /// counted, and logged; when false the failure surfaces from <see cref="PrefetchingLoader.Get"/>.
+    /// </summary>
+    public bool SkipBadSamples { get; init; }
+
+    /// <summary>How many consecutive bad indices a skip may pass before giving up with an error.</summary>
+    public int MaxSkipAttempts { get; init; } = 16;
+
+    /// <summary>How long <see cref="PrefetchingLoader.Get"/> waits for a batch before failing with a message naming the slow file.</summary>
+    public double TimeoutSeconds { get; init; } = 120;
+
+    /// <summary>Receives one line per skipped sample (called on the thread that calls Get).</summary>
+    public Action<string>? Logger { get; init; }
+
+    public LoaderOptions Validate()
+    {
+        if (NumWorkers < 1)
+        {
+            throw new ArgumentException($"NumWorkers must be at least 1, got {NumWorkers}");
+        }
+        if (PrefetchDepth < 1)
+        {
+            throw new ArgumentException($"PrefetchDepth must be at least 1, got {PrefetchDepth}");
+        }
+        if (MaxSkipAttempts < 1)
+        {
+            throw new ArgumentException($"MaxSkipAttempts must be at least 1, got {MaxSkipAttempts}");
+        }
+        if (!(TimeoutSeconds > 0))
+        {
+            throw new ArgumentException($"TimeoutSeconds must be positive, got {TimeoutSeconds}");
+        }
+        return this;
+    }
+}

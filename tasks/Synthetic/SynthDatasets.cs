@@ -1,0 +1,29 @@
+using GppfActors.Tasks.Data;
+
+namespace GppfActors.Tasks.Synthetic;
+
+/// <summary>Opens a task and split of a generated synthetic data set as a loader data set, with that task's standard augmentation.</summary>
+public static class SynthDatasets
+{
+    public static ITaskDataset Open(string root, SynthTask task, string split)
+    {
+        var name = $"{SynthLayout.TaskName(task)}/{split}";
+        return task switch
+        {
+            SynthTask.Classification => ImageFolderDataset.Open(name, SynthLayout.SplitDir(root, task, split)),
+            SynthTask.Detection => CocoDetectionDataset.Open(name, SynthLayout.CocoFile(root, split), SynthLayout.ImageDir(root, task, split)),
+            SynthTask.Segmentation => SegmentationFolderDataset.Open(name, SynthLayout.ImageDir(root, task, split), SynthLayout.MaskDir(root, split)),
+            _ => DepthFolderDataset.Open(name, SynthLayout.ImageDir(root, task, split), SynthLayout.DepthDir(root, split)),
+        };
+    }
+
+    /// <summary>Training augmentation at the task's native size: random-resized-crop for classification, scale jitter for the rest.</summary>
+    public static AugmentationOptions TrainAugmentation(SynthTask task, SynthManifest manifest)
+    {
+        var entry = manifest.Tasks.FirstOrDefault(t => t.Name == SynthLayout.TaskName(task))
+            ?? throw new ArgumentException($"the data set has no {SynthLayout.TaskName(task)} task");
+        return task == SynthTask.Classification
+            ? AugmentationOptions.Classification(entry.ImageWidth)
+            : AugmentationOptions.Dense(entry.ImageWidth, entry.ImageHeight);
+    }
+}

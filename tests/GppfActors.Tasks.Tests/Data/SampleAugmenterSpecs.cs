@@ -1,0 +1,178 @@
+using GppfActors.Tasks.Data;
+using GppfActors.Tasks.Formats;
+using GppfActors.Tasks.Tests.Support;
+using Xunit;
+
+namespace GppfActors.Tasks.Tests.Data;
+
+public class SampleAugmenterSpecs
+{
+    private const byte ObjectLabel = 3;
+    private const float ObjectMetres = 2f, BackgroundMetres = 10f;
+
+    /// <summary>
+    /// A 40x30 scene with one white rectangle on black: the mask, depth and box all describe the same
+    /// rectangle, so after any augmentation they must still agree with each other and with the pixels.
+    /// </summary>
+    private static DecodedSample Rectangle(int x0 = 6, int y0 = 9, int x1 = 17, int y1 = 21)
+    {
+        const int w = 40, h = 30;
+        var pixels = new byte[w * h * 3];
+        var labels = new byte[w * h];
+        var metres = new float[w * h];
+        for (var y = 0; y < h; y++)
+        {
+            for (var x = 0; x < w; x++)
+            {
+                var inside = x >= x0 && x < x1 && y >= y0 && y < y1;
+                var p = y * w + x;
+                pixels[3 * p] = pixels[3 * p + 1] = pixels[3 * p + 2] = inside ? (byte)255 : (byte)0;
+                labels[p] = inside ? ObjectLabel : (byte)0;
+                metres[p] = inside ? ObjectMetres : BackgroundMetres;
+            }
+        }
+        return new DecodedSample
+        {
+            Image = new RgbImage(w, h, pixels),
+            SourcePath = "rectangle",
+            Boxes = [new BoxAnnotation(x0, y0, x1, y1, 1)],
+            Mask = new LabelMask(w, h, labels),
+            Depth = new DepthMap(w, h, metres),
+        };
+    }
+
+    [Fact]
+    public void Should_reproduce_the_normalised_pixels_when_the_window_is_the_whole_image_at_native_size()
+    {
+        var image = TestImages.Pattern(7, 5);
+
+        var result = CropWarp.Image(image, CropWindow.Whole(7, 5), 7, 5);
+
+        for (var c = 0; c < 3; c++)
+        {
+            for (var p = 0; p < 35; p++)
+            {
+                var expected = (image.Pixels[3 * p + c] / 255f - ImageNormalization.Mean[c]) / ImageNormalization.Std[c];
+                Assert.Equal(expected, result[c * 35 + p], 5);
+            }
+        }
+    }
+
+    [Fact]
+    public void Should_mirror_pixels_mask_depth_and_box_together_when_flipped()
+    {
+        var sample = Rectangle();
+        var window = CropWindow.Whole(40, 30) with { Flip = true };
+
+        var image = CropWarp.Image(sample.Image, window, 40, 30);
+        var mask = CropWarp.Mask(sample.Mask!, window, 40, 30);
+        var depth = CropWarp.Depth(sample.Depth!, window, 40, 30);
+        var box = CropWarp.Boxes(sample.Boxes!, window, 40, 30, 1f).Single();
+
+        Assert.Equal(new BoxAnnotation(40 - 17, 9, 40 - 6, 21, 1), box);
+        for (var y = 0; y < 30; y++)
+        {
+            for (var x = 0; x < 40; x++)
+            {
+                var mirrored = sample.Mask!.Labels[y * 40 + (39 - x)];
+                Assert.Equal(mirrored, mask[y * 40 + x]);
+                Assert.Equal(mirrored == ObjectLabel ? ObjectMetres : BackgroundMetres, depth[y * 40 + x]);
+                Assert.Equal(mirrored == ObjectLabel, ImageNormalization.Denormalize(image[y * 40 + x], 0) > 127);
+            }
+        }
+    }
+
+    [Fact]
+    public void Should_keep_pixels_mask_depth_and_box_aligned_when_scale_jitter_crops()
+    {
+        var augmenter = new SampleAugmenter(AugmentationOptions.Dense(32, 32));
+        var sample = Rectangle();
+        var random = new Random(17);
+        int padded = 0, withObject = 0;
+        for (var draw = 0; draw < 40; draw++)
+        {
+            var result = augmenter.Apply(sample, 0, random);
+            var mask = result.Mask!;
+            var depth = result.Depth!;
+            var objectPixels = 0;
+            for (var v = 0; v < 32; v++)
+            {
+                for (var u = 0; u < 32; u++)
+                {
+                    var p = v * 32 + u;
+                    var red = result.Image[p];
+                    if (mask[p] == LabelMask.Ignore)
+                    {
+                        padded++;
+                        // Padding: ignore label, no depth, and the mean colour (0 after normalisation).
+                        Assert.Equal(0f, depth[p]);
+                        Assert.Equal(0f, red);
+                        continue;
+                    }
+                    Assert.Equal(mask[p] == ObjectLabel ? ObjectMetres : BackgroundMetres, depth[p]);
+                    if (mask[p] == ObjectLabel)
+                    {
+                        objectPixels++;
+                        var box = Assert.Single(result.Boxes!);
+                        Assert.InRange(u + 0.5f, box.X1, box.X2);
+                        Assert.InRange(v + 0.5f, box.Y1, box.Y2);
+                        // Bilinear blur may soften the rim; deep inside the object the pixel is bright.
+                        Assert.True(ImageNormalization.Denormalize(red, 0) > 60, $"draw {draw}: object pixel ({u}, {v}) is dark");
+                    }
+                }
+            }
+            Assert.Equal(objectPixels > 0, result.Boxes!.Count > 0);
+            withObject += objectPixels > 0 ? 1 : 0;
+        }
+        // The draws must have exercised both zoom-out (padding) and crops that keep the object.
+        Assert.True(padded > 0 && withObject > 10, $"padded pixels {padded}, draws with the object {withObject}");
+    }
+
+    [Fact]
+    public void Should_pad_with_ignore_no_depth_and_mean_colour_when_the_zoomed_image_is_smaller_than_the_output()
+    {
+        var augmenter = new SampleAugmenter(AugmentationOptions.Dense(40, 30) with { MinScale = 0.5, MaxScale = 0.5, FlipProbability = 0 });
+
+        var result = augmenter.Apply(Rectangle(), 0, new Random(1));
+
+        for (var v = 0; v < 30; v++)
+        {
+            for (var u = 0; u < 40; u++)
+            {
+                var padded = u >= 20 || v >= 15;
+                var p = v * 40 + u;
+                Assert.Equal(padded, result.Mask![p] == LabelMask.Ignore);
+                Assert.Equal(padded, result.Depth![p] == 0f);
+            }
+        }
+        Assert.Equal(new BoxAnnotation(3, 4.5f, 8.5f, 10.5f, 1), result.Boxes!.Single());
+    }
+
+    [Fact]
+    public void Should_draw_crops_inside_the_image_within_the_scale_and_ratio_ranges_when_random_resized_crop()
+    {
+        var augmenter = new SampleAugmenter(AugmentationOptions.Classification(32));
+        var random = new Random(5);
+        var flips = 0;
+        for (var draw = 0; draw < 500; draw++)
+        {
+            var w = augmenter.Draw(64, 48, random);
+            Assert.InRange(w.X, 0, 64 - w.Width);
+            Assert.InRange(w.Y, 0, 48 - w.Height);
+            Assert.InRange(w.Width * w.Height / (64.0 * 48), 0.07, 1.0);
+            Assert.InRange(w.Width / w.Height, 0.7, 1.45);
+            flips += w.Flip ? 1 : 0;
+        }
+        Assert.InRange(flips, 200, 300);
+    }
+
+    [Fact]
+    public void Should_drop_a_box_when_the_crop_leaves_less_than_the_minimum_side()
+    {
+        var window = new CropWindow(20, 0, 20, 30, false);
+
+        var boxes = CropWarp.Boxes([new BoxAnnotation(2, 2, 10, 10, 0), new BoxAnnotation(18, 2, 30, 10, 1)], window, 20, 30, 1f);
+
+        Assert.Equal([new BoxAnnotation(0, 2, 10, 10, 1)], boxes);
+    }
+}
