@@ -85,7 +85,7 @@ public sealed record DataSection(string Root = "data/synth-small", bool Generate
     {
         JobConfig.Check(!string.IsNullOrWhiteSpace(Root), "data.root", "must name a folder");
         JobConfig.Check(SyntheticSize is "small" or "medium", "data.synthetic_size", $"must be small or medium, got '{SyntheticSize}'");
-        JobConfig.Check(Workers is >= 0 and <= 64, "data.workers", $"must be in [0, 64], got {Workers}");
+        JobConfig.Check(Workers is >= 1 and <= 64, "data.workers", $"must be in [1, 64] (background decode threads per task and device), got {Workers}");
     }
 }
 

@@ -7,6 +7,7 @@ internal static class CommandTable
 {
     public static IEnumerable<Command> All() =>
     [
+        TrainCommand.Create(),
         VersionCommand.Create(),
         SynthCommand.Create(),
     ];

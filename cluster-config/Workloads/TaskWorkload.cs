@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using GppfActors.Actors.Checkpointing;
+using GppfActors.Actors.Devices;
+using GppfActors.ClusterConfig.Jobs;
+using GppfActors.Model.Collectives;
+using GppfActors.Model.Network;
+using GppfActors.Model.Training;
+using GppfActors.Tasks.Data;
+using GppfActors.Tasks.Definitions;
+using GppfActors.Tasks.Training;
+
+namespace GppfActors.ClusterConfig.Workloads;
+
+/// <summary>
+/// The workload of one device for a job: the replica of the job's network, and a prefetching
+/// train loader plus an evaluation data set per task. Built on the device's thread; the device
+/// actor owns and disposes it.
+/// </summary>
+public sealed class TaskWorkload : IDeviceWorkload
+{
+    private readonly JobConfig job;
+    private readonly Dictionary<string, TaskDefinition> tasks;
+    private readonly Dictionary<string, PrefetchingLoader> train = [];
+    private readonly Dictionary<string, PrefetchingLoader> eval = [];
+
+    public TaskWorkload(JobConfig job, DeviceId device, CheckpointPayload? resumeFrom, Action<string> log)
+    {
+        this.job = job;
+        tasks = job.Tasks.ToDictionary(t => t.Name);
+        var backbone = job.BackboneConfig;
+        var network = new GppfNetwork(backbone, TaskFamilies.HeadSpecs(job.Tasks, backbone), (long)job.Seed);
+        Replica = new Replica(network, job.Optimizer.ToOptimizerConfig());
+        try
+        {
+            if (resumeFrom is not null)
+            {
+                Replica.Restore(resumeFrom.ModelState, resumeFrom.OptimizerState);
+            }
+            foreach (var task in job.Tasks)
+            {
+                // The loader's rank is the device ordinal: stable across epochs on one node, so a
+                // resumed run with the same devices augments exactly as the uninterrupted one.
+                var options = new LoaderOptions
+                {
+                    Seed = (long)job.Seed,
+                    Rank = device.Ordinal,
+                    NumWorkers = job.Data.Workers,
+                    SkipBadSamples = job.Data.SkipBadSamples,
+                    Logger = message => log($"{device} {task.Name}: {message}"),
+                };
+                train[task.Name] = new PrefetchingLoader(TaskDatasets.Open(task, job.Data.Root, "train"), TaskDatasets.Training(task), options.Validate());
+                eval[task.Name] = new PrefetchingLoader(TaskDatasets.Open(task, job.Data.Root, "val"), TaskDatasets.Evaluation(task), (options with { NumWorkers = 1 }).Validate());
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public Replica Replica { get; }
+
+    /// <summary>Size of each task's training split (the sampler's data set sizes).</summary>
+    public IReadOnlyDictionary<string, long> TrainSizes => train.ToDictionary(kv => kv.Key, kv => (long)kv.Value.Dataset.Count);
+
+    public DeviceStepOutcome Step(ICollectiveGroup group, StepPlan plan, IReadOnlyList<long> sampleIndices, NextStepHint? next)
+    {
+        var clock = Stopwatch.StartNew();
+        using var batch = train[plan.Task].Get(plan.Step, sampleIndices);
+        double dataSeconds = clock.Elapsed.TotalSeconds;
+        if (next is not null)
+        {
+            train[next.Task].Prefetch(next.Step, next.SampleIndices);
+        }
+        var result = TaskTrainer.TrainStep(Replica, group, plan, batch, tasks[plan.Task]);
+        return new DeviceStepOutcome(result.Loss, result.Metrics, batch.Count, result.Replica, dataSeconds);
+    }
+
+    public IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches)
+    {
+        var definition = tasks[task];
+        var loader = eval[task];
+        int count = Math.Min(loader.Dataset.Count, maxBatches * definition.BatchSize);
+        return TaskEvaluation.Run(Replica.Network, definition, Batches(loader, count, definition.BatchSize));
+    }
+
+    private static IEnumerable<TaskBatch> Batches(PrefetchingLoader loader, int count, int batchSize)
+    {
+        for (int start = 0, b = 0; start < count; start += batchSize, b++)
+        {
+            var indices = Enumerable.Range(start, Math.Min(batchSize, count - start)).Select(i => (long)i).ToArray();
+            using var batch = loader.Get(b, indices);
+            yield return batch;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var loader in train.Values.Concat(eval.Values))
+        {
+            loader.Dispose();
+        }
+        Replica.Dispose();
+    }
+}

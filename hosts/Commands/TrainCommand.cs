@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Threading.Channels;
+using GppfActors.Actors.Coordinator;
+using GppfActors.ClusterConfig.Jobs;
+using GppfActors.ClusterConfig.Node;
+using GppfActors.Host.Training;
+using Spectre.Console;
+
+namespace GppfActors.Host.Commands;
+
+/// <summary><c>gppf train</c>: runs a training job on this machine's devices, with live progress, TensorBoard files and checkpoints.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var job = new Option<string>("--job") { Description = $"A preset ({string.Join(", ", JobConfigLoader.Presets)}) or a job JSON file", DefaultValueFactory = _ => "cpu-small" };
+        var devices = new Option<string?>("--devices") { Description = "Devices of this node: cpu:K virtual CPU devices (overrides train.devices)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest committed checkpoint in the job's journal" };
+        var set = new Option<string[]>("--set") { Description = "Override a job setting, e.g. --set optimizer.lr=0.08 --set tasks.shapes_det.batch_size=2", AllowMultipleArgumentsPerToken = false };
+        var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps", DefaultValueFactory = _ => 10 };
+        var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)") { job, devices, resume, set, reportEvery };
+        command.SetAction((parse, cancel) => RunAsync(parse.GetValue(job)!, parse.GetValue(devices), parse.GetValue(resume),
+            parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string jobName, string? devices, bool resume, string[] sets, int reportEvery, CancellationToken cancel)
+    {
+        var console = AnsiConsole.Console;
+        JobConfig job;
+        string resolved;
+        try
+        {
+            var overrides = devices is null ? sets : [.. sets, $"train.devices={devices}"];
+            (job, resolved) = JobConfigLoader.Load(jobName, overrides);
+        }
+        catch (ArgumentException e)
+        {
+            console.MarkupLine($"[red]job configuration:[/] {Markup.Escape(e.Message)}");
+            return 2;
+        }
+        console.MarkupLine($"[bold]gppf train[/] job [bold]{Markup.Escape(job.Name)}[/]: {job.Tasks.Count} tasks, backbone {job.Backbone.Preset} x{job.Backbone.NumUnits} units, " +
+            $"{job.Routing.Mode.ToString().ToLowerInvariant()} routing, {job.Sampling.Mode.ToString().ToLowerInvariant()} sampling, sync BN {(job.SyncBatchNorm ? "on" : "off")}, devices {job.Train.Devices}");
+        Directory.CreateDirectory(job.Checkpoint.Dir);
+        File.WriteAllText(Path.Combine(job.Checkpoint.Dir, "job.resolved.json"), resolved);
+        console.MarkupLine($"resolved configuration: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "job.resolved.json"))}");
+
+        var events = Channel.CreateUnbounded<object>();
+        void Log(string message) => events.Writer.TryWrite(new LogLine(message));
+        TrainingNode node;
+        try
+        {
+            node = await TrainingNode.StartAsync(job, resolved, resume, e => events.Writer.TryWrite(e), Log);
+        }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or ArgumentException or IOException)
+        {
+            while (events.Reader.TryRead(out var pending))
+            {
+                if (pending is LogLine line)
+                {
+                    console.MarkupLine(Markup.Escape(line.Message));
+                }
+            }
+            console.MarkupLine($"[red]cannot start:[/] {Markup.Escape(e.Message)}");
+            return 2;
+        }
+
+        await using (node)
+        {
+            string tensorboard = Path.Combine(job.Checkpoint.Dir, "tensorboard");
+            using var sink = new TensorBoardSink(tensorboard);
+            var view = new ProgressView(job.Train.MaxSteps, node.StartStep, Math.Max(1, reportEvery), console);
+            console.MarkupLine($"checkpoints and journal: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; TensorBoard: {Markup.Escape(tensorboard)}");
+            _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
+            TrainingFinished? finished = null;
+            try
+            {
+                await foreach (var e in events.Reader.ReadAllAsync(cancel))
+                {
+                    switch (e)
+                    {
+                        case LogLine line: console.MarkupLine($"[grey]{Markup.Escape(line.Message)}[/]"); break;
+                        case TrainingProgress p: view.Show(p); sink.Write(p); break;
+                        case EvaluationReport r: view.Show(r); sink.Write(r); break;
+                        case MembershipChanged m: view.Show(m); break;
+                        case CheckpointSaved c:
+                            console.MarkupLine($"[green]checkpoint[/] step {c.Record.Step} committed ({c.Record.Bytes / 1e6:0.0} MB, {Markup.Escape(c.Record.Directory)})");
+                            break;
+                        case CheckpointNotSaved n: console.MarkupLine($"[yellow]checkpoint of step {n.Step} not saved:[/] {Markup.Escape(n.Reason)}"); break;
+                        case TrainingFailed f: view.Show(f); return 1;
+                        case TrainingFinished f: finished = f; break;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                console.MarkupLine("[yellow]interrupted; committed checkpoints are kept, continue with --resume[/]");
+                return 130;
+            }
+            if (finished is null)
+            {
+                return 1;
+            }
+            ShowFinal(console, finished, job);
+            return 0;
+        }
+    }
+
+    private static void ShowFinal(IAnsiConsole console, TrainingFinished finished, JobConfig job)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps");
+        table.AddColumn("task");
+        table.AddColumn("family");
+        table.AddColumn("metrics");
+        foreach (var task in job.Tasks)
+        {
+            string metrics = finished.FinalMetrics.TryGetValue(task.Name, out var m)
+                ? string.Join("  ", m.Select(kv => $"{kv.Key} {kv.Value.ToString("0.####", CultureInfo.InvariantCulture)}"))
+                : "-";
+            table.AddRow(Markup.Escape(task.Name), task.Family.ToString(), Markup.Escape(metrics));
+        }
+        console.Write(table);
+        console.MarkupLine($"journal: {Markup.Escape(TrainingNode.JournalPath(job))}");
+    }
+
+    private sealed record LogLine(string Message);
+}
