@@ -65,8 +65,9 @@ public sealed class TrainingNode : IAsyncDisposable
         CheckpointPayload? payload = null;
         try
         {
+            var crashes = EnvironmentCrashInjector.FromEnvironment();
             var journal = system.ActorOf(CheckpointJournal.Props(CheckpointJournal.PersistenceIdFor(job.Name),
-                new RetentionPolicy(job.Checkpoint.KeepLast, job.Checkpoint.KeepEvery)), ActorPaths.CheckpointJournal);
+                new RetentionPolicy(job.Checkpoint.KeepLast, job.Checkpoint.KeepEvery), crashes), ActorPaths.CheckpointJournal);
             var latest = await journal.Ask<LatestCheckpoint>(GetLatestCheckpoint.Instance, TimeSpan.FromSeconds(60));
             foreach (var stale in CheckpointHygiene.ListStale(Path.GetFullPath(job.Checkpoint.Dir), latest.Committed))
             {
@@ -110,7 +111,7 @@ public sealed class TrainingNode : IAsyncDisposable
             var listener = system.ActorOf(Akka.Actor.Props.Create(() => new EventForwarder(onEvent, completion)), "progress");
             var settings = new CoordinatorSettings(job.Train.MaxSteps, devices.Count, job.Eval.EverySteps, job.Eval.Batches,
                 job.Checkpoint.EverySteps, job.Collectives.TimeoutSeconds, payload?.Step ?? 0, Path.GetFullPath(job.Checkpoint.Dir), resolvedJson);
-            var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, listener, journal, EnvironmentCrashInjector.FromEnvironment()),
+            var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, listener, journal, crashes),
                 ActorPaths.Coordinator);
             system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, payload, log), coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed),
                 ActorPaths.NodeAgent);
