@@ -17,7 +17,7 @@ Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeVersion
 Console.WriteLine($"config: backbone small, batch {options.Batch}, image {options.ImageSize}x{options.ImageSize}, {options.Rounds} rounds x {options.Steps} steps, {options.Warmup} warm-up steps");
 
 var single = new Dictionary<string, List<double>> { ["static"] = [], ["static-plain"] = [], ["soft"] = [], ["hard"] = [] };
-var pair = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [] };
+var pair = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [], ["syncbn-wait"] = [], ["plainbn-wait"] = [] };
 
 using var staticNet = new Bench(1, RoutingMode.Soft, options);
 using var softNet = new Bench(2, RoutingMode.Soft, options);
@@ -43,7 +43,9 @@ for (int round = 0; round < options.Rounds; round++)
         Bench.RunPair(options, syncBn: false, options.Warmup);
     }
     pair["syncbn"].Add(Bench.RunPair(options, syncBn: true, options.Steps));
+    pair["syncbn-wait"].Add(Bench.LastPairWaitSeconds);
     pair["plainbn"].Add(Bench.RunPair(options, syncBn: false, options.Steps));
+    pair["plainbn-wait"].Add(Bench.LastPairWaitSeconds);
     Console.WriteLine($"round {round + 1}: static {single["static"][^1] * 1e3:0.0} ms, soft {single["soft"][^1] * 1e3:0.0} ms, hard {single["hard"][^1] * 1e3:0.0} ms, " +
         $"syncbn x2 {pair["syncbn"][^1] * 1e3:0.0} ms, plain bn x2 {pair["plainbn"][^1] * 1e3:0.0} ms");
 }
@@ -65,6 +67,8 @@ Console.WriteLine($"| soft N=2, 1 device | {soft * 1e3:0.0} | {soft / st:0.00} x
 Console.WriteLine($"| hard N=2, 1 device | {hard * 1e3:0.0} | {hard / st:0.00} x static | <= 1.15 |");
 Console.WriteLine($"| plain BN, 2 in-process devices | {plain * 1e3:0.0} | 1.00 | |");
 Console.WriteLine($"| SyncBN, 2 in-process devices | {sync * 1e3:0.0} | {sync / plain:0.00} x plain BN | <= 1.10 |");
+Console.WriteLine();
+Console.WriteLine($"time a device waits for its peer per step (median): SyncBN {Median(pair["syncbn-wait"]) * 1e3:0.0} ms, plain BN {Median(pair["plainbn-wait"]) * 1e3:0.0} ms");
 
 static string RuntimeVersion() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription;
 
@@ -129,21 +133,28 @@ internal sealed class Bench : IDisposable
         return clock.Elapsed.TotalSeconds / steps;
     }
 
+    /// <summary>Mean seconds per step a device of the last pair run spent waiting in collectives.</summary>
+    public static double LastPairWaitSeconds { get; private set; }
+
     /// <summary>Mean seconds per step of two devices stepping together (slowest device), with SyncBN or plain BN.</summary>
     public static double RunPair(BenchOptions options, bool syncBn, int steps)
     {
         var hub = new InProcessCollectiveHub(1, 2, TimeSpan.FromSeconds(60));
         var times = new double[2];
+        var waits = new double[2];
         var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
         {
             using var bench = new Bench(1, RoutingMode.Soft, options, seed: 1 + rank);
             using var group = hub.Join(rank);
             bench.Time(group, 1, syncBn); // first step allocates optimizer state
             group.Barrier();
+            var waitedBefore = group.WaitTime;
             times[rank] = bench.Time(group, steps, syncBn);
+            waits[rank] = (group.WaitTime - waitedBefore).TotalSeconds / steps;
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
+        LastPairWaitSeconds = waits.Average();
         return times.Max();
     }
 

@@ -25,6 +25,9 @@ public interface ICollectiveGroup : IDisposable
     /// <summary>True once the group was aborted or timed out.</summary>
     bool IsAborted { get; }
 
+    /// <summary>Total time this member has spent in collectives waiting for the others, since the group was formed.</summary>
+    TimeSpan WaitTime { get; }
+
     /// <summary>
     /// Sums each tensor element-wise over all ranks, in place. Tensors are packed into buckets (one
     /// pass per dtype) so that many small tensors cost few rendezvous.

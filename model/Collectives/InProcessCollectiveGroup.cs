@@ -13,6 +13,8 @@ internal sealed class InProcessCollectiveGroup(InProcessCollectiveHub hub, int r
 
     public bool IsAborted => hub.IsAborted;
 
+    public TimeSpan WaitTime => hub.WaitTime(Rank);
+
     public void AllReduceSum(IReadOnlyList<torch.Tensor> tensors, string operation = "all-reduce")
     {
         if (WorldSize == 1)

@@ -25,6 +25,7 @@ public sealed class InProcessCollectiveHub
     private readonly byte[][][] _small;
     private readonly byte[][] _smallSum;
     private readonly long[] _smallCount;
+    private readonly long[] _waitTicks;
     private int _arrived;
     private long _generation;
     private string? _abortReason;
@@ -55,6 +56,7 @@ public sealed class InProcessCollectiveHub
         _small = [new byte[worldSize][], new byte[worldSize][]];
         _smallSum = new byte[worldSize][];
         _smallCount = new long[worldSize];
+        _waitTicks = new long[worldSize];
         for (int r = 0; r < worldSize; r++)
         {
             _small[0][r] = new byte[SmallBytes];
@@ -429,8 +431,24 @@ public sealed class InProcessCollectiveHub
 
     private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;   // 50 microseconds
 
+    /// <summary>Total time <paramref name="rank"/> has spent waiting for the other members (skew between devices plus wake-up).</summary>
+    public TimeSpan WaitTime(int rank) => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _waitTicks[rank]));
+
     // One phase of a collective: blocks until every rank arrived with the same signature.
     private void Arrive(int rank, string operation, string signature)
+    {
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            ArriveAndWait(rank, operation, signature);
+        }
+        finally
+        {
+            Interlocked.Add(ref _waitTicks[rank], Stopwatch.GetTimestamp() - started);
+        }
+    }
+
+    private void ArriveAndWait(int rank, string operation, string signature)
     {
         lock (_gate)
         {
