@@ -12,6 +12,7 @@ public sealed record TrainingProgress(
     IReadOnlyDictionary<string, double> LossPerTask,
     IReadOnlyDictionary<string, double> MetricsPerTask,
     int Samples,
+    IReadOnlyDictionary<string, int> SamplesPerTask,
     double StepSeconds,
     double SlowestDeviceSeconds,
     double DataSeconds) : IGppfMessage;

@@ -338,7 +338,8 @@ public sealed class TrainingCoordinator : ReceiveActor
         var metricsPerTask = done.SelectMany(c => c.Metrics.Select(m => (Key: $"{c.Task}/{m.Key}", m.Value)))
             .GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.Average(x => x.Value));
         listener?.Tell(new TrainingProgress(finished.Step, epoch, ranks.Count, scheduled?.LearningRate ?? 0, scheduled?.Tau ?? 0,
-            lossPerTask, metricsPerTask, done.Sum(c => c.Samples), stepClock.Elapsed.TotalSeconds,
+            lossPerTask, metricsPerTask, done.Sum(c => c.Samples), done.GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.Sum(c => c.Samples)),
+            stepClock.Elapsed.TotalSeconds,
             done.Count == 0 ? 0 : done.Max(c => c.Timings.Total), done.Count == 0 ? 0 : done.Max(c => c.Timings.Data)));
     }
 

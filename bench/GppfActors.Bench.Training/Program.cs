@@ -15,7 +15,8 @@ using static TorchSharp.torch;
 // Benchmarks of the training system on the cpu-small recipe, measured side by side in one process:
 //   overhead: the actor system vs a plain loop of the same device steps and collectives;
 //   stall:    step time with background checkpoints every C steps vs none (usage: stall STEPS C);
-//   memory:   live tensors and RSS over a long actor run.
+//   memory:   live tensors and RSS over a long actor run;
+//   loader:   images/s one task loader decodes and augments (default worker count) vs what training consumes per device.
 string mode = args.Length > 0 ? args[0] : "all";
 int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
 int checkpointEvery = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;   // the cpu-small recipe's
@@ -153,6 +154,67 @@ if (mode is "all" or "overhead" or "stall")
     {
         Console.WriteLine($"| actor system, no checkpoints | {Median(actor) * 1e3:0.0} | 1.00 | |");
         Console.WriteLine($"| actor system, checkpoint every {checkpointEvery} steps | {Median(withCheckpoints) * 1e3:0.0} | {Median(withCheckpoints) / Median(actor):0.000} x none | <= 1.05 |");
+    }
+}
+if (mode is "loader")
+{
+    var (job, _) = Job("loader", 0, steps + Warmup);
+    var produced = new Dictionary<string, double>();
+    foreach (var task in job.Tasks)
+    {
+        using var loader = new GppfActors.Tasks.Data.PrefetchingLoader(TaskDatasets.Open(task, job.Data.Root, "train"), TaskDatasets.Training(task),
+            new GppfActors.Tasks.Data.LoaderOptions { Seed = 1, NumWorkers = GppfActors.Tasks.Data.LoaderOptions.DefaultNumWorkers });
+        int count = loader.Dataset.Count;
+        long[] Indices(long b) => Enumerable.Range(0, task.BatchSize).Select(i => (b * task.BatchSize + i) % count).ToArray();
+        var clock = Stopwatch.StartNew();
+        long images = 0;
+        loader.Prefetch(0, Indices(0));
+        for (long b = 0; clock.Elapsed.TotalSeconds < 3; b++)
+        {
+            loader.Prefetch(b + 1, Indices(b + 1));
+            using var batch = loader.Get(b, Indices(b));
+            images += batch.Count;
+        }
+        produced[task.Name] = images / clock.Elapsed.TotalSeconds;
+    }
+    var consumed = new Dictionary<string, long>();
+    var timer = Stopwatch.StartNew();
+    double start = 0, end = 0;
+    if (Directory.Exists(Path.Combine(work, "loader")))
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(Path.Combine(work, "loader"), true);
+    }
+    var (trainJob, trainJson) = Job("loader", 0, steps + Warmup);
+    await using (var node = await TrainingNode.StartAsync(trainJob, trainJson, resume: false, e =>
+    {
+        if (e is TrainingProgress p)
+        {
+            if (p.Step == Warmup - 1)
+            {
+                start = timer.Elapsed.TotalSeconds;
+            }
+            if (p.Step >= Warmup)
+            {
+                foreach (var (task, n) in p.SamplesPerTask)
+                {
+                    consumed[task] = consumed.GetValueOrDefault(task) + n;
+                }
+                end = timer.Elapsed.TotalSeconds;
+            }
+        }
+    }, _ => { }))
+    {
+        await node.Completion;
+    }
+    int devices = DeviceId.ParseList(trainJob.Train.Devices).Count;
+    Console.WriteLine($"default loader workers: {GppfActors.Tasks.Data.LoaderOptions.DefaultNumWorkers}; training: {devices} devices, {steps} steps");
+    Console.WriteLine("| task | loader img/s (one loader) | training consumes img/s per device | ratio | goal |");
+    Console.WriteLine("|---|---|---|---|---|");
+    foreach (var task in trainJob.Tasks)
+    {
+        double perDevice = consumed.GetValueOrDefault(task.Name) / (end - start) / devices;
+        Console.WriteLine($"| {task.Name} ({task.InputSize}) | {produced[task.Name]:0} | {perDevice:0.0} | {produced[task.Name] / perDevice:0.0}x | >= 3x |");
     }
 }
 if (mode is "memory")
