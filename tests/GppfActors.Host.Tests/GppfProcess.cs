@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Reflection;
+using GppfActors.Testing;
 
 namespace GppfActors.Host.Tests;
 
@@ -43,25 +43,7 @@ public static class GppfProcess
         return new Result(process.ExitCode, output.Result + errors.Result);
     }
 
-    private static string HostAssembly()
-    {
-        var path = typeof(GppfProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .SingleOrDefault(a => a.Key == "GppfHostAssembly")?.Value;
-        if (string.IsNullOrEmpty(path) || !File.Exists(path))
-        {
-            throw new FileNotFoundException($"gppf was not built where the test project expects it ('{path}')");
-        }
-        return path;
-    }
+    private static string HostAssembly() => BuiltPrograms.Find(typeof(GppfProcess).Assembly, "GppfHostAssembly");
 
-    private static string DotnetHost()
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
-    }
+    private static string DotnetHost() => BuiltPrograms.DotnetHost();
 }

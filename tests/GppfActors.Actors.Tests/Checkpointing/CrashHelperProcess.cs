@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text;
+using GppfActors.Testing;
 
 namespace GppfActors.Actors.Tests.Checkpointing;
 
@@ -42,27 +42,7 @@ internal static class CrashHelperProcess
         return new Result(process.ExitCode, await readOutput, await readErrors);
     }
 
-    private static string HelperAssembly()
-    {
-        // Written by the test project file from the helper's ProjectReference (see the .csproj).
-        var path = typeof(CrashHelperProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .SingleOrDefault(attribute => attribute.Key == "CrashHelperAssembly")?.Value;
-        if (string.IsNullOrEmpty(path) || !File.Exists(path))
-        {
-            throw new FileNotFoundException($"The crash helper was not built where the test project expects it ('{path}')");
-        }
-        return path;
-    }
+    private static string HelperAssembly() => BuiltPrograms.Find(typeof(CrashHelperProcess).Assembly, "CrashHelperAssembly");
 
-    private static string DotnetHost()
-    {
-        // The SDK sets DOTNET_HOST_PATH for processes it starts (dotnet test among them).
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
-    }
+    private static string DotnetHost() => BuiltPrograms.DotnetHost();
 }
