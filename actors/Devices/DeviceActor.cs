@@ -20,14 +20,16 @@ public sealed class DeviceActor : ReceiveActor
     private readonly RoutingMode mode;
     private readonly bool syncBatchNorm;
     private readonly ulong seed;
+    private readonly DeviceFaults faults;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private IDeviceWorkload? workload;
     private ICollectiveGroup? group;
     private long epoch = -1;
     private bool writing;
 
-    public DeviceActor(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed)
+    public DeviceActor(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed, DeviceFaults? faults = null)
     {
+        this.faults = faults ?? DeviceFaults.None;
         this.device = device;
         this.factory = factory;
         this.coordinator = coordinator;
@@ -47,8 +49,8 @@ public sealed class DeviceActor : ReceiveActor
     }
 
     /// <summary>Props on the pinned device dispatcher: the actor keeps one OS thread for its life.</summary>
-    public static Props Props(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed) =>
-        Akka.Actor.Props.Create(() => new DeviceActor(device, factory, coordinator, mode, syncBatchNorm, seed))
+    public static Props Props(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed, DeviceFaults? faults = null) =>
+        Akka.Actor.Props.Create(() => new DeviceActor(device, factory, coordinator, mode, syncBatchNorm, seed, faults))
             .WithDispatcher(ActorPaths.DeviceDispatcher);
 
     /// <summary>The replica, for tests and the in-process benchmarks that inspect weights.</summary>
@@ -103,6 +105,10 @@ public sealed class DeviceActor : ReceiveActor
         };
         try
         {
+            if (faults.ShouldFail(device, message.Step))
+            {
+                throw new InjectedDeviceFaultException(device, message.Step);
+            }
             var outcome = workload!.Step(group!, plan, message.SampleIndices, message.Next);
             var t = outcome.Timings;
             Sender.Tell(new StepCompleted(message.Epoch, message.Step, group!.Rank, message.Task, outcome.Loss, outcome.Metrics,

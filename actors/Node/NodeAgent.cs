@@ -18,10 +18,13 @@ public sealed class NodeAgent : ReceiveActor
     private readonly RoutingMode mode;
     private readonly bool syncBatchNorm;
     private readonly ulong seed;
+    private readonly DeviceFaults faults;
     private readonly ILoggingAdapter log = Context.GetLogger();
 
-    public NodeAgent(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed)
+    public NodeAgent(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed,
+        DeviceFaults? faults = null)
     {
+        this.faults = faults ?? DeviceFaults.None;
         this.devices = devices;
         this.factory = factory;
         this.coordinator = coordinator;
@@ -30,8 +33,9 @@ public sealed class NodeAgent : ReceiveActor
         this.seed = seed;
     }
 
-    public static Props Props(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed) =>
-        Akka.Actor.Props.Create(() => new NodeAgent(devices, factory, coordinator, mode, syncBatchNorm, seed));
+    public static Props Props(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed,
+        DeviceFaults? faults = null) =>
+        Akka.Actor.Props.Create(() => new NodeAgent(devices, factory, coordinator, mode, syncBatchNorm, seed, faults));
 
     /// <summary>
     /// Policy: a device that throws is restarted (a fresh replica; the coordinator then brings it
@@ -59,7 +63,7 @@ public sealed class NodeAgent : ReceiveActor
         }
         foreach (var device in devices)
         {
-            Context.ActorOf(DeviceActor.Props(device, factory, coordinator, mode, syncBatchNorm, seed), ActorPaths.Device(device));
+            Context.ActorOf(DeviceActor.Props(device, factory, coordinator, mode, syncBatchNorm, seed, faults), ActorPaths.Device(device));
         }
     }
 }

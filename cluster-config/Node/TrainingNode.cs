@@ -113,8 +113,8 @@ public sealed class TrainingNode : IAsyncDisposable
                 job.Checkpoint.EverySteps, job.Collectives.TimeoutSeconds, payload?.Step ?? 0, Path.GetFullPath(job.Checkpoint.Dir), resolvedJson);
             var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, listener, journal, crashes),
                 ActorPaths.Coordinator);
-            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, payload, log), coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed),
-                ActorPaths.NodeAgent);
+            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, payload, log), coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
+                DeviceFaults.FromEnvironment()), ActorPaths.NodeAgent);
             return new TrainingNode(system, payload, completion.Task, payload?.Step ?? 0);
         }
         catch

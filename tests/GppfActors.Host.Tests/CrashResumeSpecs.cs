@@ -76,6 +76,34 @@ public sealed partial class CrashResumeSpecs(SyntheticDataFixture fixture, ITest
     }
 
     [Fact]
+    public void Should_recover_from_a_device_failure_and_end_bit_identical_to_an_undisturbed_run()
+    {
+        string undisturbed = Path.Combine(fixture.Root, "undisturbed");
+        var a = GppfProcess.Run(fixture.Root, fixture.Job(undisturbed, 12, 12));
+        Assert.True(a.ExitCode == 0, a.Output);
+
+        // Device cpu:1 throws when asked to run step 7: it is restarted, every device drops the
+        // step, a new epoch aligns the replicas from cpu:0, and step 7 runs again.
+        string faulty = Path.Combine(fixture.Root, "faulty");
+        var b = GppfProcess.Run(fixture.Root, fixture.Job(faulty, 12, 12),
+            new Dictionary<string, string> { ["GPPF_FAULT_AT"] = "cpu:1@7" });
+        output.WriteLine(b.Output);
+        Assert.True(b.ExitCode == 0, b.Output);
+        Assert.Contains("epoch 2: 2 device(s)", b.Output);
+        Assert.Contains("step 7 failed on rank(s) 0, 1; discarded", b.Output);
+
+        foreach (var file in new[] { CheckpointLayout.ModelFile, CheckpointLayout.OptimizerFile })
+        {
+            var expected = SafeTensorsFile.Load(Path.Combine(undisturbed, CheckpointLayout.DirectoryName(12), file));
+            var actual = SafeTensorsFile.Load(Path.Combine(faulty, CheckpointLayout.DirectoryName(12), file));
+            foreach (var (key, value) in expected)
+            {
+                Assert.True(actual[key].eq(value).all().item<bool>(), $"{file}: {key} differs after recovery");
+            }
+        }
+    }
+
+    [Fact]
     public void Should_refuse_to_overwrite_a_run_without_resume_and_name_bad_settings()
     {
         string run = Path.Combine(fixture.Root, "guard");
