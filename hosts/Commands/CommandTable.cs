@@ -8,6 +8,8 @@ internal static class CommandTable
     public static IEnumerable<Command> All() =>
     [
         TrainCommand.Create(),
+        InspectCommand.Create(),
+        ExportCommand.Create(),
         VersionCommand.Create(),
         SynthCommand.Create(),
     ];
