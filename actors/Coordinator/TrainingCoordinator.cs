@@ -47,6 +47,7 @@ public sealed class TrainingCoordinator : ReceiveActor
     private int pendingEvaluations;
     private bool finishing;
     private bool finalEvaluationDone;
+    private bool finishedReported;
 
     // Checkpoints: the step whose state is being captured (sampler and schedule state requested,
     // WriteCheckpoint not yet sent), and the step being written or committed.
@@ -386,10 +387,11 @@ public sealed class TrainingCoordinator : ReceiveActor
     // The job ends when the final evaluation is in and the final checkpoint is committed.
     private void TryFinish()
     {
-        if (!finalEvaluationDone || (settings.Checkpoints && (writingStep is not null || captureStep is not null)))
+        if (finishedReported || !finalEvaluationDone || (settings.Checkpoints && (writingStep is not null || captureStep is not null)))
         {
             return;
         }
+        finishedReported = true;
         listener?.Tell(new TrainingFinished(step, evaluation));
         Become(Finished);
     }
