@@ -46,7 +46,7 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
         {
             var centred = x - shift;                                                // [B, C, H, W]
             var localSum = ChannelValues.ToDoubles(centred.sum(ChannelDims));
-            var localSq = ChannelValues.ToDoubles(centred.square().sum(ChannelDims));
+            var localSq = ChannelValues.ToDoubles(centred.pow_(2).sum(ChannelDims));   // in place: centred is not needed again
             int o = row * width;
             stats[o] = n;
             for (int i = 0; i < c; i++)
