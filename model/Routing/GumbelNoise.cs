@@ -1,3 +1,5 @@
+using GppfActors.Model.Randomness;
+
 namespace GppfActors.Model.Routing;
 
 /// <summary>
@@ -12,23 +14,14 @@ public static class GumbelNoise
     {
         for (int unit = 0; unit < destination.Length; unit++)
         {
-            ulong h = Mix(seed ^ 0x6A09E667F3BCC909UL);
-            h = Mix(h ^ (ulong)step);
-            h = Mix(h ^ (uint)rank);
-            h = Mix(h ^ (uint)layer);
-            h = Mix(h ^ (uint)unit);
+            ulong h = SplitMix64.Next(seed ^ 0x6A09E667F3BCC909UL);
+            h = SplitMix64.Next(h ^ (ulong)step);
+            h = SplitMix64.Next(h ^ (uint)rank);
+            h = SplitMix64.Next(h ^ (uint)layer);
+            h = SplitMix64.Next(h ^ (uint)unit);
             // 53 random bits -> U in (0, 1), never exactly 0 or 1, so both logs are finite.
             double u = ((h >> 11) + 0.5) / (1UL << 53);
             destination[unit] = (float)-Math.Log(-Math.Log(u));
         }
-    }
-
-    // SplitMix64 finaliser: a bijective mix with good avalanche.
-    private static ulong Mix(ulong z)
-    {
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }

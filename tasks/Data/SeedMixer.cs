@@ -1,3 +1,5 @@
+using GppfActors.Model.Randomness;
+
 namespace GppfActors.Tasks.Data;
 
 /// <summary>
@@ -9,13 +11,13 @@ public static class SeedMixer
     /// <summary>A 64-bit hash of the parts: SplitMix64 finalisation after each part, so nearby tuples give unrelated values.</summary>
     public static ulong Mix(params ReadOnlySpan<long> parts)
     {
-        var h = 0x9E3779B97F4A7C15UL;
+        var h = SplitMix64.Increment;
         foreach (var part in parts)
         {
-            h = Finalise(h ^ (ulong)part);
-            h += 0x9E3779B97F4A7C15UL;
+            h = SplitMix64.Finalise(h ^ (ulong)part);
+            h += SplitMix64.Increment;
         }
-        return Finalise(h);
+        return SplitMix64.Finalise(h);
     }
 
     /// <summary>
@@ -23,11 +25,4 @@ public static class SeedMixer
     /// algorithm fixed for compatibility, so streams (and the synthetic data set's bytes) stay stable.
     /// </summary>
     public static Random CreateRandom(params ReadOnlySpan<long> parts) => new((int)(Mix(parts) & int.MaxValue));
-
-    private static ulong Finalise(ulong z)
-    {
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
 }

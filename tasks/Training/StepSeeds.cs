@@ -1,3 +1,5 @@
+using GppfActors.Model.Randomness;
+
 namespace GppfActors.Tasks.Training;
 
 /// <summary>
@@ -13,18 +15,9 @@ public static class StepSeeds
     /// <summary>The seed for <paramref name="purpose"/> at (<paramref name="seed"/>, <paramref name="step"/>, <paramref name="rank"/>).</summary>
     public static ulong For(ulong seed, long step, int rank, ulong purpose)
     {
-        ulong h = Mix(seed ^ 0xBB67AE8584CAA73BUL);
-        h = Mix(h ^ (ulong)step);
-        h = Mix(h ^ (uint)rank);
-        return Mix(h ^ purpose);
-    }
-
-    // SplitMix64 finaliser: a bijective mix with good avalanche.
-    private static ulong Mix(ulong z)
-    {
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        ulong h = SplitMix64.Next(seed ^ 0xBB67AE8584CAA73BUL);
+        h = SplitMix64.Next(h ^ (ulong)step);
+        h = SplitMix64.Next(h ^ (uint)rank);
+        return SplitMix64.Next(h ^ purpose);
     }
 }
