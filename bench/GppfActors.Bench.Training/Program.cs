@@ -78,7 +78,8 @@ double PlainLoop(int total, int warmup)
     var (job, _) = Job("plain", 0, total);
     var devices = DeviceId.ParseList("cpu:2");
     set_num_threads(Math.Max(1, Environment.ProcessorCount / devices.Count));
-    var sampler = new TaskSamplerState(job.Tasks.Select(t => new SampledTask(t.Name, t.SamplingWeight, TaskDatasets.Open(t, job.Data.Root, "train").Count, t.BatchSize)).ToArray(), job.Seed, job.Sampling.Mode);
+    var datasets = JobDatasets.Open(job);
+    var sampler = new TaskSamplerState(job.Tasks.Select(t => new SampledTask(t.Name, t.SamplingWeight, datasets.Train[t.Name].Count, t.BatchSize)).ToArray(), job.Seed, job.Sampling.Mode);
     var lr = new CosineWarmupSchedule(job.Optimizer.Lr, job.Optimizer.WarmupSteps, job.Train.MaxSteps, job.Optimizer.MinLr);
     var tau = new TemperatureSchedule(job.Routing.Tau0, job.Routing.TauMin, job.Routing.TauDecaySteps);
     var plans = new List<(string[] Tasks, long[][] Indices)>();
@@ -91,7 +92,7 @@ double PlainLoop(int total, int warmup)
     double start = 0, end = 0;
     var threads = devices.Select((device, rank) => new Thread(() =>
     {
-        using var workload = new TaskWorkload(job, device, null, _ => { });
+        using var workload = new TaskWorkload(job, datasets, device, null, _ => { });
         using var group = hub.Join(rank);
         workload.Replica.AlignFrom(group);
         var clock = Stopwatch.StartNew();

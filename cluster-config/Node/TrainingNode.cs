@@ -94,8 +94,9 @@ public sealed class TrainingNode : IAsyncDisposable
             payload = resolved?.Payload;
             journal.Tell(new RecordRunStarted(job.Name, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(resolvedJson)))));
 
+            var datasets = JobDatasets.Open(job);
             var sampler = new TaskSamplerState(
-                job.Tasks.Select(t => new SampledTask(t.Name, t.SamplingWeight, TaskDatasets.Open(t, job.Data.Root, "train").Count, t.BatchSize)).ToArray(),
+                job.Tasks.Select(t => new SampledTask(t.Name, t.SamplingWeight, datasets.Train[t.Name].Count, t.BatchSize)).ToArray(),
                 job.Seed, job.Sampling.Mode);
             var schedule = new ScheduleState(
                 new CosineWarmupSchedule(job.Optimizer.Lr, job.Optimizer.WarmupSteps, job.Train.MaxSteps, job.Optimizer.MinLr),
@@ -113,7 +114,7 @@ public sealed class TrainingNode : IAsyncDisposable
                 job.Checkpoint.EverySteps, job.Collectives.TimeoutSeconds, payload?.Step ?? 0, Path.GetFullPath(job.Checkpoint.Dir), resolvedJson);
             var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, listener, journal, crashes),
                 ActorPaths.Coordinator);
-            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, payload, log), coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
+            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, payload, log), coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
                 DeviceFaults.FromEnvironment()), ActorPaths.NodeAgent);
             return new TrainingNode(system, payload, completion.Task, payload?.Step ?? 0);
         }

@@ -18,14 +18,12 @@ namespace GppfActors.ClusterConfig.Workloads;
 /// </summary>
 public sealed class TaskWorkload : IDeviceWorkload
 {
-    private readonly JobConfig job;
     private readonly Dictionary<string, TaskDefinition> tasks;
     private readonly Dictionary<string, PrefetchingLoader> train = [];
     private readonly Dictionary<string, PrefetchingLoader> eval = [];
 
-    public TaskWorkload(JobConfig job, DeviceId device, CheckpointPayload? resumeFrom, Action<string> log)
+    public TaskWorkload(JobConfig job, JobDatasets datasets, DeviceId device, CheckpointPayload? resumeFrom, Action<string> log)
     {
-        this.job = job;
         tasks = job.Tasks.ToDictionary(t => t.Name);
         var backbone = job.BackboneConfig;
         var network = new GppfNetwork(backbone, TaskFamilies.HeadSpecs(job.Tasks, backbone), (long)job.Seed);
@@ -48,8 +46,8 @@ public sealed class TaskWorkload : IDeviceWorkload
                     SkipBadSamples = job.Data.SkipBadSamples,
                     Logger = message => log($"{device} {task.Name}: {message}"),
                 };
-                train[task.Name] = new PrefetchingLoader(TaskDatasets.Open(task, job.Data.Root, "train"), TaskDatasets.Training(task), options.Validate());
-                eval[task.Name] = new PrefetchingLoader(TaskDatasets.Open(task, job.Data.Root, "val"), TaskDatasets.Evaluation(task), (options with { NumWorkers = 1 }).Validate());
+                train[task.Name] = new PrefetchingLoader(datasets.Train[task.Name], TaskDatasets.Training(task), options.Validate());
+                eval[task.Name] = new PrefetchingLoader(datasets.Validation[task.Name], TaskDatasets.Evaluation(task), (options with { NumWorkers = 1 }).Validate());
             }
         }
         catch
@@ -60,9 +58,6 @@ public sealed class TaskWorkload : IDeviceWorkload
     }
 
     public Replica Replica { get; }
-
-    /// <summary>Size of each task's training split (the sampler's data set sizes).</summary>
-    public IReadOnlyDictionary<string, long> TrainSizes => train.ToDictionary(kv => kv.Key, kv => (long)kv.Value.Dataset.Count);
 
     public DeviceStepOutcome Step(ICollectiveGroup group, StepPlan plan, IReadOnlyList<long> sampleIndices, NextStepHint? next)
     {
