@@ -5,7 +5,7 @@ using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
 using GppfActors.Actors.Sampling;
 using GppfActors.Actors.Schedule;
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 
 namespace GppfActors.Actors.Coordinator;
 

@@ -1,5 +1,5 @@
 using GppfActors.Actors.Messages;
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 
 namespace GppfActors.Actors.Devices;
 

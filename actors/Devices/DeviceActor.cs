@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using GppfActors.Actors.Checkpointing;
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Training;
 

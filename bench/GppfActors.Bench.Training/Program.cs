@@ -6,7 +6,7 @@ using GppfActors.Actors.Sampling;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
 using GppfActors.ClusterConfig.Workloads;
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 using GppfActors.Model.Schedules;
 using GppfActors.Model.Training;
 using GppfActors.Tasks.Synthetic;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
 using GppfActors.ClusterConfig.Jobs;
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 using GppfActors.Model.Network;
 using GppfActors.Model.Training;
 using GppfActors.Tasks.Data;

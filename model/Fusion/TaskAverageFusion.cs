@@ -1,4 +1,4 @@
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 using GppfActors.Model.Optim;
 using static TorchSharp.torch;
 

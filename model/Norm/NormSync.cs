@@ -1,4 +1,4 @@
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 
 namespace GppfActors.Model.Norm;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 using GppfActors.Model.Fusion;
 using GppfActors.Model.Network;
 using GppfActors.Model.Optim;

@@ -1,4 +1,4 @@
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 using GppfActors.Model.Training;
 using GppfActors.Tasks.Data;
 using GppfActors.Tasks.Definitions;

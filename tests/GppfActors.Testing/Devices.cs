@@ -1,4 +1,4 @@
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 using static TorchSharp.torch;
 
 namespace GppfActors.Testing;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using GppfActors.Actors.Devices;
-using GppfActors.Model.Collectives;
+using GppfActors.Collectives;
 using GppfActors.Model.Optim;
 using GppfActors.Model.Training;
 using GppfActors.Testing;

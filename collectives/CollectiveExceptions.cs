@@ -1,4 +1,4 @@
-namespace GppfActors.Model.Collectives;
+namespace GppfActors.Collectives;
 
 /// <summary>Base of every failure a collective reports; carries the epoch and the operation it happened in.</summary>
 public class CollectiveException : Exception

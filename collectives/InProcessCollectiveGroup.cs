@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace GppfActors.Model.Collectives;
+namespace GppfActors.Collectives;
 
 /// <summary>One rank's view of an <see cref="InProcessCollectiveHub"/>; used from that rank's device thread only.</summary>
 internal sealed class InProcessCollectiveGroup(InProcessCollectiveHub hub, int rank) : ICollectiveGroup

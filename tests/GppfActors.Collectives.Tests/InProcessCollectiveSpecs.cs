@@ -1,9 +1,8 @@
-using GppfActors.Model.Collectives;
 using GppfActors.Testing;
 using Xunit;
 using static TorchSharp.torch;
 
-namespace GppfActors.Model.Tests.Collectives;
+namespace GppfActors.Collectives.Tests;
 
 public class InProcessCollectiveSpecs
 {

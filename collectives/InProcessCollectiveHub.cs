@@ -3,7 +3,7 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace GppfActors.Model.Collectives;
+namespace GppfActors.Collectives;
 
 /// <summary>
 /// The shared half of an in-process communicator for one epoch: device actors of one process

@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace GppfActors.Model.Collectives;
+namespace GppfActors.Collectives;
 
 /// <summary>
 /// One rank's handle on a communicator for one membership epoch: every member calls the same
