@@ -18,4 +18,7 @@ public sealed record StepPlan(
 {
     /// <summary>Cross-task SyncBN over the group (the paper's default); false gives per-device BN (an ablation).</summary>
     public bool SyncBatchNorm { get; init; } = true;
+
+    /// <summary>Called on the device thread at each <see cref="StepPhase"/>; an exception thrown here fails the step as a device fault would.</summary>
+    public Action<StepPhase>? OnPhase { get; init; }
 }
