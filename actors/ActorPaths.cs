@@ -9,6 +9,7 @@ public static class ActorPaths
     public const string TaskSampler = "task-sampler";
     public const string ScheduleManager = "schedule-manager";
     public const string CheckpointJournal = "checkpoint-journal";
+    public const string CheckpointJournalSupervisor = "checkpoint-journal-supervisor";
 
     /// <summary>Name of a device actor, e.g. device-cpu-0.</summary>
     public static string Device(Devices.DeviceId id) => $"device-{id.Kind}-{id.Ordinal}";

@@ -53,4 +53,36 @@ public static class CheckpointJournalConfig
             """;
         return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
     }
+
+    /// <summary>
+    /// Checks that the SQLite journal file can be opened, is a sound database and can be written
+    /// (no other process holds a write lock), so that a bad journal is reported naming the file at
+    /// start-up instead of as a time-out of the journal actor's recovery.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be used; the message names it and says why.</exception>
+    public static void VerifySqlite(string dbPath)
+    {
+        var fullPath = Path.GetFullPath(dbPath);
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = fullPath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+            connection.Open();
+            using (var check = connection.CreateCommand())
+            {
+                check.CommandText = "PRAGMA quick_check";
+                var result = check.ExecuteScalar() as string;
+                if (result != "ok")
+                {
+                    throw new IOException($"checkpoint journal '{fullPath}' is damaged (SQLite quick_check: {result})");
+                }
+            }
+            using var write = connection.CreateCommand();
+            write.CommandText = "BEGIN IMMEDIATE; ROLLBACK;";
+            write.ExecuteNonQuery();
+        }
+        catch (SqliteException e)
+        {
+            throw new IOException($"checkpoint journal '{fullPath}' cannot be used: {e.Message}", e);
+        }
+    }
 }

@@ -100,6 +100,37 @@ public sealed class CheckpointPayload : IDisposable
         return new CheckpointPayload(step, epoch, Copy(modelState), Copy(optimizerState), scheduleStateJson, samplerStateJson, configJson, metadata);
     }
 
+    /// <summary>
+    /// Copies a replica's model and optimizer state to host memory (see <see cref="CopyToHost"/>)
+    /// after checking that every value is finite.
+    /// </summary>
+    /// <exception cref="NonFiniteStateException">The model or optimizer state holds NaN or infinite values.</exception>
+    public static CheckpointPayload FromReplica(
+        Model.Training.Replica replica,
+        long step,
+        long epoch,
+        string scheduleStateJson,
+        string samplerStateJson,
+        string configJson,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(replica);
+        // Frees the optimizer's state-dict copies; the payload's own copies are detached.
+        using var scope = NewDisposeScope();
+        var model = replica.Network.state_dict();
+        var optimizer = replica.Optimizer.StateDict();
+        var bad = Model.Checkpoints.FiniteCheck.NonFiniteKeys(model).Concat(Model.Checkpoints.FiniteCheck.NonFiniteKeys(optimizer)).ToList();
+        if (bad.Count > 0)
+        {
+            throw new NonFiniteStateException(step, bad);
+        }
+        var facts = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            ["backbone"] = replica.Network.Config.Name,
+        };
+        return CopyToHost(step, epoch, model, optimizer, scheduleStateJson, samplerStateJson, configJson, facts);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -1,6 +1,6 @@
 namespace GppfActors.Actors.Coordinator;
 
-/// <summary>How the coordinator runs a job: steps, evaluation and checkpoint cadence, device count, time-outs.</summary>
+/// <summary>How the coordinator runs a job: steps, evaluation and checkpoint cadence, device count, deadlines and budgets.</summary>
 public sealed record CoordinatorSettings(
     long MaxSteps,
     int ExpectedDevices,
@@ -12,6 +12,39 @@ public sealed record CoordinatorSettings(
     string? CheckpointRoot = null,
     string ConfigJson = "{}")
 {
+    /// <summary>Epochs of this run start above this one (the highest epoch its journal and checkpoint saw).</summary>
+    public long StartEpoch { get; init; }
+
+    /// <summary>Every expected device must have started within this time.</summary>
+    public double StartTimeoutSeconds { get; init; } = 600;
+
+    /// <summary>A step not answered by every rank within this time is treated as hung: silent devices are dropped and restarted.</summary>
+    public double StepTimeoutSeconds { get; init; } = 600;
+
+    /// <summary>Joining a group and aligning replicas must finish within this time.</summary>
+    public double AlignTimeoutSeconds => 2 * CollectiveTimeoutSeconds + 30;
+
+    /// <summary>A held-out evaluation must finish within this time; unfinished tasks are reported as failed.</summary>
+    public double EvalTimeoutSeconds { get; init; } = 1800;
+
+    /// <summary>Rank 0 must finish writing a checkpoint within this time.</summary>
+    public double CheckpointWriteTimeoutSeconds { get; init; } = 900;
+
+    /// <summary>The journal must acknowledge a commit within this time; the commit is sent again up to <see cref="CommitAttempts"/> times.</summary>
+    public double CommitTimeoutSeconds { get; init; } = 30;
+
+    /// <summary>Commit attempts per checkpoint.</summary>
+    public int CommitAttempts { get; init; } = 3;
+
+    /// <summary>A step discarded more often than this in a row fails the run.</summary>
+    public int StepRetries { get; init; } = 3;
+
+    /// <summary>This many non-finite (skipped) steps in a row stop the run.</summary>
+    public int MaxNonFiniteSteps { get; init; } = 10;
+
+    /// <summary>How often deadlines are checked.</summary>
+    public double TickSeconds { get; init; } = 1;
+
     /// <summary>True when checkpoints are written (a root is set and a journal is given).</summary>
     public bool Checkpoints => CheckpointRoot is not null;
 
@@ -34,6 +67,24 @@ public sealed record CoordinatorSettings(
         {
             throw new ArgumentException($"collectives.timeout_seconds must be > 0, got {CollectiveTimeoutSeconds}");
         }
+        Positive(StartTimeoutSeconds, "train.start_timeout_seconds");
+        Positive(StepTimeoutSeconds, "train.step_timeout_seconds");
+        Positive(EvalTimeoutSeconds, "eval.timeout_seconds");
+        Positive(CheckpointWriteTimeoutSeconds, "checkpoint.write_timeout_seconds");
+        Positive(CommitTimeoutSeconds, "checkpoint.commit_timeout_seconds");
+        Positive(TickSeconds, "tick");
+        if (CommitAttempts < 1 || StepRetries < 0 || MaxNonFiniteSteps < 1)
+        {
+            throw new ArgumentException($"commit attempts >= 1, train.step_retries >= 0 and train.max_nonfinite_steps >= 1 are required (got {CommitAttempts}, {StepRetries}, {MaxNonFiniteSteps})");
+        }
         return this;
+    }
+
+    private static void Positive(double value, string key)
+    {
+        if (!(value > 0) || double.IsNaN(value))
+        {
+            throw new ArgumentException($"{key} must be > 0, got {value}");
+        }
     }
 }

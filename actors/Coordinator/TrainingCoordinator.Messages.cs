@@ -17,17 +17,30 @@ public sealed record TrainingProgress(
     double SlowestDeviceSeconds,
     double DataSeconds) : IGppfMessage;
 
-/// <summary>Held-out metrics of every task at a step, and each task's unit-selection probabilities ([L][N]).</summary>
+/// <summary>
+/// Held-out metrics of every task at a step, each task's unit-selection probabilities ([L][N]),
+/// and the tasks whose evaluation failed, with the reason.
+/// </summary>
 public sealed record EvaluationReport(
     long Step,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Metrics,
-    IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<double>>> UnitProbabilities) : IGppfMessage;
+    IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<double>>> UnitProbabilities,
+    IReadOnlyDictionary<string, string> Failures) : IGppfMessage;
+
+/// <summary>
+/// Step <paramref name="Step"/> was skipped on every replica: <paramref name="NonFiniteRanks"/>
+/// device(s) had a non-finite loss or gradient (those whose task loss was non-finite are named).
+/// </summary>
+public sealed record StepSkipped(long Step, long Epoch, int NonFiniteRanks, IReadOnlyList<string> NonFiniteTasks, long TotalSkipped, int Consecutive) : IGppfMessage;
 
 /// <summary>Membership changed: a new epoch with this many devices, and why.</summary>
 public sealed record MembershipChanged(long Epoch, int WorldSize, string Reason, bool StepDiscarded) : IGppfMessage;
 
-/// <summary>The job reached its last step.</summary>
-public sealed record TrainingFinished(long Step, IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> FinalMetrics) : IGppfMessage;
+/// <summary>The job reached its last step and its final checkpoint is committed; tasks whose final evaluation failed are listed.</summary>
+public sealed record TrainingFinished(
+    long Step,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> FinalMetrics,
+    IReadOnlyDictionary<string, string> EvaluationFailures) : IGppfMessage;
 
 /// <summary>The job cannot go on.</summary>
 public sealed record TrainingFailed(long Step, string Reason) : IGppfMessage;

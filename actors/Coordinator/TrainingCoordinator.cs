@@ -11,11 +11,12 @@ namespace GppfActors.Actors.Coordinator;
 
 /// <summary>
 /// Runs the job: forms the collective group of each membership epoch, aligns replicas, drives the
-/// step loop (one round trip per step, every message carrying the epoch), evaluates, and recovers
-/// from device failures by discarding or accepting the step in flight and forming a new epoch.
-/// Parent of the task sampler and the schedule manager; one per job.
+/// step loop (one round trip per step, every message carrying the epoch), evaluates, checkpoints,
+/// and recovers from device failures. Parent of the task sampler and the schedule manager; one per
+/// job. It routes: membership, checkpoint capture, the step round, evaluation, retries and the
+/// non-finite guard are pure types it asks; every wait has a deadline checked on a periodic tick.
 /// </summary>
-public sealed class TrainingCoordinator : ReceiveActor
+public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 {
     private readonly CoordinatorSettings settings;
     private readonly IActorRef? listener;
@@ -25,37 +26,30 @@ public sealed class TrainingCoordinator : ReceiveActor
     private readonly IActorRef? journal;
     private readonly ICrashInjector crashes;
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private readonly Stopwatch stepClock = new();
 
-    // Membership: every live device, the rank order of the current epoch, and devices whose
-    // replica is not current (fresh or restarted) and must receive state before stepping.
-    private readonly Dictionary<IActorRef, DeviceId> live = [];
-    private readonly HashSet<IActorRef> stale = [];
-    private List<IActorRef> ranks = [];
+    private readonly Membership<IActorRef> membership;
+    private readonly CheckpointCapture capture;
+    private readonly StepRetries stepRetries;
+    private readonly StepRetries alignRetries;
+    private readonly NonFiniteGuard nonFinite;
+
+    // The current epoch's group and the members whose answer (joined, aligned) is awaited.
     private InProcessCollectiveHub? hub;
-    private long epoch;
-    private int answered;
-    private bool membershipChanged;
+    private readonly HashSet<IActorRef> awaiting = [];
+    private double awaitingDeadline;
 
     // The step loop.
     private long step;
     private StepRound? round;
     private StepDrawn? drawn;
     private ScheduleAt? scheduled;
-    private readonly Stopwatch stepClock = new();
-    private Dictionary<string, IReadOnlyDictionary<string, double>> evaluation = [];
-    private Dictionary<string, IReadOnlyList<IReadOnlyList<double>>> routing = [];
-    private int pendingEvaluations;
+    private EvaluationRound? evaluation;
+    private EvaluationRound? finalEvaluation;
     private bool finishing;
-    private bool finalEvaluationDone;
-    private bool finishedReported;
-
-    // Checkpoints: the step whose state is being captured (sampler and schedule state requested,
-    // WriteCheckpoint not yet sent), and the step being written or committed.
-    private long? captureStep;
-    private string? samplerJson;
-    private string? scheduleJson;
-    private long? writingStep;
-    private long lastCommittedStep = -1;
+    private string? finalCheckpointFailure;
+    private string? childFailure;
 
     public TrainingCoordinator(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener,
         IActorRef? journal = null, ICrashInjector? crashes = null)
@@ -66,8 +60,13 @@ public sealed class TrainingCoordinator : ReceiveActor
         this.crashes = crashes ?? NoCrashInjector.Instance;
         taskNames = samplerState.Tasks.Select(t => t.Name).ToArray();
         step = settings.StartStep;
-        sampler = Context.ActorOf(TaskSamplerActor.Props(samplerState), ActorPaths.TaskSampler);
-        schedule = Context.ActorOf(ScheduleManager.Props(scheduleState), ActorPaths.ScheduleManager);
+        membership = new Membership<IActorRef>(settings.StartEpoch);
+        capture = new CheckpointCapture(settings.CheckpointWriteTimeoutSeconds, settings.CommitTimeoutSeconds, settings.CommitAttempts);
+        stepRetries = new StepRetries(settings.StepRetries);
+        alignRetries = new StepRetries(settings.StepRetries);
+        nonFinite = new NonFiniteGuard(settings.MaxNonFiniteSteps);
+        sampler = Context.Watch(Context.ActorOf(TaskSamplerActor.Props(samplerState), ActorPaths.TaskSampler));
+        schedule = Context.Watch(Context.ActorOf(ScheduleManager.Props(scheduleState), ActorPaths.ScheduleManager));
         WaitingForDevices();
     }
 
@@ -77,45 +76,88 @@ public sealed class TrainingCoordinator : ReceiveActor
 
     /// <summary>
     /// Policy: the sampler and the schedule manager hold pure state that a restart would lose, and
-    /// they only fail on programming errors; such a failure stops the job rather than continuing
-    /// with a sampler or schedule that differs from the checkpointed one.
+    /// they only fail on programming errors or on state that does not fit the job; such a failure
+    /// stops the child and the job ends with its cause, rather than continuing with a sampler or
+    /// schedule that differs from the checkpointed one.
     /// </summary>
-    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Escalate);
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, e =>
+    {
+        childFailure = e.Message;
+        return Directive.Stop;
+    });
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private double Now => clock.Elapsed.TotalSeconds;
+
+    protected override void PreStart() => Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromSeconds(settings.TickSeconds));
 
     protected override void PostStop() => hub?.Abort("coordinator stopped");
+
+    // A bug in a handler: the run is reported failed with the cause before the actor stops (the
+    // node runs top-level actors under a stopping strategy), never restarted into a fresh
+    // coordinator that waits for devices that will not announce themselves again.
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception e)
+        {
+            listener?.Tell(new TrainingFailed(step, $"the coordinator failed on {message.GetType().Name}: {e.Message}"));
+            throw;
+        }
+    }
 
     private void WaitingForDevices()
     {
         Become(() =>
         {
+            CheckpointHandlers();
             Receive<DeviceStarted>(m =>
             {
                 Register(Sender, m.Device);
-                if (live.Count >= settings.ExpectedDevices)
+                if (membership.LiveCount >= settings.ExpectedDevices)
                 {
-                    FormGroup($"{live.Count} device(s) started", stepDiscarded: false);
+                    FormGroup($"{membership.LiveCount} device(s) started", stepDiscarded: false);
                 }
             });
-            Receive<Terminated>(m => live.Remove(m.ActorRef));
+            Receive<DeviceFailedToStart>(m => Fail($"{m.Device} could not start: {m.Reason}"));
+            Receive<Terminated>(m =>
+            {
+                if (!ChildStopped(m.ActorRef))
+                {
+                    membership.Lose(m.ActorRef);
+                }
+            });
+            Receive<Tick>(_ =>
+            {
+                CheckCaptureDeadline();
+                if (Now >= settings.StartTimeoutSeconds)
+                {
+                    Fail($"only {membership.LiveCount} of {settings.ExpectedDevices} device(s) started within {settings.StartTimeoutSeconds:0.#} s (train.start_timeout_seconds)");
+                }
+            });
         });
     }
 
     // A new epoch: abort the old group (unblocking anyone still in it), assign ranks, hand out the group.
     private void FormGroup(string reason, bool stepDiscarded)
     {
-        if (live.Count == 0)
+        if (membership.LiveCount == 0)
         {
-            Fail("no device is left");
+            Fail($"no device is left ({reason})");
             return;
         }
-        epoch++;
-        hub?.Abort($"epoch {epoch - 1} superseded: {reason}");
-        ranks = live.OrderBy(kv => kv.Value.Kind, StringComparer.Ordinal).ThenBy(kv => kv.Value.Ordinal).Select(kv => kv.Key).ToList();
+        long previous = membership.Epoch;
+        long epoch = membership.FormEpoch();
+        hub?.Abort($"epoch {previous} superseded: {reason}");
+        var ranks = membership.Ranks;
         hub = new InProcessCollectiveHub(epoch, ranks.Count, TimeSpan.FromSeconds(settings.CollectiveTimeoutSeconds));
-        membershipChanged = false;
-        answered = 0;
-        log.Info("epoch {0}: {1} device(s) [{2}] ({3})", epoch, ranks.Count, string.Join(", ", ranks.Select(r => live[r])), reason);
+        log.Info("epoch {0}: {1} device(s) [{2}] ({3})", epoch, ranks.Count, membership.Describe(), reason);
         listener?.Tell(new MembershipChanged(epoch, ranks.Count, reason, stepDiscarded));
+        Await(ranks);
         for (int r = 0; r < ranks.Count; r++)
         {
             ranks[r].Tell(new JoinGroup(epoch, r, hub));
@@ -128,30 +170,26 @@ public sealed class TrainingCoordinator : ReceiveActor
         CheckpointHandlers();
         Receive<GroupJoined>(m =>
         {
-            if (m.Epoch == epoch && ++answered == ranks.Count)
+            if (m.Epoch == membership.Epoch && awaiting.Remove(Sender) && awaiting.Count == 0)
             {
                 Align();
             }
         });
-        CommonMembershipHandlers();
+        Receive<Tick>(_ => AwaitingTick("joining the group"));
+        MembershipHandlers();
     }
 
     private void Align()
     {
-        int root = ranks.FindIndex(r => !stale.Contains(r));
-        if (root < 0)
+        if (membership.AlignmentRoot(anyStepRan: step > settings.StartStep) is not { } root)
         {
-            if (step > settings.StartStep)
-            {
-                Fail($"every device lost its state at step {step}; restart from the last checkpoint with --resume");
-                return;
-            }
-            root = 0;   // nothing ran yet: rank 0's initial (or resumed) state becomes everyone's
+            Fail($"every device lost its state at step {step}; restart from the last checkpoint with --resume");
+            return;
         }
-        answered = 0;
-        foreach (var device in ranks)
+        Await(membership.Ranks);
+        foreach (var device in membership.Ranks)
         {
-            device.Tell(new AlignReplicas(epoch, root));
+            device.Tell(new AlignReplicas(membership.Epoch, root));
         }
         Become(Aligning);
     }
@@ -161,38 +199,39 @@ public sealed class TrainingCoordinator : ReceiveActor
         CheckpointHandlers();
         Receive<ReplicasAligned>(m =>
         {
-            if (m.Epoch == epoch && ++answered == ranks.Count)
+            if (m.Epoch == membership.Epoch && awaiting.Remove(Sender) && awaiting.Count == 0)
             {
-                stale.Clear();
+                membership.Aligned();
                 BeginStep();
             }
         });
         Receive<StepFailed>(m =>
         {
-            if (m.Epoch == epoch)
+            if (m.Epoch != membership.Epoch)
             {
-                FormGroup($"aligning replicas failed on rank {m.Rank}: {m.Reason}", stepDiscarded: false);
+                return;
             }
+            if (!alignRetries.Discarded(step))
+            {
+                Fail($"aligning replicas failed {alignRetries.Attempts} times in a row (train.step_retries = {settings.StepRetries}); last: rank {m.Rank}: {m.Reason}");
+                return;
+            }
+            FormGroup($"aligning replicas failed on rank {m.Rank}: {m.Reason}", stepDiscarded: false);
         });
-        CommonMembershipHandlers();
+        Receive<Tick>(_ => AwaitingTick("aligning replicas"));
+        MembershipHandlers();
     }
 
     private void BeginStep()
     {
-        if (membershipChanged)
+        if (membership.Changed)
         {
             FormGroup("devices joined or left", stepDiscarded: false);
             return;
         }
         if (step >= settings.MaxSteps)
         {
-            finishing = true;
-            if (settings.Checkpoints && lastCommittedStep < step)
-            {
-                RequestCapture();
-                SendCheckpointRequest();   // nothing else will run: capture right away
-            }
-            StartEvaluation();
+            Finish();
             return;
         }
         drawn = null;
@@ -200,9 +239,9 @@ public sealed class TrainingCoordinator : ReceiveActor
         round = null;
         if (settings.Checkpoints && settings.CheckpointEverySteps > 0 && step > settings.StartStep && step % settings.CheckpointEverySteps == 0)
         {
-            RequestCapture();
+            RequestCapture(step);
         }
-        sampler.Tell(new DrawStep(step, ranks.Count));
+        sampler.Tell(new DrawStep(step, membership.Ranks.Count));
         schedule.Tell(new GetSchedule(step));
         Become(Stepping);
     }
@@ -212,7 +251,7 @@ public sealed class TrainingCoordinator : ReceiveActor
         CheckpointHandlers();
         Receive<StepDrawn>(m =>
         {
-            if (m.Step == step && m.Tasks.Count == ranks.Count)
+            if (m.Step == step && m.Tasks.Count == membership.Ranks.Count)
             {
                 drawn = m;
                 TryDispatch();
@@ -228,7 +267,7 @@ public sealed class TrainingCoordinator : ReceiveActor
         });
         Receive<StepCompleted>(m =>
         {
-            if (m.Epoch == epoch && round is not null && m.Step == round.Step)
+            if (m.Epoch == membership.Epoch && round is not null && m.Step == round.Step)
             {
                 round.Complete(m);
                 CheckRound();
@@ -236,44 +275,38 @@ public sealed class TrainingCoordinator : ReceiveActor
         });
         Receive<StepFailed>(m =>
         {
-            if (m.Epoch == epoch && round is not null)
+            if (m.Epoch == membership.Epoch && round is not null && m.Step == round.Step)
             {
-                round.Fail(m.Rank);
+                round.Fail(m);
                 CheckRound();
             }
         });
-        Receive<DeviceStarted>(m =>
-        {
-            int rank = ranks.IndexOf(Sender);
-            Register(Sender, m.Device);
-            if (rank >= 0)
-            {
-                // A device of this epoch restarted: its part of the step is lost. Wake the others now.
-                hub?.Abort($"{m.Device} (rank {rank}) restarted");
-                if (round is null)
-                {
-                    FormGroup($"{m.Device} restarted", stepDiscarded: false);
-                    return;
-                }
-                round.Fail(rank);
-                CheckRound();
-            }
-        });
+        Receive<DeviceStarted>(m => LoseAndRegister(Sender, m.Device));
+        Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
         Receive<Terminated>(m =>
         {
-            int rank = ranks.IndexOf(m.ActorRef);
-            Forget(m.ActorRef);
-            if (rank >= 0)
+            if (!ChildStopped(m.ActorRef))
             {
-                hub?.Abort($"rank {rank} stopped");
-                if (round is null)
-                {
-                    FormGroup($"rank {rank} stopped", stepDiscarded: false);
-                    return;
-                }
-                round.Fail(rank);
-                CheckRound();
+                LoseInStep(m.ActorRef, $"{m.ActorRef.Path.Name} stopped");
             }
+        });
+        Receive<Tick>(_ =>
+        {
+            CheckCaptureDeadline();
+            if (round is null || Now < round.Deadline)
+            {
+                return;
+            }
+            // Silent past the deadline: stuck outside any collective (a collective would have timed
+            // out). The step is given up; the silent devices leave the group and are restarted.
+            var silent = round.Silent.ToList();
+            foreach (int rank in silent)
+            {
+                round.Lose(rank);
+                DropSilent(membership.Ranks[rank], $"no answer to step {round.Step} within train.step_timeout_seconds ({settings.StepTimeoutSeconds:0.#} s)");
+            }
+            hub?.Abort($"step {round.Step}: rank(s) {string.Join(", ", silent)} silent for {settings.StepTimeoutSeconds:0.#} s");
+            CheckRound();
         });
     }
 
@@ -283,14 +316,15 @@ public sealed class TrainingCoordinator : ReceiveActor
         {
             return;
         }
-        SendCheckpointRequest();     // before RunStep, so rank 0 copies the state of this boundary
-        round = new StepRound(step, ranks.Count);
+        SendWriteOrder();     // before RunStep, so rank 0 copies the state of this boundary
+        var ranks = membership.Ranks;
+        round = new StepRound(step, ranks.Count, Now, settings.StepTimeoutSeconds);
         var active = drawn.Tasks.Distinct().ToArray();
         stepClock.Restart();
         for (int r = 0; r < ranks.Count; r++)
         {
             var next = new NextStepHint(step + 1, drawn.NextTasks[r], drawn.NextIndices[r]);
-            ranks[r].Tell(new RunStep(epoch, step, drawn.Tasks[r], drawn.Indices[r], active, scheduled.LearningRate, scheduled.Tau, next));
+            ranks[r].Tell(new RunStep(membership.Epoch, step, drawn.Tasks[r], drawn.Indices[r], active, scheduled.LearningRate, scheduled.Tau, next));
         }
     }
 
@@ -304,7 +338,10 @@ public sealed class TrainingCoordinator : ReceiveActor
         round = null;
         if (finished.AllCompleted)
         {
-            Report(finished);
+            if (!Account(finished))
+            {
+                return;
+            }
             step++;
             if (settings.EvalEverySteps > 0 && step % settings.EvalEverySteps == 0 && step < settings.MaxSteps)
             {
@@ -315,21 +352,57 @@ public sealed class TrainingCoordinator : ReceiveActor
             return;
         }
 
-        // Some rank did not complete. The last collective of a step releases every member together,
-        // so if anyone completed, every survivor applied the update: the step counts. Otherwise no
-        // one applied it: it is discarded and drawn again identically.
         string failedRanks = string.Join(", ", finished.FailedRanks);
+        if (finished.DataFailed)
+        {
+            Fail($"step {finished.Step}: the data could not be loaded: {finished.FailureSummary()}. Fix or remove the sample, or set data.skip_bad_samples=true");
+            return;
+        }
+        // The last collective of a step releases every member together, so if anyone completed,
+        // every survivor applied (or, non-finite, skipped) the update: the step counts. Otherwise
+        // no one applied it: it is discarded and drawn again identically.
         if (finished.Applied)
         {
-            Report(finished);
+            if (!Account(finished))
+            {
+                return;
+            }
             step++;
             FormGroup($"step {finished.Step} completed, but rank(s) {failedRanks} failed", stepDiscarded: false);
+            return;
         }
-        else
+        if (!stepRetries.Discarded(finished.Step))
         {
-            sampler.Tell(new RewindTo(finished.Step));
-            FormGroup($"step {finished.Step} failed on rank(s) {failedRanks}; discarded", stepDiscarded: true);
+            Fail($"step {finished.Step} failed {stepRetries.Attempts} times in a row (train.step_retries = {settings.StepRetries}); last: {finished.FailureSummary()}");
+            return;
         }
+        sampler.Tell(new RewindTo(finished.Step));
+        FormGroup($"step {finished.Step} failed on rank(s) {failedRanks}; discarded", stepDiscarded: true);
+    }
+
+    // Reports a finished step (applied or skipped as non-finite); false when the run had to stop.
+    private bool Account(StepRound finished)
+    {
+        if (!finished.SkippedAsNonFinite)
+        {
+            nonFinite.Applied();
+            Report(finished);
+            return true;
+        }
+        var completed = finished.Completed.ToList();
+        var tasks = completed.Where(c => !double.IsFinite(c.Loss)).Select(c => c.Task).Distinct().ToList();
+        int ranksNonFinite = completed.Max(c => c.NonFiniteRanks);
+        bool goOn = nonFinite.Skipped();
+        log.Warning("step {0} skipped on every replica: {1} device(s) had non-finite loss or gradients{2} ({3} in a row, {4} in total)",
+            finished.Step, ranksNonFinite, tasks.Count > 0 ? $" (tasks {string.Join(", ", tasks)})" : "", nonFinite.Consecutive, nonFinite.Total);
+        listener?.Tell(new StepSkipped(finished.Step, membership.Epoch, ranksNonFinite, tasks, nonFinite.Total, nonFinite.Consecutive));
+        if (!goOn)
+        {
+            Fail($"{nonFinite.Consecutive} steps in a row (train.max_nonfinite_steps) had non-finite loss or gradients, the last at step {finished.Step}" +
+                 $"{(tasks.Count > 0 ? $" (tasks {string.Join(", ", tasks)})" : "")}; lower optimizer.lr or check the data. Nothing non-finite was applied or checkpointed");
+            return false;
+        }
+        return true;
     }
 
     private void Report(StepRound finished)
@@ -338,7 +411,7 @@ public sealed class TrainingCoordinator : ReceiveActor
         var lossPerTask = done.GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.Average(c => c.Loss));
         var metricsPerTask = done.SelectMany(c => c.Metrics.Select(m => (Key: $"{c.Task}/{m.Key}", m.Value)))
             .GroupBy(x => x.Key).ToDictionary(g => g.Key, g => g.Average(x => x.Value));
-        listener?.Tell(new TrainingProgress(finished.Step, epoch, ranks.Count, scheduled?.LearningRate ?? 0, scheduled?.Tau ?? 0,
+        listener?.Tell(new TrainingProgress(finished.Step, membership.Epoch, finished.WorldSize, scheduled?.LearningRate ?? 0, scheduled?.Tau ?? 0,
             lossPerTask, metricsPerTask, done.Sum(c => c.Samples), done.GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.Sum(c => c.Samples)),
             stepClock.Elapsed.TotalSeconds,
             done.Count == 0 ? 0 : done.Max(c => c.Timings.Total), done.Count == 0 ? 0 : done.Max(c => c.Timings.Data)));
@@ -347,12 +420,10 @@ public sealed class TrainingCoordinator : ReceiveActor
     // Evaluation runs every task on its held-out split, tasks spread over the devices; no collectives.
     private void StartEvaluation()
     {
-        evaluation = [];
-        routing = [];
-        pendingEvaluations = taskNames.Count;
-        for (int i = 0; i < taskNames.Count; i++)
+        evaluation = new EvaluationRound(step, taskNames, membership.Ranks.Cast<object>().ToList(), Now, settings.EvalTimeoutSeconds);
+        foreach (var (task, device) in evaluation.Assignments)
         {
-            ranks[i % ranks.Count].Tell(new EvaluateTask(step, taskNames[i], settings.EvalBatches));
+            ((IActorRef)device).Tell(new EvaluateTask(step, task, settings.EvalBatches));
         }
         Become(Evaluating);
     }
@@ -362,135 +433,235 @@ public sealed class TrainingCoordinator : ReceiveActor
         CheckpointHandlers();
         Receive<TaskEvaluated>(m =>
         {
-            if (m.Step != step || evaluation.ContainsKey(m.Task))
+            if (evaluation is not null && m.Step == evaluation.Step)
             {
-                return;
+                evaluation.Completed(m.Task, m.Metrics, m.UnitProbabilities);
+                CheckEvaluation();
             }
-            evaluation[m.Task] = m.Metrics;
-            routing[m.Task] = m.UnitProbabilities;
-            if (--pendingEvaluations > 0)
-            {
-                return;
-            }
-            listener?.Tell(new EvaluationReport(step, evaluation, routing));
-            if (finishing)
-            {
-                finalEvaluationDone = true;
-                TryFinish();
-                return;
-            }
-            BeginStep();
         });
-        CommonMembershipHandlers();
+        Receive<EvaluationFailed>(m =>
+        {
+            if (evaluation is not null && m.Step == evaluation.Step)
+            {
+                evaluation.Failed(m.Task, m.Reason);
+                CheckEvaluation();
+            }
+        });
+        Receive<DeviceStarted>(m =>
+        {
+            evaluation?.DeviceLost(Sender, $"{m.Device} restarted during the evaluation");
+            LoseAndRegister(Sender, m.Device);
+            CheckEvaluation();
+        });
+        Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
+        Receive<Terminated>(m =>
+        {
+            if (ChildStopped(m.ActorRef))
+            {
+                return;
+            }
+            evaluation?.DeviceLost(m.ActorRef, $"{m.ActorRef.Path.Name} stopped during the evaluation");
+            LoseQuietly(m.ActorRef);
+            CheckEvaluation();
+        });
+        Receive<Tick>(_ =>
+        {
+            CheckCaptureDeadline();
+            foreach (var silent in evaluation?.Expire(Now) ?? [])
+            {
+                DropSilent((IActorRef)silent, $"no evaluation result within eval.timeout_seconds ({settings.EvalTimeoutSeconds:0.#} s)");
+            }
+            CheckEvaluation();
+        });
+    }
+
+    private void CheckEvaluation()
+    {
+        if (evaluation is null || !evaluation.Done)
+        {
+            return;
+        }
+        var done = evaluation;
+        evaluation = null;
+        foreach (var (task, reason) in done.Failures)
+        {
+            log.Error("evaluation of {0} at step {1} failed: {2}", task, done.Step, reason);
+        }
+        listener?.Tell(new EvaluationReport(done.Step, done.Metrics, done.Routing, done.Failures));
+        if (finishing)
+        {
+            finalEvaluation = done;
+            TryFinish();
+            return;
+        }
+        BeginStep();
+    }
+
+    private void Finish()
+    {
+        finishing = true;
+        StartEvaluation();
+        TryFinish();
     }
 
     // The job ends when the final evaluation is in and the final checkpoint is committed.
     private void TryFinish()
     {
-        if (finishedReported || !finalEvaluationDone || (settings.Checkpoints && (writingStep is not null || captureStep is not null)))
+        if (!finishing)
         {
             return;
         }
-        finishedReported = true;
-        listener?.Tell(new TrainingFinished(step, evaluation));
+        if (settings.Checkpoints && capture.LastCommittedStep < step)
+        {
+            if (finalCheckpointFailure is { } reason)
+            {
+                Fail($"the final checkpoint of step {step} was not saved: {reason}; the newest committed checkpoint is step {Math.Max(capture.LastCommittedStep, settings.StartStep)}");
+                return;
+            }
+            if (!capture.Busy)
+            {
+                RequestCapture(step);
+            }
+            return;
+        }
+        if (finalEvaluation is null)
+        {
+            return;
+        }
+        listener?.Tell(new TrainingFinished(step, finalEvaluation.Metrics, finalEvaluation.Failures));
         Become(Finished);
     }
 
-    private void RequestCapture()
+    private void Finished()
     {
-        if (writingStep is not null || captureStep is not null)
+        Receive<DeviceStarted>(m => Register(Sender, m.Device));
+        Receive<Terminated>(m => membership.Lose(m.ActorRef));
+        Receive<Tick>(_ => { });
+        ReceiveAny(m => log.Debug("finished: ignoring {0}", m.GetType().Name));
+    }
+
+    // ---- checkpoints ----
+
+    private void RequestCapture(long atStep)
+    {
+        if (capture.Phase == CapturePhase.AwaitingState && capture.Step == atStep)
         {
-            listener?.Tell(new CheckpointNotSaved(step, $"skipped: checkpoint of step {writingStep ?? captureStep} is still being written"));
+            return;   // asked again for the same boundary (the step was drawn again): the states are on their way or here
+        }
+        if (capture.Request(atStep) is { } refused)
+        {
+            listener?.Tell(new CheckpointNotSaved(atStep, refused));
             return;
         }
-        captureStep = step;
-        samplerJson = null;
-        scheduleJson = null;
-        sampler.Tell(GetSamplerState.Instance);
+        sampler.Tell(new GetSamplerState(atStep));
         schedule.Tell(GetScheduleState.Instance);
     }
 
-    // Sent once the sampler and schedule have answered (they answer before the step's draw and
-    // schedule, which come from the same actors and were asked later).
-    private void SendCheckpointRequest()
+    // Sent once the sampler and schedule have answered: before the step's RunStep while stepping
+    // (they answer before the step's draw and schedule, which were asked later), right away at the end.
+    private void SendWriteOrder()
     {
-        if (captureStep is not { } capture)
+        if (!capture.ReadyToWrite || membership.Ranks.Count == 0)
         {
             return;
         }
-        if (samplerJson is null || scheduleJson is null)
-        {
-            return;   // at the job's end: sent as soon as both states arrive
-        }
-        captureStep = null;
-        writingStep = capture;
-        ranks[0].Tell(new WriteCheckpoint(epoch, capture, settings.CheckpointRoot!, samplerJson, scheduleJson, settings.ConfigJson));
+        var writer = membership.Ranks[0];
+        var (atStep, samplerJson, scheduleJson) = capture.StartWriting(writer, Now);
+        writer.Tell(new WriteCheckpoint(membership.Epoch, atStep, settings.CheckpointRoot!, samplerJson, scheduleJson, settings.ConfigJson));
     }
 
     private void CheckpointHandlers()
     {
         Receive<SamplerState>(m =>
         {
-            samplerJson = m.Json;
+            capture.SamplerState(m.Json);
             if (finishing)
             {
-                SendCheckpointRequest();
+                SendWriteOrder();
             }
         });
         Receive<ScheduleStateJson>(m =>
         {
-            scheduleJson = m.Json;
+            capture.ScheduleState(m.Json);
             if (finishing)
             {
-                SendCheckpointRequest();
+                SendWriteOrder();
             }
         });
-        Receive<CheckpointWritten>(m => journal!.Tell(new CommitCheckpoint(m.Record)));
+        Receive<CheckpointWritten>(m =>
+        {
+            if (capture.Written(m.Record, Now))
+            {
+                journal!.Tell(new CommitCheckpoint(m.Record));
+            }
+            else
+            {
+                log.Info("checkpoint of step {0} written but not committed: no longer expected (it stays uncommitted and is removed at the next start)", m.Step);
+            }
+        });
         Receive<CheckpointWriteFailed>(m => CheckpointFailed(m.Step, $"writing failed: {m.Reason}"));
         Receive<CommitCheckpointFailed>(m => CheckpointFailed(m.Step, $"commit refused: {m.Reason}"));
         Receive<CheckpointCommitted>(m =>
         {
             crashes.Hit(CrashPoints.AfterJournal, m.Record.Step);
-            lastCommittedStep = Math.Max(lastCommittedStep, m.Record.Step);
-            if (writingStep == m.Record.Step)
+            bool wasNew = m.Record.Step > capture.LastCommittedStep;
+            capture.Committed(m.Record.Step);
+            if (wasNew)
             {
-                writingStep = null;
+                listener?.Tell(new CheckpointSaved(m.Record));
             }
-            listener?.Tell(new CheckpointSaved(m.Record));
             TryFinish();
         });
     }
 
     private void CheckpointFailed(long failedStep, string reason)
     {
-        log.Warning("checkpoint of step {0} not saved: {1}", failedStep, reason);
-        if (writingStep == failedStep)
+        if (!capture.Failed(failedStep))
         {
-            writingStep = null;
+            return;
         }
+        NotSaved(failedStep, reason);
+    }
+
+    private void NotSaved(long failedStep, string reason)
+    {
+        log.Warning("checkpoint of step {0} not saved: {1}", failedStep, reason);
         listener?.Tell(new CheckpointNotSaved(failedStep, reason));
+        if (finishing && failedStep == step)
+        {
+            finalCheckpointFailure = reason;
+        }
         TryFinish();
     }
 
-    private void Finished()
+    private void CheckCaptureDeadline()
     {
-        CheckpointHandlers();
-        Receive<DeviceStarted>(m => Register(Sender, m.Device));
-        Receive<Terminated>(m => Forget(m.ActorRef));
+        switch (capture.Expired(Now))
+        {
+            case CaptureTimeout.RetryCommit retry:
+                log.Warning("the journal did not acknowledge the commit of step {0}; sending it again (attempt {1})", retry.Record.Step, retry.Attempt);
+                journal!.Tell(new CommitCheckpoint(retry.Record));
+                break;
+            case CaptureTimeout.GiveUp giveUp:
+                NotSaved(giveUp.Step, giveUp.Reason);
+                break;
+        }
     }
 
-    // While no step is in flight, any change of membership forms a new epoch right away.
-    private void CommonMembershipHandlers()
+    // ---- membership ----
+
+    private void MembershipHandlers()
     {
-        Receive<DeviceStarted>(m =>
-        {
-            Register(Sender, m.Device);
-            FormGroup($"{m.Device} started", stepDiscarded: false);
-        });
+        Receive<DeviceStarted>(m => LoseAndRegister(Sender, m.Device));
+        Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
         Receive<Terminated>(m =>
         {
-            bool wasMember = ranks.Contains(m.ActorRef);
-            Forget(m.ActorRef);
+            if (ChildStopped(m.ActorRef))
+            {
+                return;
+            }
+            bool wasMember = membership.RankOf(m.ActorRef) >= 0;
+            LoseQuietly(m.ActorRef);
             if (wasMember)
             {
                 FormGroup($"{m.ActorRef.Path.Name} stopped", stepDiscarded: false);
@@ -499,22 +670,114 @@ public sealed class TrainingCoordinator : ReceiveActor
         Receive<StepFailed>(m => log.Debug("ignoring failure of epoch {0}", m.Epoch));
     }
 
-    private void Register(IActorRef device, DeviceId id)
+    // A device (re)started. A member of the epoch that restarted lost its part of whatever was in
+    // flight: the group is woken and re-formed; a newcomer is admitted at the next boundary.
+    private void LoseAndRegister(IActorRef device, DeviceId id)
     {
-        if (!live.ContainsKey(device))
+        int rank = membership.RankOf(device);
+        if (capture.WriterLost(device) is { } reason)
         {
-            Context.Watch(device);
+            NotSaved(capture.Step, reason);
         }
-        live[device] = id;
-        stale.Add(device);
-        membershipChanged = true;
+        Register(device, id);
+        if (rank < 0)
+        {
+            if (round is null && evaluation is null && !finishing)
+            {
+                FormGroup($"{id} started", stepDiscarded: false);
+            }
+            return;
+        }
+        hub?.Abort($"{id} (rank {rank}) restarted");
+        if (round is not null)
+        {
+            round.Lose(rank);
+            CheckRound();
+        }
+        else if (evaluation is null && !finishing)
+        {
+            FormGroup($"{id} restarted", stepDiscarded: false);
+        }
     }
 
-    private void Forget(IActorRef device)
+    private void LoseInStep(IActorRef device, string reason)
     {
-        live.Remove(device);
-        stale.Remove(device);
-        membershipChanged = true;
+        int rank = LoseQuietly(device);
+        if (rank < 0)
+        {
+            return;
+        }
+        hub?.Abort($"rank {rank}: {reason}");
+        if (round is null)
+        {
+            FormGroup(reason, stepDiscarded: false);
+            return;
+        }
+        round.Lose(rank);
+        CheckRound();
+    }
+
+    // The one routine for a device that is gone: membership, checkpoint writer, evaluation.
+    private int LoseQuietly(IActorRef device)
+    {
+        if (capture.WriterLost(device) is { } reason)
+        {
+            NotSaved(capture.Step, reason);
+        }
+        return membership.Lose(device);
+    }
+
+    // A device that did not answer in time is dropped and killed: when it comes back from whatever
+    // it is stuck in, its supervisor restarts it and it rejoins as a fresh device.
+    private void DropSilent(IActorRef device, string reason)
+    {
+        if (!membership.IsLive(device))
+        {
+            return;
+        }
+        var id = membership.IdOf(device);
+        log.Error("{0}: {1}; it leaves the group and is restarted", id, reason);
+        LoseQuietly(device);
+        device.Tell(Kill.Instance);
+    }
+
+    private void Register(IActorRef device, DeviceId id)
+    {
+        Context.Watch(device);
+        membership.Register(device, id);
+    }
+
+    private void Await(IEnumerable<IActorRef> devices)
+    {
+        awaiting.Clear();
+        awaiting.UnionWith(devices);
+        awaitingDeadline = Now + settings.AlignTimeoutSeconds;
+    }
+
+    private void AwaitingTick(string what)
+    {
+        CheckCaptureDeadline();
+        if (Now < awaitingDeadline || awaiting.Count == 0)
+        {
+            return;
+        }
+        foreach (var device in awaiting.ToList())
+        {
+            DropSilent(device, $"no answer while {what} within {settings.AlignTimeoutSeconds:0.#} s");
+        }
+        awaiting.Clear();
+        FormGroup($"device(s) silent while {what}", stepDiscarded: false);
+    }
+
+    // The sampler or the schedule stopped: the supervisor strategy stopped it after a failure.
+    private bool ChildStopped(IActorRef actor)
+    {
+        if (!actor.Equals(sampler) && !actor.Equals(schedule))
+        {
+            return false;
+        }
+        Fail($"the {(actor.Equals(sampler) ? "task sampler" : "schedule manager")} failed: {childFailure ?? "stopped"}");
+        return true;
     }
 
     private void Fail(string reason)
@@ -523,5 +786,11 @@ public sealed class TrainingCoordinator : ReceiveActor
         hub?.Abort(reason);
         listener?.Tell(new TrainingFailed(step, reason));
         Become(Finished);
+    }
+
+    /// <summary>The periodic deadline check.</summary>
+    private sealed record Tick
+    {
+        public static Tick Instance { get; } = new();
     }
 }

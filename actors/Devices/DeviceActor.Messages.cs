@@ -39,7 +39,11 @@ public sealed record StepTimings(double Data, double ForwardBackward, double Fus
     public double Total => Data + ForwardBackward + Fusion + Optimizer;
 }
 
-/// <summary>A device finished its part of step <paramref name="Step"/>.</summary>
+/// <summary>
+/// A device finished its part of step <paramref name="Step"/>. <paramref name="Applied"/> is false
+/// when the step was skipped on every replica because some device had a non-finite loss or
+/// gradient (<paramref name="NonFiniteRanks"/> of them); nothing changed then.
+/// </summary>
 public sealed record StepCompleted(
     long Epoch,
     long Step,
@@ -48,19 +52,37 @@ public sealed record StepCompleted(
     double Loss,
     IReadOnlyDictionary<string, double> Metrics,
     int Samples,
-    StepTimings Timings) : IGppfMessage;
+    StepTimings Timings,
+    bool Applied = true,
+    int NonFiniteRanks = 0) : IGppfMessage;
 
-/// <summary>A device could not finish step <paramref name="Step"/> (a collective failed or was aborted); its update was not applied.</summary>
-public sealed record StepFailed(long Epoch, long Step, int Rank, string Reason) : IGppfMessage;
+/// <summary>Why a device could not finish a step.</summary>
+public enum StepFailureKind
+{
+    /// <summary>A collective failed or was aborted (a peer failed, a time-out, a new epoch): the step can be tried again.</summary>
+    Collective,
+
+    /// <summary>A sample could not be read or is invalid: trying again reads the same sample, so the run stops.</summary>
+    Data,
+}
+
+/// <summary>A device could not finish step <paramref name="Step"/>; its update was not applied.</summary>
+public sealed record StepFailed(long Epoch, long Step, int Rank, string Reason, StepFailureKind Kind = StepFailureKind.Collective) : IGppfMessage;
 
 /// <summary>Evaluate one task on its held-out split.</summary>
 public sealed record EvaluateTask(long Step, string Task, int MaxBatches) : IGppfMessage;
+
+/// <summary>Evaluating a task failed on this device; the reason names the cause (a file, a sample).</summary>
+public sealed record EvaluationFailed(long Step, string Task, string Reason) : IGppfMessage;
 
 /// <summary>Held-out metrics of one task at a step, and its controller's unit-selection probabilities per layer ([L][N]).</summary>
 public sealed record TaskEvaluated(long Step, string Task, IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<IReadOnlyList<double>> UnitProbabilities) : IGppfMessage;
 
 /// <summary>A device actor (re)started and needs the current state before it can step.</summary>
 public sealed record DeviceStarted(DeviceId Device) : IGppfMessage;
+
+/// <summary>A device actor could not build its workload (a checkpoint that does not fit, out of memory); it is stopped.</summary>
+public sealed record DeviceFailedToStart(DeviceId Device, string Reason) : IGppfMessage;
 
 /// <summary>
 /// Copy this replica's state to host memory now (at the step boundary) and write it as checkpoint

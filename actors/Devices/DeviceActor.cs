@@ -58,7 +58,17 @@ public sealed class DeviceActor : ReceiveActor
 
     protected override void PreStart()
     {
-        workload = factory.Create(device);
+        try
+        {
+            workload = factory.Create(device);
+        }
+        catch (Exception e)
+        {
+            // The node agent stops a device that cannot start; the coordinator learns why from here,
+            // so a run that cannot start ends with the cause instead of waiting for this device.
+            coordinator.Tell(new DeviceFailedToStart(device, e.InnerException is { } inner && e is System.Reflection.TargetInvocationException ? inner.Message : e.Message));
+            throw;
+        }
         coordinator.Tell(new DeviceStarted(device));
     }
 
@@ -105,20 +115,32 @@ public sealed class DeviceActor : ReceiveActor
         };
         try
         {
-            if (faults.ShouldFail(device, message.Step))
+            if (faults.TryTake(device, message.Step, out var phase))
             {
-                throw new InjectedDeviceFaultException(device, message.Step);
+                if (phase is not { } at)
+                {
+                    throw new InjectedDeviceFaultException(device, message.Step, "start of the step");
+                }
+                plan = plan with { OnPhase = p => ThrowAt(p, at, message.Step) };
             }
             var outcome = workload!.Step(group!, plan, message.SampleIndices, message.Next);
             var t = outcome.Timings;
             Sender.Tell(new StepCompleted(message.Epoch, message.Step, group!.Rank, message.Task, outcome.Loss, outcome.Metrics,
-                outcome.Samples, new StepTimings(outcome.DataSeconds, t.ForwardBackwardSeconds, t.FusionSeconds, t.OptimizerSeconds)));
+                outcome.Samples, new StepTimings(outcome.DataSeconds, t.ForwardBackwardSeconds, t.FusionSeconds, t.OptimizerSeconds),
+                t.Applied, t.NonFiniteRanks));
         }
         catch (CollectiveException e)
         {
             // The group of this epoch is dead; no update was applied. Wait for the next epoch.
             log.Warning("{0}: step {1} of epoch {2} failed in a collective: {3}", device, message.Step, message.Epoch, e.Message);
             Sender.Tell(new StepFailed(message.Epoch, message.Step, group!.Rank, e.Message));
+        }
+        catch (DeviceDataException e)
+        {
+            // Nothing of the step ran on this device and the replica is intact, so no restart: the
+            // peers are woken and the coordinator decides (a data error ends the run).
+            group!.Abort($"{device} (rank {group.Rank}) could not load the data of step {message.Step}");
+            Sender.Tell(new StepFailed(message.Epoch, message.Step, group.Rank, e.Message, StepFailureKind.Data));
         }
         catch (Exception e)
         {
@@ -128,14 +150,28 @@ public sealed class DeviceActor : ReceiveActor
         }
     }
 
+    private void ThrowAt(StepPhase reached, StepPhase planned, long step)
+    {
+        if (reached == planned)
+        {
+            throw new InjectedDeviceFaultException(device, step, reached.ToString());
+        }
+    }
+
     private void Handle(EvaluateTask message)
     {
-        var metrics = workload!.Evaluate(message.Task, message.MaxBatches);
-        using var probabilities = workload.Replica.Network.Controller(message.Task).Probabilities();   // [L, N]
-        var rows = Enumerable.Range(0, (int)probabilities.shape[0])
-            .Select(l => (IReadOnlyList<double>)probabilities[l].to_type(TorchSharp.torch.float64).data<double>().ToArray())
-            .ToArray();
-        Sender.Tell(new TaskEvaluated(message.Step, message.Task, metrics, rows));
+        try
+        {
+            var metrics = workload!.Evaluate(message.Task, message.MaxBatches);
+            Sender.Tell(new TaskEvaluated(message.Step, message.Task, metrics, workload.UnitProbabilities(message.Task)));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Evaluation changes no training state, so a failure is reported rather than restarting
+            // the device; repeating it would fail the same way.
+            log.Error(e, "{0}: evaluating {1} at step {2} failed", device, message.Task, message.Step);
+            Sender.Tell(new EvaluationFailed(message.Step, message.Task, e.Message));
+        }
     }
 
     // State is copied to host memory here, between two steps; the files are written on a
@@ -147,11 +183,18 @@ public sealed class DeviceActor : ReceiveActor
             Sender.Tell(new CheckpointWriteFailed(message.Step, "the previous checkpoint is still being written"));
             return;
         }
-        var replica = workload!.Replica;
-        using var scope = TorchSharp.torch.NewDisposeScope();   // frees the optimizer's state copies; the payload's own copies are detached
-        var payload = CheckpointPayload.CopyToHost(message.Step, message.Epoch, replica.Network.state_dict(), replica.Optimizer.StateDict(),
-            message.ScheduleJson, message.SamplerJson, message.ConfigJson,
-            new Dictionary<string, string> { ["device"] = device.ToString(), ["backbone"] = replica.Network.Config.Name });
+        CheckpointPayload payload;
+        try
+        {
+            payload = workload!.CaptureCheckpoint(message.Step, message.Epoch, message.ScheduleJson, message.SamplerJson, message.ConfigJson,
+                new Dictionary<string, string> { ["device"] = device.ToString() });
+        }
+        catch (NonFiniteStateException e)
+        {
+            // Never committed: retention would then delete the last good checkpoint.
+            Sender.Tell(new CheckpointWriteFailed(message.Step, e.Message));
+            return;
+        }
         writing = true;
         var replyTo = Sender;
         var writer = new CheckpointWriter(EnvironmentCrashInjector.FromEnvironment());

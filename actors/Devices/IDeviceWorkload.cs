@@ -18,6 +18,18 @@ public interface IDeviceWorkload : IDisposable
 
     /// <summary>Evaluates <paramref name="task"/> on its held-out split (at most <paramref name="maxBatches"/> batches) and returns its metrics.</summary>
     IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches);
+
+    /// <summary>The task controller's unit-selection probabilities, one row per lego layer ([L][N]).</summary>
+    IReadOnlyList<IReadOnlyList<double>> UnitProbabilities(string task) => Model.Network.RoutingProbabilities.UnitProbabilities(Replica.Network, task);
+
+    /// <summary>
+    /// Copies the replica's state to host memory for a checkpoint (at a step boundary); the caller
+    /// writes and disposes the payload.
+    /// </summary>
+    /// <exception cref="Checkpointing.NonFiniteStateException">The state holds NaN or infinite values.</exception>
+    Checkpointing.CheckpointPayload CaptureCheckpoint(long step, long epoch, string scheduleJson, string samplerJson, string configJson,
+        IReadOnlyDictionary<string, string> metadata) =>
+        Checkpointing.CheckpointPayload.FromReplica(Replica, step, epoch, scheduleJson, samplerJson, configJson, metadata);
 }
 
 /// <summary>Builds a device's workload on the device thread.</summary>

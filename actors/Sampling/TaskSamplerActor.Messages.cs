@@ -19,11 +19,8 @@ public sealed record RewindTo(long Step) : IGppfMessage;
 /// <summary>The draws are undone.</summary>
 public sealed record Rewound(long Step) : IGppfMessage;
 
-/// <summary>Ask for the sampler state as of the next draw (for a checkpoint).</summary>
-public sealed record GetSamplerState : IGppfMessage
-{
-    public static GetSamplerState Instance { get; } = new();
-}
+/// <summary>Ask for the sampler state as of before <paramref name="Step"/> is drawn (for a checkpoint of that step boundary).</summary>
+public sealed record GetSamplerState(long Step) : IGppfMessage;
 
 /// <summary>The sampler state JSON.</summary>
 public sealed record SamplerState(string Json) : IGppfMessage;

@@ -92,12 +92,27 @@ public sealed class TaskSamplerState
     }
 
     /// <summary>The state as JSON (stored in checkpoints).</summary>
-    public string ToJson() => JsonSerializer.Serialize(new Snapshot(Seed, Mode, cursors.ToDictionary(kv => kv.Key, kv => kv.Value)));
+    public string ToJson() => JsonSerializer.Serialize(new Snapshot(Seed, Mode, cursors.ToDictionary(kv => kv.Key, kv => kv.Value),
+        Tasks.ToDictionary(t => t.Name, t => t.DatasetSize)));
 
-    /// <summary>Restores cursors saved by <see cref="ToJson"/>; the task list must be the same.</summary>
+    /// <summary>
+    /// Restores cursors saved by <see cref="ToJson"/>. The task list must be the same, and so must
+    /// every task's data set size: the data order is a permutation of the data set, so a data set
+    /// that grew or shrank since the checkpoint would silently change (or, shrunk below the cursor,
+    /// break) the order a resumed run reads.
+    /// </summary>
+    /// <exception cref="ArgumentException">The state does not fit this sampler; the message names the task and both sizes.</exception>
     public void LoadJson(string json)
     {
-        var snapshot = JsonSerializer.Deserialize<Snapshot>(json) ?? throw new ArgumentException("sampler state: empty JSON");
+        Snapshot snapshot;
+        try
+        {
+            snapshot = JsonSerializer.Deserialize<Snapshot>(json) ?? throw new ArgumentException("sampler state: empty JSON");
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"sampler state: unreadable JSON: {e.Message}", e);
+        }
         if (snapshot.Seed != Seed || snapshot.Mode != Mode)
         {
             throw new ArgumentException($"sampler state: saved seed/mode ({snapshot.Seed}, {snapshot.Mode}) differ from the job's ({Seed}, {Mode})");
@@ -107,6 +122,18 @@ public sealed class TaskSamplerState
         if (unknown.Count > 0 || missing.Count > 0)
         {
             throw new ArgumentException($"sampler state: tasks differ from the job's (saved only: [{string.Join(", ", unknown)}], job only: [{string.Join(", ", missing)}])");
+        }
+        foreach (var task in Tasks)
+        {
+            var cursor = snapshot.Cursors[task.Name];
+            long? savedSize = snapshot.Sizes?.GetValueOrDefault(task.Name);
+            if ((savedSize is { } size && size != task.DatasetSize) || cursor.Position > task.DatasetSize || cursor.Position < 0 || cursor.Epoch < 0)
+            {
+                throw new ArgumentException(
+                    $"tasks.{task.Name}: the checkpoint read a data set of {(savedSize is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"at least {cursor.Position}")} samples " +
+                    $"(cursor at position {cursor.Position} of epoch {cursor.Epoch}), but the data set now has {task.DatasetSize}; " +
+                    "a resumed run would read another data order. Restore the data set the run was started with, or start a new run");
+            }
         }
         foreach (var (task, cursor) in snapshot.Cursors)
         {
@@ -135,7 +162,7 @@ public sealed class TaskSamplerState
         var cursor = cursors[task.Name];
         for (int i = 0; i < indices.Length; i++)
         {
-            if (cursor.Position == task.DatasetSize)
+            if (cursor.Position >= task.DatasetSize)
             {
                 permutations.Remove((task.Name, cursor.Epoch));
                 cursor = new TaskCursor(cursor.Epoch + 1, 0);
@@ -143,7 +170,7 @@ public sealed class TaskSamplerState
             indices[i] = Permutation(task, cursor.Epoch)[cursor.Position];
             cursor = cursor with { Position = cursor.Position + 1 };
         }
-        if (cursor.Position == task.DatasetSize)
+        if (cursor.Position >= task.DatasetSize)
         {
             permutations.Remove((task.Name, cursor.Epoch));
             cursor = new TaskCursor(cursor.Epoch + 1, 0);   // a finished epoch reads as the next one's start
@@ -174,7 +201,8 @@ public sealed class TaskSamplerState
         return p;
     }
 
-    private sealed record Snapshot(ulong Seed, SamplingMode Mode, Dictionary<string, TaskCursor> Cursors);
+    // Sizes is null in states written before sizes were recorded.
+    private sealed record Snapshot(ulong Seed, SamplingMode Mode, Dictionary<string, TaskCursor> Cursors, Dictionary<string, long>? Sizes);
 }
 
 /// <summary>Where a task stands in its data: epoch number and position in that epoch's permutation.</summary>

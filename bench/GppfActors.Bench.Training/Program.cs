@@ -46,7 +46,7 @@ async Task<(double SecondsPerStep, List<(long Step, long Tensors, long RssBytes)
     var clock = Stopwatch.StartNew();
     double start = 0, end = 0;
     var memory = new List<(long, long, long)>();
-    await using var node = await TrainingNode.StartAsync(job, json, resume: false, e =>
+    await using var node = await TrainingNode.StartAsync(job, json, ResumeOptions.Fresh, e =>
     {
         if (e is TrainingProgress p)
         {
@@ -187,7 +187,7 @@ if (mode is "loader")
         Directory.Delete(Path.Combine(work, "loader"), true);
     }
     var (trainJob, trainJson) = Job("loader", 0, steps + Warmup);
-    await using (var node = await TrainingNode.StartAsync(trainJob, trainJson, resume: false, e =>
+    await using (var node = await TrainingNode.StartAsync(trainJob, trainJson, ResumeOptions.Fresh, e =>
     {
         if (e is TrainingProgress p)
         {

@@ -61,7 +61,10 @@ public sealed record JobConfig
         }
         var duplicate = Tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         Check(duplicate is null, $"tasks.{duplicate?.Key}", "is listed twice");
-        Check(Tasks.Any(t => t.SamplingWeight > 0), "tasks", "at least one task needs sampling_weight > 0");
+        Check(Data.TimeoutSeconds < Collectives.TimeoutSeconds, "data.timeout_seconds",
+            $"must be below collectives.timeout_seconds ({Collectives.TimeoutSeconds}), so a slow sample is reported as itself rather than as a peer's collective time-out; got {Data.TimeoutSeconds}");
+        Check(Collectives.TimeoutSeconds < Train.StepTimeoutSeconds, "train.step_timeout_seconds",
+            $"must be above collectives.timeout_seconds ({Collectives.TimeoutSeconds}); got {Train.StepTimeoutSeconds}");
         return this;
     }
 
@@ -77,12 +80,16 @@ public sealed record JobConfig
     }
 }
 
-/// <summary>Where the data lives; optionally generate the synthetic set there first.</summary>
+/// <summary>
+/// Where the data lives; optionally generate the synthetic set there first. <c>timeout_seconds</c>:
+/// how long a device waits for its batch before the step fails naming the sample.
+/// </summary>
 public sealed record DataSection(string Root = "data/synth-small", bool GenerateIfMissing = false, string SyntheticSize = "small",
-    ulong SyntheticSeed = 7, int Workers = 2, bool SkipBadSamples = false)
+    ulong SyntheticSeed = 7, int Workers = 2, bool SkipBadSamples = false, double TimeoutSeconds = 30)
 {
     public void Validate()
     {
+        JobConfig.Check(TimeoutSeconds > 0 && double.IsFinite(TimeoutSeconds), "data.timeout_seconds", $"must be > 0, got {TimeoutSeconds}");
         JobConfig.Check(!string.IsNullOrWhiteSpace(Root), "data.root", "must name a folder");
         JobConfig.Check(SyntheticSize is "small" or "medium", "data.synthetic_size", $"must be small or medium, got '{SyntheticSize}'");
         JobConfig.Check(Workers is >= 1 and <= 64, "data.workers", $"must be in [1, 64] (background decode threads per task and device), got {Workers}");
@@ -121,31 +128,47 @@ public sealed record OptimizerSection(OptimizerKind Kind = OptimizerKind.Sgd, do
     }
 }
 
-/// <summary>How long and on which devices.</summary>
-public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu:2")
+/// <summary>
+/// How long and on which devices, and the failure rules: how long devices may take to start and a
+/// step may take before it counts as hung, how often a step may be discarded in a row, and how many
+/// non-finite steps in a row stop the run.
+/// </summary>
+public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu:2", double StartTimeoutSeconds = 600, double StepTimeoutSeconds = 600,
+    int StepRetries = 3, int MaxNonfiniteSteps = 10)
 {
     public void Validate()
     {
         JobConfig.Check(MaxSteps >= 1, "train.max_steps", $"must be >= 1, got {MaxSteps}");
+        JobConfig.Check(StartTimeoutSeconds > 0 && double.IsFinite(StartTimeoutSeconds), "train.start_timeout_seconds", $"must be > 0, got {StartTimeoutSeconds}");
+        JobConfig.Check(StepTimeoutSeconds > 0 && double.IsFinite(StepTimeoutSeconds), "train.step_timeout_seconds", $"must be > 0, got {StepTimeoutSeconds}");
+        JobConfig.Check(StepRetries >= 0, "train.step_retries", $"must be >= 0, got {StepRetries}");
+        JobConfig.Check(MaxNonfiniteSteps >= 1, "train.max_nonfinite_steps", $"must be >= 1, got {MaxNonfiniteSteps}");
         Actors.Devices.DeviceId.ParseList(Devices, visibleGpus: 1);
     }
 }
 
-/// <summary>Held-out evaluation cadence (0 = only at the end) and size.</summary>
-public sealed record EvalSection(int EverySteps = 0, int Batches = 4)
+/// <summary>Held-out evaluation cadence (0 = only at the end), size, and how long it may take.</summary>
+public sealed record EvalSection(int EverySteps = 0, int Batches = 4, double TimeoutSeconds = 1800)
 {
     public void Validate()
     {
+        JobConfig.Check(TimeoutSeconds > 0 && double.IsFinite(TimeoutSeconds), "eval.timeout_seconds", $"must be > 0, got {TimeoutSeconds}");
         JobConfig.Check(EverySteps >= 0, "eval.every_steps", $"must be >= 0, got {EverySteps}");
         JobConfig.Check(Batches >= 1, "eval.batches", $"must be >= 1, got {Batches}");
     }
 }
 
-/// <summary>Checkpoint folder, cadence (0 = only at the end) and retention: keep the last K and every M-th step.</summary>
-public sealed record CheckpointSection(string Dir = "runs/job", int EverySteps = 0, int KeepLast = 3, int KeepEvery = 0)
+/// <summary>
+/// Checkpoint folder (the run folder: one job's), cadence (0 = only at the end), retention (keep the
+/// last K and every M-th step), and how long a write and a journal commit may take.
+/// </summary>
+public sealed record CheckpointSection(string Dir = "runs/job", int EverySteps = 0, int KeepLast = 3, int KeepEvery = 0,
+    double WriteTimeoutSeconds = 900, double CommitTimeoutSeconds = 30)
 {
     public void Validate()
     {
+        JobConfig.Check(WriteTimeoutSeconds > 0 && double.IsFinite(WriteTimeoutSeconds), "checkpoint.write_timeout_seconds", $"must be > 0, got {WriteTimeoutSeconds}");
+        JobConfig.Check(CommitTimeoutSeconds > 0 && double.IsFinite(CommitTimeoutSeconds), "checkpoint.commit_timeout_seconds", $"must be > 0, got {CommitTimeoutSeconds}");
         JobConfig.Check(!string.IsNullOrWhiteSpace(Dir), "checkpoint.dir", "must name a folder");
         JobConfig.Check(EverySteps >= 0, "checkpoint.every_steps", $"must be >= 0, got {EverySteps}");
         JobConfig.Check(KeepLast >= 1, "checkpoint.keep_last", $"must be >= 1 (the newest checkpoint is always kept), got {KeepLast}");
@@ -156,5 +179,5 @@ public sealed record CheckpointSection(string Dir = "runs/job", int EverySteps =
 /// <summary>Collective time-out: a device silent this long aborts the group.</summary>
 public sealed record CollectivesSection(double TimeoutSeconds = 60)
 {
-    public void Validate() => JobConfig.Check(TimeoutSeconds > 0, "collectives.timeout_seconds", $"must be > 0, got {TimeoutSeconds}");
+    public void Validate() => JobConfig.Check(TimeoutSeconds > 0 && double.IsFinite(TimeoutSeconds), "collectives.timeout_seconds", $"must be > 0, got {TimeoutSeconds}");
 }

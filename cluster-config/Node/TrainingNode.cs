@@ -1,34 +1,40 @@
 using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
-using Akka.Configuration;
+using Akka.Pattern;
 using GppfActors.Actors;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Coordinator;
 using GppfActors.Actors.Devices;
 using GppfActors.Actors.Node;
-using GppfActors.Actors.Sampling;
-using GppfActors.Actors.Schedule;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Workloads;
-using GppfActors.Model.Schedules;
+using GppfActors.Model.Checkpoints;
 using GppfActors.Tasks.Synthetic;
 
 namespace GppfActors.ClusterConfig.Node;
 
 /// <summary>
-/// A single-node training run: prepares the data (generating the synthetic set when the job asks),
-/// opens the checkpoint journal, resolves the resume point, and starts the coordinator and the
-/// node agent with one device actor per local device. Events reach <c>onEvent</c> on actor threads.
+/// A single-process training run: takes the run folder (lock and identity), prepares the data
+/// (generating the synthetic set when the job asks), opens and checks the checkpoint journal,
+/// resolves the resume point, and starts the coordinator (with sampler, schedule and journal) and
+/// the node agent with one device actor per local device. Events reach <c>onEvent</c> on actor threads.
 /// </summary>
 public sealed class TrainingNode : IAsyncDisposable
 {
+    /// <summary>The resolved job configuration written next to the checkpoints.</summary>
+    public const string ResolvedJobFile = "job.resolved.json";
+
+    private static readonly TimeSpan JournalAnswerTimeout = TimeSpan.FromSeconds(30);
+
     private readonly ActorSystem system;
+    private readonly RunFolder folder;
     private readonly CheckpointPayload? resumed;
 
-    private TrainingNode(ActorSystem system, CheckpointPayload? resumed, Task<object> completion, long startStep)
+    private TrainingNode(ActorSystem system, RunFolder folder, CheckpointPayload? resumed, Task<object> completion, long startStep)
     {
         this.system = system;
+        this.folder = folder;
         this.resumed = resumed;
         Completion = completion;
         StartStep = startStep;
@@ -41,87 +47,93 @@ public sealed class TrainingNode : IAsyncDisposable
     public long StartStep { get; }
 
     /// <summary>The journal database of a job.</summary>
-    public static string JournalPath(JobConfig job) => Path.Combine(job.Checkpoint.Dir, "journal.db");
+    public static string JournalPath(JobConfig job) => Path.Combine(Path.GetFullPath(job.Checkpoint.Dir), "journal.db");
 
-    public static async Task<TrainingNode> StartAsync(JobConfig job, string resolvedJson, bool resume, Action<object> onEvent, Action<string> log)
+    /// <summary>Starts the run; every refusal (a locked or foreign run folder, a journal that cannot be used, nothing to resume) throws with one line naming the file or key.</summary>
+    public static async Task<TrainingNode> StartAsync(JobConfig job, string resolvedJson, ResumeOptions resume, Action<object> onEvent, Action<string> log)
     {
-        EnsureData(job, log);
-        Directory.CreateDirectory(job.Checkpoint.Dir);
-        var devices = DeviceId.ParseList(job.Train.Devices, TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0);
-        if (devices.Any(d => d.Kind != "cpu"))
-        {
-            throw new NotSupportedException($"train.devices: '{job.Train.Devices}': GPU devices need the CUDA build and the NCCL group, which this version does not have yet; use cpu:K");
-        }
-
-        var config = ConfigurationFactory.ParseString("""
-            akka.loglevel = WARNING
-            akka.stdout-loglevel = WARNING
-            akka.log-dead-letters = off
-            akka.log-dead-letters-during-shutdown = off
-            """)
-            .WithFallback(CheckpointJournalConfig.Sqlite(Path.GetFullPath(JournalPath(job))))
-            .WithFallback(ActorSystemConfig.Base);
-        var system = ActorSystem.Create("gppf", config);
+        var folder = RunFolder.Open(job.Checkpoint.Dir, JobObjects.Identity(job));
+        ActorSystem? system = null;
         CheckpointPayload? payload = null;
         try
         {
-            var crashes = EnvironmentCrashInjector.FromEnvironment();
-            var journal = system.ActorOf(CheckpointJournal.Props(CheckpointJournal.PersistenceIdFor(job.Name),
-                new RetentionPolicy(job.Checkpoint.KeepLast, job.Checkpoint.KeepEvery), crashes), ActorPaths.CheckpointJournal);
-            var latest = await journal.Ask<LatestCheckpoint>(GetLatestCheckpoint.Instance, TimeSpan.FromSeconds(60));
-            foreach (var stale in CheckpointHygiene.ListStale(Path.GetFullPath(job.Checkpoint.Dir), latest.Committed))
+            var devices = DeviceId.ParseList(job.Train.Devices, TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0);
+            if (devices.Any(d => d.Kind != "cpu"))
             {
-                log($"removing {stale}: left by an interrupted checkpoint write, never committed");
+                throw new NotSupportedException($"train.devices: '{job.Train.Devices}': GPU devices need the CUDA build and the NCCL group, which this version does not have yet; use cpu:K");
+            }
+            EnsureData(job, log);
+            var journalPath = JournalPath(job);
+            CheckpointJournalConfig.VerifySqlite(journalPath);
+
+            system = ActorSystem.Create("gppf", NodeConfig.SingleProcess(journalPath));
+            var journal = system.ActorOf(JournalProps(job), ActorPaths.CheckpointJournalSupervisor);
+            LatestCheckpoint latest;
+            try
+            {
+                latest = await journal.Ask<LatestCheckpoint>(GetLatestCheckpoint.Instance, JournalAnswerTimeout);
+            }
+            catch (AskTimeoutException)
+            {
+                throw new IOException($"checkpoint journal '{journalPath}' did not answer within {JournalAnswerTimeout.TotalSeconds:0} s (see the log above for the cause)");
+            }
+            if (!resume.Resume && latest.Record is not null)
+            {
+                throw new InvalidOperationException(
+                    $"{journalPath} already holds checkpoints of job '{job.Name}' (latest: step {latest.Record.Step}); pass --resume to continue it, or choose another checkpoint.dir");
+            }
+
+            foreach (var stale in CheckpointHygiene.ListStale(folder.Path, latest.Committed, job.Name))
+            {
+                log($"removing {stale}: left by an interrupted checkpoint write or removal, never committed");
                 CheckpointDirectories.Remove(stale);
             }
 
-            var resolved = resume
-                ? CheckpointResolver.LatestLoadable(latest.Committed, dir => CheckpointReader.Load(dir), message => log($"WARNING: {message}"))
+            var resolved = resume.Resume
+                ? CheckpointResolver.Resolve(latest.Committed, CheckpointResolver.LoadVerified, resume.DiscardMissing, message => log($"WARNING: {message}"))
                 : null;
-            if (resume && resolved is null)
-            {
-                log("--resume: no committed checkpoint in the journal; starting from step 0");
-            }
-            if (!resume && latest.Record is not null)
-            {
-                throw new InvalidOperationException(
-                    $"{JournalPath(job)} already holds checkpoints of job '{job.Name}' (latest: step {latest.Record.Step}); pass --resume to continue it, or choose another checkpoint.dir");
-            }
+            payload = resolved?.Payload;
             foreach (var skipped in resolved?.Skipped ?? [])
             {
                 journal.Tell(new DiscardCheckpoint(skipped.Record.Step, skipped.Reason));
             }
-            payload = resolved?.Payload;
-            journal.Tell(new RecordRunStarted(job.Name, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(resolvedJson)))));
+            // Epochs of this process start above every epoch the journal or the checkpoint saw, so
+            // the journal never refuses this run's commits as coming from an older epoch.
+            long startEpoch = Math.Max(latest.Committed.Select(r => r.Epoch).DefaultIfEmpty(0).Max(), payload?.Epoch ?? 0);
 
             var datasets = JobDatasets.Open(job);
-            var sampler = new TaskSamplerState(
-                job.Tasks.Select(t => new SampledTask(t.Name, t.SamplingWeight, datasets.Train[t.Name].Count, t.BatchSize)).ToArray(),
-                job.Seed, job.Sampling.Mode);
-            var schedule = new ScheduleState(
-                new CosineWarmupSchedule(job.Optimizer.Lr, job.Optimizer.WarmupSteps, job.Train.MaxSteps, job.Optimizer.MinLr),
-                new TemperatureSchedule(job.Routing.Tau0, job.Routing.TauMin, job.Routing.TauDecaySteps));
+            var sampler = JobObjects.Sampler(job, datasets);
+            var schedule = JobObjects.Schedule(job);
             if (payload is not null)
             {
                 sampler.LoadJson(payload.SamplerStateJson);
                 schedule.LoadJson(payload.ScheduleStateJson);
-                log($"resuming from checkpoint of step {payload.Step} ({resolved!.Record.Directory})");
+                log($"resuming from checkpoint of step {payload.Step} ({resolved!.Record.Directory}), epoch {startEpoch + 1}");
             }
 
+            // Written only now: a refused start must not change the run folder.
+            var resolvedBytes = Encoding.UTF8.GetBytes(resolvedJson);
+            DurableFile.Replace(Path.Combine(folder.Path, ResolvedJobFile), stream => stream.Write(resolvedBytes));
+            journal.Tell(new RecordRunStarted(job.Name, Convert.ToHexStringLower(SHA256.HashData(resolvedBytes))));
+
             var completion = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var listener = system.ActorOf(Akka.Actor.Props.Create(() => new EventForwarder(onEvent, completion)), "progress");
-            var settings = new CoordinatorSettings(job.Train.MaxSteps, devices.Count, job.Eval.EverySteps, job.Eval.Batches,
-                job.Checkpoint.EverySteps, job.Collectives.TimeoutSeconds, payload?.Step ?? 0, Path.GetFullPath(job.Checkpoint.Dir), resolvedJson);
-            var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, listener, journal, crashes),
+            var listener = system.ActorOf(Props.Create(() => new EventForwarder(onEvent, completion)), "progress");
+            var settings = JobObjects.Coordinator(job, devices.Count, payload?.Step ?? 0, startEpoch, resolvedJson);
+            var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, listener, journal, EnvironmentCrashInjector.FromEnvironment()),
                 ActorPaths.Coordinator);
+            listener.Tell(new EventForwarder.WatchCoordinator(coordinator));
             system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, payload, log), coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
                 DeviceFaults.FromEnvironment()), ActorPaths.NodeAgent);
-            return new TrainingNode(system, payload, completion.Task, payload?.Step ?? 0);
+            return new TrainingNode(system, folder, payload, completion.Task, payload?.Step ?? 0);
         }
         catch
         {
             payload?.Dispose();
-            await system.Terminate();
+            if (system is not null)
+            {
+                await system.Terminate();
+            }
+            folder.Dispose();
             throw;
         }
     }
@@ -130,7 +142,20 @@ public sealed class TrainingNode : IAsyncDisposable
     {
         await system.Terminate();
         resumed?.Dispose();
+        folder.Dispose();
     }
+
+    // A failed write (disk full, a slow SQLite write past the circuit breaker) stops the journal
+    // actor; it is started again with back-off and recovers its state from the database. Commands
+    // sent while it is down are lost, which is why the coordinator's commits time out and retry.
+    private static Props JournalProps(JobConfig job) =>
+        BackoffSupervisor.Props(Backoff.OnStop(
+            CheckpointJournal.Props(CheckpointJournal.PersistenceIdFor(job.Name), JobObjects.Retention(job), EnvironmentCrashInjector.FromEnvironment()),
+            ActorPaths.CheckpointJournal,
+            minBackoff: TimeSpan.FromMilliseconds(200),
+            maxBackoff: TimeSpan.FromSeconds(10),
+            randomFactor: 0.2,
+            maxNrOfRetries: -1));
 
     private static void EnsureData(JobConfig job, Action<string> log)
     {
@@ -147,13 +172,27 @@ public sealed class TrainingNode : IAsyncDisposable
         SyntheticDatasetWriter.Write(job.Data.Root, new SynthOptions { Seed = (long)job.Data.SyntheticSeed, Size = size });
     }
 
-    /// <summary>Hands every event to the host and completes the run's task on its last event.</summary>
+    /// <summary>Hands every event to the host and completes the run's task on its last event, or when the coordinator stops without one.</summary>
     private sealed class EventForwarder : ReceiveActor
     {
         public EventForwarder(Action<object> onEvent, TaskCompletionSource<object> completion)
         {
+            Receive<WatchCoordinator>(m => Context.Watch(m.Coordinator));
+            Receive<Terminated>(m =>
+            {
+                var failed = new TrainingFailed(-1, $"the coordinator stopped without finishing ({m.ActorRef.Path.Name}); see the log above");
+                if (!completion.Task.IsCompleted)
+                {
+                    onEvent(failed);
+                    completion.TrySetResult(failed);
+                }
+            });
             ReceiveAny(message =>
             {
+                if (completion.Task.IsCompleted)
+                {
+                    return;
+                }
                 onEvent(message);
                 if (message is TrainingFinished or TrainingFailed)
                 {
@@ -161,5 +200,13 @@ public sealed class TrainingNode : IAsyncDisposable
                 }
             });
         }
+
+        public sealed record WatchCoordinator(IActorRef Coordinator);
     }
+}
+
+/// <summary>How a run treats its journal: start fresh, or resume (and whether a missing newest checkpoint may be discarded).</summary>
+public sealed record ResumeOptions(bool Resume, bool DiscardMissing = false)
+{
+    public static ResumeOptions Fresh { get; } = new(false);
 }

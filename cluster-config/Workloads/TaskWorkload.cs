@@ -7,6 +7,7 @@ using GppfActors.Model.Network;
 using GppfActors.Model.Training;
 using GppfActors.Tasks.Data;
 using GppfActors.Tasks.Definitions;
+using GppfActors.Tasks.Formats;
 using GppfActors.Tasks.Training;
 
 namespace GppfActors.ClusterConfig.Workloads;
@@ -44,6 +45,7 @@ public sealed class TaskWorkload : IDeviceWorkload
                     Rank = device.Ordinal,
                     NumWorkers = job.Data.Workers,
                     SkipBadSamples = job.Data.SkipBadSamples,
+                    TimeoutSeconds = job.Data.TimeoutSeconds,
                     Logger = message => log($"{device} {task.Name}: {message}"),
                 };
                 train[task.Name] = new PrefetchingLoader(datasets.Train[task.Name], TaskDatasets.Training(task), options.Validate());
@@ -62,7 +64,21 @@ public sealed class TaskWorkload : IDeviceWorkload
     public DeviceStepOutcome Step(ICollectiveGroup group, StepPlan plan, IReadOnlyList<long> sampleIndices, NextStepHint? next)
     {
         var clock = Stopwatch.StartNew();
-        using var batch = train[plan.Task].Get(plan.Step, sampleIndices);
+        TaskBatch batch;
+        try
+        {
+            batch = train[plan.Task].Get(plan.Step, sampleIndices);
+        }
+        catch (DataFormatException e)
+        {
+            throw new DeviceDataException($"task {plan.Task}, step {plan.Step}: {e.Message}", e);
+        }
+        catch (InvalidOperationException e) when (e.InnerException is not null)
+        {
+            // An augmentation that failed on a decoded sample; the message starts with the file.
+            throw new DeviceDataException($"task {plan.Task}, step {plan.Step}: {e.Message}", e);
+        }
+        using var _ = batch;
         double dataSeconds = clock.Elapsed.TotalSeconds;
         if (next is not null)
         {

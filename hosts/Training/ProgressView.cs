@@ -58,8 +58,16 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
                 : "";
             table.AddRow(Markup.Escape(task), Markup.Escape(values), path);
         }
+        foreach (var (task, reason) in report.Failures.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            table.AddRow(Markup.Escape(task), $"[red]failed:[/] {Markup.Escape(reason)}", "");
+        }
         console.Write(table);
     }
+
+    public void Show(StepSkipped skipped) =>
+        console.MarkupLine($"[yellow]step {skipped.Step + 1} skipped on every device:[/] {skipped.NonFiniteRanks} device(s) had non-finite loss or gradients" +
+            $"{(skipped.NonFiniteTasks.Count > 0 ? $" ({Markup.Escape(string.Join(", ", skipped.NonFiniteTasks))})" : "")}; {skipped.Consecutive} in a row, {skipped.TotalSkipped} in total");
 
     public void Show(MembershipChanged change) =>
         console.MarkupLine($"[blue]epoch {change.Epoch}[/]: {change.WorldSize} device(s) - {Markup.Escape(change.Reason)}");

@@ -1,43 +1,49 @@
 using GppfActors.Actors.Coordinator;
-using TorchSharp.Modules;
-using static TorchSharp.torch.utils;
 
 namespace GppfActors.Host.Training;
 
 /// <summary>
 /// Writes training progress to TensorBoard event files: per-task losses and training metrics, LR,
-/// tau, throughput, held-out metrics, and each task's unit-selection probability per layer and unit.
+/// tau, throughput, skipped (non-finite) steps, held-out metrics, and each task's unit-selection
+/// probability per layer and unit. Each process writes a new file that starts with a restart marker
+/// at its first step, so a resumed run continues the same curves without duplicate steps.
 /// </summary>
-internal sealed class TensorBoardSink(string logDir) : IDisposable
+internal sealed class TensorBoardSink : IDisposable
 {
-    private readonly SummaryWriter writer = tensorboard.SummaryWriter(logDir, createRunName: false);
+    private readonly EventFileWriter writer;
+
+    public TensorBoardSink(string logDir, long startStep)
+    {
+        writer = new EventFileWriter(logDir);
+        writer.Start(startStep);
+    }
 
     public void Write(TrainingProgress p)
     {
-        int step = checked((int)p.Step);
         foreach (var (task, loss) in p.LossPerTask)
         {
-            writer.add_scalar($"loss/{task}", (float)loss, step);
+            writer.Scalar($"loss/{task}", loss, p.Step);
         }
         foreach (var (name, value) in p.MetricsPerTask)
         {
-            writer.add_scalar($"train/{name}", (float)value, step);
+            writer.Scalar($"train/{name}", value, p.Step);
         }
-        writer.add_scalar("schedule/lr", (float)p.LearningRate, step);
-        writer.add_scalar("schedule/tau", (float)p.Tau, step);
-        writer.add_scalar("throughput/images_per_second", (float)(p.Samples / Math.Max(1e-9, p.StepSeconds)), step);
-        writer.add_scalar("throughput/step_seconds", (float)p.StepSeconds, step);
-        writer.add_scalar("cluster/devices", p.WorldSize, step);
+        writer.Scalar("schedule/lr", p.LearningRate, p.Step);
+        writer.Scalar("schedule/tau", p.Tau, p.Step);
+        writer.Scalar("throughput/images_per_second", p.Samples / Math.Max(1e-9, p.StepSeconds), p.Step);
+        writer.Scalar("throughput/step_seconds", p.StepSeconds, p.Step);
+        writer.Scalar("cluster/devices", p.WorldSize, p.Step);
     }
+
+    public void Write(StepSkipped s) => writer.Scalar("train/nonfinite_steps_skipped_total", s.TotalSkipped, s.Step);
 
     public void Write(EvaluationReport report)
     {
-        int step = checked((int)report.Step);
         foreach (var (task, metrics) in report.Metrics)
         {
             foreach (var (name, value) in metrics)
             {
-                writer.add_scalar($"eval/{task}/{name}", (float)value, step);
+                writer.Scalar($"eval/{task}/{name}", value, report.Step);
             }
         }
         foreach (var (task, layers) in report.UnitProbabilities)
@@ -46,14 +52,11 @@ internal sealed class TensorBoardSink(string logDir) : IDisposable
             {
                 for (int k = 0; k < layers[l].Count; k++)
                 {
-                    writer.add_scalar($"routing/{task}/layer{l:00}/unit{k}", (float)layers[l][k], step);
+                    writer.Scalar($"routing/{task}/layer{l:00}/unit{k}", layers[l][k], report.Step);
                 }
             }
         }
     }
 
-    public void Dispose()
-    {
-        // SummaryWriter writes each event as it is added; there is nothing to flush.
-    }
+    public void Dispose() => writer.Dispose();
 }

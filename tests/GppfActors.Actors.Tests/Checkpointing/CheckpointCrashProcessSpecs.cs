@@ -36,6 +36,6 @@ public sealed class CheckpointCrashProcessSpecs : IDisposable
 
         // What the coordinator would clean up at the next start, had the journal committed 1 and 2.
         CheckpointRecord[] committed = [Records.At(1, root: _root.Path), Records.At(2, root: _root.Path)];
-        Assert.Equal([crashed], CheckpointHygiene.ListStale(_root.Path, committed));
+        Assert.Equal([crashed], CheckpointHygiene.ListStale(_root.Path, committed, "crash-helper"));
     }
 }

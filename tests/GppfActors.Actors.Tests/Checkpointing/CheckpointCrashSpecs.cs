@@ -1,20 +1,24 @@
+using Akka.Actor;
 using GppfActors.Actors.Checkpointing;
 using Microsoft.Data.Sqlite;
 using Xunit;
+using static TorchSharp.torch;
 
 namespace GppfActors.Actors.Tests.Checkpointing;
 
 /// <summary>
-/// A write that dies at each point of the protocol (simulated in-process by a throwing injector)
-/// leaves the previous committed checkpoint as the journal's latest, and loadable.
+/// A real process that writes and commits checkpoints through the SQLite journal is killed with
+/// SIGKILL at each point of the protocol; what it leaves on disk and in the journal is then read
+/// back here: the newest acknowledged checkpoint is the journal's latest, loads and verifies
+/// against the journaled manifest hash, holds exactly its step's bytes, and hygiene lists only
+/// the leftover of the write that died.
 /// </summary>
 public sealed class CheckpointCrashSpecs : Akka.TestKit.Xunit2.TestKit
 {
-    private const string PersistenceId = "checkpoint-crash-specs";
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    private const int KilledBySigkill = 137;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     private readonly TempDirectory _temp;
-    private readonly string _checkpoints;
 
     public CheckpointCrashSpecs()
         : this(new TempDirectory())
@@ -22,10 +26,9 @@ public sealed class CheckpointCrashSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     private CheckpointCrashSpecs(TempDirectory temp)
-        : base(JournalDatabase.ConfigFor(Path.Combine(temp.Path, "journal.db")), "checkpoint-crash-specs")
+        : base(ActorSystemConfig.Base, "checkpoint-crash-specs")
     {
         _temp = temp;
-        _checkpoints = temp.Combine("checkpoints");
     }
 
     protected override void Dispose(bool disposing)
@@ -39,29 +42,36 @@ public sealed class CheckpointCrashSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Theory]
-    [InlineData(CrashPoints.MidFileWrite)]
-    [InlineData(CrashPoints.AfterFiles)]
-    [InlineData(CrashPoints.AfterManifest)]
-    [InlineData(CrashPoints.AfterRename)]
-    public void Should_keep_the_previous_checkpoint_latest_and_loadable_when_a_write_crashes_at(string point)
+    [InlineData(CrashPoints.MidFileWrite, 2, "step-00000003.tmp")]
+    [InlineData(CrashPoints.AfterFiles, 2, "step-00000003.tmp")]
+    [InlineData(CrashPoints.AfterManifest, 2, "step-00000003.tmp")]
+    [InlineData(CrashPoints.AfterRename, 2, "step-00000003")]
+    [InlineData(CrashPoints.AfterJournal, 3, null)]
+    public async Task Should_keep_every_acknowledged_checkpoint_loadable_when_the_process_is_killed_at(string point, long expectedLatest, string? leftover)
     {
-        var journal = Sys.ActorOf(CheckpointJournal.Props(PersistenceId));
-        using var committedPayload = Payloads.Sample(10);
-        var committed = new CheckpointWriter().Write(_checkpoints, committedPayload);
-        journal.Tell(new CommitCheckpoint(committed), TestActor);
-        ExpectMsg<CheckpointCommitted>(Timeout);
+        var root = _temp.Combine("checkpoints");
+        var db = _temp.Combine("journal.db");
+        var result = await CrashHelperProcess.RunAsync(root, numSteps: 5, crashAt: $"{point}@3", TimeSpan.FromSeconds(90), journal: db);
 
-        using var crashing = Payloads.Sample(20);
-        Assert.Throws<SimulatedCrashException>(() => new CheckpointWriter(new ThrowingCrashInjector(point)).Write(_checkpoints, crashing));
+        Assert.True(result.ExitCode == KilledBySigkill, $"exit code {result.ExitCode}; stdout: {result.StandardOutput}; stderr: {result.StandardError}");
+        Assert.Contains($"killing process", result.StandardError);
+        // Every commit the process saw acknowledged survives it.
+        var acknowledged = result.StandardOutput.Split('\n').Count(line => line.StartsWith("committed step", StringComparison.Ordinal));
+        Assert.Equal(expectedLatest, acknowledged);
 
-        journal.Tell(GetLatestCheckpoint.Instance, TestActor);
-        var latest = ExpectMsg<LatestCheckpoint>(Timeout);
-        Assert.Equal(committed, latest.Record);
-        var warnings = new List<string>();
-        var resolved = CheckpointResolver.LatestLoadable(latest.Committed, CheckpointReader.Load, warnings.Add);
-        Assert.NotNull(resolved);
+        using var system = Akka.Actor.ActorSystem.Create("reader", JournalDatabase.ConfigFor(db));
+        var journal = system.ActorOf(CheckpointJournal.Props(CheckpointJournal.PersistenceIdFor("crash-helper")));
+        var latest = await journal.Ask<LatestCheckpoint>(GetLatestCheckpoint.Instance, Timeout);
+        Assert.Equal(expectedLatest, latest.Record!.Step);
+        Assert.Equal(Enumerable.Range(1, (int)expectedLatest).Reverse().Select(i => (long)i), latest.Committed.Select(r => r.Step));
+
+        var resolved = CheckpointResolver.Resolve(latest.Committed, CheckpointResolver.LoadVerified, allowMissing: false, message => Assert.Fail(message));
         using var payload = resolved.Payload;
-        Payloads.AssertIdentical(committedPayload, payload);
-        Assert.Empty(warnings);
+        Assert.Equal(expectedLatest, payload.Step);
+        using var expected = arange(12, ScalarType.Float32).reshape(3, 4) * expectedLatest;
+        Assert.Equal(Payloads.BytesOf(expected), Payloads.BytesOf(payload.ModelState["layer.weight"]));
+
+        var stale = CheckpointHygiene.ListStale(root, latest.Committed, "crash-helper");
+        Assert.Equal(leftover is null ? [] : [Path.Combine(root, leftover)], stale);
     }
 }

@@ -16,6 +16,9 @@ public sealed class CheckpointResolverSpecs : IDisposable
         return new CheckpointWriter().Write(_root.Path, payload);
     }
 
+    private ResolvedCheckpoint Resolve(IReadOnlyList<CheckpointRecord> committed, bool allowMissing = false) =>
+        CheckpointResolver.Resolve(committed, CheckpointResolver.LoadVerified, allowMissing, _warnings.Add);
+
     [Fact]
     public void Should_fall_back_to_the_previous_checkpoint_with_a_loud_warning_when_the_newest_is_corrupt()
     {
@@ -26,9 +29,8 @@ public sealed class CheckpointResolverSpecs : IDisposable
         bytes[^3] ^= 0x01;
         File.WriteAllBytes(model, bytes);
 
-        var resolved = CheckpointResolver.LatestLoadable([newest, older], CheckpointReader.Load, _warnings.Add);
+        var resolved = Resolve([newest, older]);
 
-        Assert.NotNull(resolved);
         using var payload = resolved.Payload;
         Assert.Equal(older, resolved.Record);
         using var expected = Payloads.Sample(1);
@@ -42,48 +44,86 @@ public sealed class CheckpointResolverSpecs : IDisposable
     }
 
     [Fact]
-    public void Should_fall_back_when_the_newest_directory_is_missing()
+    public void Should_refuse_a_directory_that_verifies_by_itself_but_is_not_the_one_the_journal_committed()
+    {
+        var older = Write(1);
+        var newest = Write(2);
+        // The folder is replaced by another complete, self-consistent checkpoint of the same step:
+        // only the journaled manifest hash tells it apart.
+        Directory.Delete(newest.Directory, recursive: true);
+        using (var other = Payloads.Sample(2, seed: 99))
+        {
+            new CheckpointWriter().Write(_root.Path, other);
+        }
+
+        var resolved = Resolve([newest, older]);
+
+        using var payload = resolved.Payload;
+        Assert.Equal(1, payload.Step);
+        Assert.Contains("the journal recorded", Assert.Single(_warnings));
+    }
+
+    [Fact]
+    public void Should_refuse_to_resume_and_change_nothing_when_the_newest_directory_is_missing()
     {
         var older = Write(1);
         var newest = Write(2);
         Directory.Delete(newest.Directory, recursive: true);
 
-        var resolved = CheckpointResolver.LatestLoadable([newest, older], CheckpointReader.Load, _warnings.Add);
+        var refused = Assert.Throws<ResumeException>(() => Resolve([newest, older]));
 
-        Assert.NotNull(resolved);
-        using var payload = resolved.Payload;
-        Assert.Equal(1, payload.Step);
-        Assert.Contains("does not exist", Assert.Single(_warnings));
+        Assert.Contains("step 2, is missing", refused.Message);
+        Assert.Contains("--discard-missing", refused.Message);
+        Assert.Empty(_warnings);
     }
 
     [Fact]
-    public void Should_return_null_with_one_warning_each_when_no_committed_checkpoint_loads()
+    public void Should_fall_back_past_a_missing_directory_when_allowed()
+    {
+        var older = Write(1);
+        var newest = Write(2);
+        Directory.Delete(newest.Directory, recursive: true);
+
+        var resolved = Resolve([newest, older], allowMissing: true);
+
+        using var payload = resolved.Payload;
+        Assert.Equal(1, payload.Step);
+        Assert.Contains("does not exist", Assert.Single(_warnings));
+        Assert.Equal(2, Assert.Single(resolved.Skipped).Record.Step);
+    }
+
+    [Fact]
+    public void Should_name_every_checkpoint_tried_when_none_loads()
     {
         var older = Write(1);
         var newest = Write(2);
         File.Delete(Path.Combine(older.Directory, CheckpointLayout.ManifestFile));
         File.Delete(Path.Combine(newest.Directory, CheckpointLayout.ManifestFile));
 
-        Assert.Null(CheckpointResolver.LatestLoadable([newest, older], CheckpointReader.Load, _warnings.Add));
+        var refused = Assert.Throws<ResumeException>(() => Resolve([newest, older]));
+
+        Assert.Contains("nothing was changed", refused.Message);
+        Assert.Contains($"step 2 at '{newest.Directory}'", refused.Message);
+        Assert.Contains($"step 1 at '{older.Directory}'", refused.Message);
         Assert.Equal(2, _warnings.Count);
         Assert.Contains("no older committed checkpoint is left", _warnings[1]);
-        Assert.Null(CheckpointResolver.LatestLoadable([], CheckpointReader.Load, _warnings.Add));
-        Assert.Equal(2, _warnings.Count);
+        Assert.Contains("holds no committed checkpoint", Assert.Throws<ResumeException>(() => Resolve([])).Message);
     }
 
     [Fact]
     public void Should_let_the_failure_through_when_loading_fails_for_a_reason_other_than_corruption()
     {
-        CheckpointRecord[] committed = [Records.At(2), Records.At(1)];
+        var newest = Write(2);
         var loads = 0;
 
-        Assert.Throws<UnauthorizedAccessException>(() => CheckpointResolver.LatestLoadable(
-            committed,
+        Assert.Throws<UnauthorizedAccessException>(() => CheckpointResolver.Resolve(
+            [newest, Records.At(1)],
             _ =>
             {
                 loads++;
                 throw new UnauthorizedAccessException("permission denied");
             },
+            allowMissing: false,
             _warnings.Add));
         Assert.Equal(1, loads);
         Assert.Empty(_warnings);

@@ -11,7 +11,7 @@ internal static class CrashHelperProcess
     public sealed record Result(int ExitCode, string StandardOutput, string StandardError);
 
     /// <summary>Runs the helper to write <paramref name="numSteps"/> checkpoints under <paramref name="root"/> with GPPF_CRASH_AT=<paramref name="crashAt"/>.</summary>
-    public static async Task<Result> RunAsync(string root, int numSteps, string crashAt, TimeSpan timeout)
+    public static async Task<Result> RunAsync(string root, int numSteps, string crashAt, TimeSpan timeout, string? journal = null)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -22,6 +22,11 @@ internal static class CrashHelperProcess
         start.ArgumentList.Add(HelperAssembly());
         start.ArgumentList.Add(root);
         start.ArgumentList.Add(numSteps.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (journal is not null)
+        {
+            start.ArgumentList.Add("--journal");
+            start.ArgumentList.Add(journal);
+        }
         start.Environment["GPPF_CRASH_AT"] = crashAt;
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("The crash helper did not start");

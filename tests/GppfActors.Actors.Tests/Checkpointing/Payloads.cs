@@ -11,7 +11,7 @@ internal static class Payloads
     /// A payload whose tensors have random bytes (NaN payloads included) in several dtypes and shapes,
     /// and JSON with nesting, escapes and non-ASCII text; the caller disposes it.
     /// </summary>
-    public static CheckpointPayload Sample(long step, long epoch = 1, int seed = 7)
+    public static CheckpointPayload Sample(long step, long epoch = 1, int seed = 7, string job = "unit")
     {
         var random = new Random(seed + (int)step);
         using var scope = NewDisposeScope();
@@ -35,9 +35,9 @@ internal static class Payloads
             optimizer,
             $$"""{"base_lr":0.1,"warmup_steps":500,"overrides":[{"from":{{step}},"lr":1e-3}]}""",
             """{"seed":42,"cursors":{"cls":[3,1,4],"seg":[1,5]},"rng":"AAECAwQ=","note":"caf\u00e9 \"q\" \\ /"}""",
-            """
+            $$"""
             {
-              "run": "unit",
+              "name": "{{job}}",
               "tasks": ["cls", "seg"],
               "lr": 0.1
             }
