@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using GppfActors.Model.Backbone;
 using GppfActors.Collectives;
+using GppfActors.Model.Backbone;
 using GppfActors.Model.Network;
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
