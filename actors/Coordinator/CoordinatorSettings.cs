@@ -67,6 +67,12 @@ public sealed record CoordinatorSettings(
         {
             throw new ArgumentException($"collectives.timeout_seconds must be > 0, got {CollectiveTimeoutSeconds}");
         }
+        if (!(StepTimeoutSeconds > CollectiveTimeoutSeconds))
+        {
+            // Peers of a stuck device wait in a collective; only if that times out first do they
+            // answer, so that at the step's deadline the silent devices are exactly the stuck ones.
+            throw new ArgumentException($"train.step_timeout_seconds ({StepTimeoutSeconds}) must be above collectives.timeout_seconds ({CollectiveTimeoutSeconds})");
+        }
         Positive(StartTimeoutSeconds, "train.start_timeout_seconds");
         Positive(StepTimeoutSeconds, "train.step_timeout_seconds");
         Positive(EvalTimeoutSeconds, "eval.timeout_seconds");

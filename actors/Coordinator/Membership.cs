@@ -51,15 +51,16 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     /// <summary>
     /// The one routine for losing a device, whatever the cause (it stopped, restarted, stopped
     /// answering). A device that will come back announces itself again through <see cref="Register"/>.
-    /// Returns its rank in the current epoch, or -1 when it was not a member.
+    /// Returns its rank in the current epoch, or -1 when it was not a member or was already lost
+    /// (a loss reported twice, e.g. a silent device that then stops, is one loss).
     /// </summary>
     public int Lose(TDevice device)
     {
         int rank = RankOf(device);
         bool wasLive = live.Remove(device);
         stale.Remove(device);
-        Changed |= wasLive || rank >= 0;
-        return rank;
+        Changed |= wasLive;
+        return wasLive ? rank : -1;
     }
 
     /// <summary>Forms the next epoch over the live devices (ranks ordered by device id) and returns it.</summary>

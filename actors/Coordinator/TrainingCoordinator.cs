@@ -572,6 +572,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void CheckpointHandlers()
     {
+        Receive<Rewound>(_ => { });
         Receive<SamplerState>(m =>
         {
             capture.SamplerState(m.Json);

@@ -95,7 +95,15 @@ public sealed class TrainingNode : IAsyncDisposable
             payload = resolved?.Payload;
             foreach (var skipped in resolved?.Skipped ?? [])
             {
-                journal.Tell(new DiscardCheckpoint(skipped.Record.Step, skipped.Reason));
+                // Discarded in the journal first, then moved aside for inspection under a name no
+                // clean-up touches: this run will write that step again, and never overwrites a folder.
+                await journal.Ask<CheckpointDiscarded>(new DiscardCheckpoint(skipped.Record.Step, skipped.Reason), JournalAnswerTimeout);
+                if (Directory.Exists(skipped.Record.Directory))
+                {
+                    var aside = $"{skipped.Record.Directory}.unusable-{DateTime.UtcNow:yyyyMMddTHHmmss}";
+                    Directory.Move(skipped.Record.Directory, aside);
+                    log($"moved the unusable checkpoint of step {skipped.Record.Step} aside to {aside}");
+                }
             }
             // Epochs of this process start above every epoch the journal or the checkpoint saw, so
             // the journal never refuses this run's commits as coming from an older epoch.

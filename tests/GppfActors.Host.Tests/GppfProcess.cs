@@ -1,49 +1,130 @@
 using System.Diagnostics;
+using System.Text;
 using GppfActors.Testing;
 
 namespace GppfActors.Host.Tests;
 
 /// <summary>Runs the built gppf program as a real process and collects its exit code and output.</summary>
-public static class GppfProcess
+public sealed class GppfProcess : IDisposable
 {
-    public sealed record Result(int ExitCode, string Output)
+    private readonly Process process;
+    private readonly StringBuilder output = new();
+    private readonly Task reading;
+
+    private GppfProcess(Process process)
     {
-        /// <summary>True when the process was killed by SIGKILL (kill -9).</summary>
-        public bool KilledBySigkill => ExitCode == 137 || ExitCode == -1;
+        this.process = process;
+        reading = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
     }
 
-    public static Result Run(string workingDirectory, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, double timeoutSeconds = 240)
+    /// <summary>What a finished process left.</summary>
+    public sealed record Result(int ExitCode, string Output)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        /// <summary>True when the process was killed by SIGKILL (kill -9): 128 + 9, as .NET reports a signal death on Linux.</summary>
+        public bool KilledBySigkill => ExitCode == 137;
+    }
+
+    /// <summary>The process id.</summary>
+    public int Id => process.Id;
+
+    /// <summary>Everything the process wrote so far (stdout and stderr, interleaved as read).</summary>
+    public string OutputSoFar
+    {
+        get
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts gppf with <paramref name="arguments"/>; the caller waits, kills or disposes it.</summary>
+    public static GppfProcess Start(string workingDirectory, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(BuiltPrograms.DotnetHost())
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(HostAssembly());
+        start.ArgumentList.Add(BuiltPrograms.Find(typeof(GppfProcess).Assembly, "GppfHostAssembly"));
         foreach (var a in arguments)
         {
             start.ArgumentList.Add(a);
         }
         start.Environment["NO_COLOR"] = "1";
         start.Environment.Remove("GPPF_CRASH_AT");
+        start.Environment.Remove("GPPF_FAULT_AT");
         foreach (var (k, v) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[k] = v;
         }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
+        return new GppfProcess(Process.Start(start)!);
+    }
+
+    /// <summary>Runs gppf to its end (or throws after <paramref name="timeoutSeconds"/>).</summary>
+    public static Result Run(string workingDirectory, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, double timeoutSeconds = 240)
+    {
+        using var process = Start(workingDirectory, arguments, environment);
+        return process.WaitForExit(timeoutSeconds);
+    }
+
+    /// <summary>Waits until the output contains <paramref name="text"/>; false when the process ended or the time ran out first.</summary>
+    public bool WaitForOutput(string text, double timeoutSeconds)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed.TotalSeconds < timeoutSeconds)
+        {
+            if (OutputSoFar.Contains(text, StringComparison.Ordinal))
+            {
+                return true;
+            }
+            if (process.WaitForExit(50))
+            {
+                reading.Wait(TimeSpan.FromSeconds(10));
+                return OutputSoFar.Contains(text, StringComparison.Ordinal);
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Kills the process with SIGKILL, as an outside fault would.</summary>
+    public void KillHard() => Signals.Kill(process.Id);
+
+    public Result WaitForExit(double timeoutSeconds)
+    {
         if (!process.WaitForExit(TimeSpan.FromSeconds(timeoutSeconds)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"gppf {string.Join(' ', arguments)} did not finish within {timeoutSeconds} s:\n{output.Result}{errors.Result}");
+            process.WaitForExit();
+            throw new TimeoutException($"gppf did not finish within {timeoutSeconds} s:\n{OutputSoFar}");
         }
-        return new Result(process.ExitCode, output.Result + errors.Result);
+        reading.Wait(TimeSpan.FromSeconds(30));
+        return new Result(process.ExitCode, OutputSoFar);
     }
 
-    private static string HostAssembly() => BuiltPrograms.Find(typeof(GppfProcess).Assembly, "GppfHostAssembly");
+    public void Dispose()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        process.Dispose();
+    }
 
-    private static string DotnetHost() => BuiltPrograms.DotnetHost();
+    private async Task Pump(StreamReader reader)
+    {
+        var buffer = new char[4096];
+        int n;
+        while ((n = await reader.ReadAsync(buffer)) > 0)
+        {
+            lock (output)
+            {
+                output.Append(buffer, 0, n);
+            }
+        }
+    }
 }

@@ -2,9 +2,14 @@ using Xunit;
 
 namespace GppfActors.Host.Tests;
 
-/// <summary>One small synthetic data set (made with <c>gppf synth</c>) and a scratch folder shared by a test class.</summary>
+/// <summary>
+/// One small synthetic data set (made with <c>gppf synth</c>), a scratch folder, and undisturbed
+/// reference runs (made on first use) shared by a test class.
+/// </summary>
 public sealed class SyntheticDataFixture : IDisposable
 {
+    private readonly Dictionary<(long Steps, int Every), string> references = [];
+
     public SyntheticDataFixture()
     {
         Root = Path.Combine(Path.GetTempPath(), "gppf-host-" + Guid.NewGuid().ToString("N"));
@@ -27,6 +32,25 @@ public sealed class SyntheticDataFixture : IDisposable
         "--set", "optimizer.warmup_steps=2", "--set", "routing.tau_decay_steps=20",
         .. extra,
     ];
+
+    /// <summary>
+    /// The folder of an undisturbed run of <paramref name="maxSteps"/> steps checkpointing every
+    /// <paramref name="every"/> steps and keeping every checkpoint: what a disturbed run must equal.
+    /// </summary>
+    public string Reference(long maxSteps, int every)
+    {
+        lock (references)
+        {
+            if (!references.TryGetValue((maxSteps, every), out var run))
+            {
+                run = Path.Combine(Root, $"reference-{maxSteps}-{every}");
+                var result = GppfProcess.Run(Root, Job(run, maxSteps, every, "--set", "checkpoint.keep_last=1000"));
+                Assert.True(result.ExitCode == 0, result.Output);
+                references[(maxSteps, every)] = run;
+            }
+            return run;
+        }
+    }
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }

@@ -29,6 +29,17 @@ public sealed class ToyWorkload : IDeviceWorkload
         {
             throw new InvalidOperationException($"injected fault on {device} at step {plan.Step}");
         }
+        if (faults.Mismatches(device, plan.Step))
+        {
+            // A device that issues another collective than its peers at this point, every time.
+            using var stray = zeros(3);
+            group.AllReduceSum([stray], "stray-collective");
+        }
+        faults.HangIfAsked(device, plan.Step);
+        if (faults.BadData(device, plan.Step))
+        {
+            throw new DeviceDataException($"/data/toy/{plan.Task}/{sampleIndices[0]}.png: decoding sample {sampleIndices[0]} failed (injected)", new InvalidDataException("bad PNG"));
+        }
         var clock = Stopwatch.StartNew();
         var (x, y) = ToyTasks.Batch(plan.Task, sampleIndices[0], 0, sampleIndices.Count);
         double data = clock.Elapsed.TotalSeconds;
@@ -40,6 +51,10 @@ public sealed class ToyWorkload : IDeviceWorkload
 
     public IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches)
     {
+        if (faults.EvaluationFails(task))
+        {
+            throw new InvalidDataException($"/data/toy/{task}/val/3.png: not a PNG (injected)");
+        }
         using var scope = NewDisposeScope();
         Replica.Network.eval();
         using var _ = no_grad();
@@ -57,10 +72,25 @@ public sealed class ToyWorkload : IDeviceWorkload
     public void Dispose() => Replica.Dispose();
 }
 
-/// <summary>Which device throws at which step, each at most once.</summary>
+/// <summary>
+/// Which device fails how at which step: throws once, issues a stray collective every time, hangs
+/// outside any collective until released, reports bad data; and which task's evaluation throws.
+/// </summary>
 public sealed class FaultPlan(params (int Ordinal, long Step)[] faults)
 {
     private readonly HashSet<(int, long)> pending = [.. faults];
+    private readonly ManualResetEventSlim released = new(false);
+
+    public (int Ordinal, long Step)? Mismatch { get; init; }
+
+    public (int Ordinal, long Step)? Hang { get; init; }
+
+    public (int Ordinal, long Step)? Data { get; init; }
+
+    public string? FailingEvaluation { get; init; }
+
+    /// <summary>Set once the hanging device is stuck.</summary>
+    public ManualResetEventSlim Hanging { get; } = new(false);
 
     public bool ShouldFail(DeviceId device, long step)
     {
@@ -69,6 +99,24 @@ public sealed class FaultPlan(params (int Ordinal, long Step)[] faults)
             return pending.Remove((device.Ordinal, step));
         }
     }
+
+    public bool Mismatches(DeviceId device, long step) => Mismatch == (device.Ordinal, step);
+
+    public bool BadData(DeviceId device, long step) => Data == (device.Ordinal, step);
+
+    public bool EvaluationFails(string task) => FailingEvaluation == task;
+
+    /// <summary>Blocks the device (outside any collective) the first time it runs the hang step, until <see cref="Release"/>.</summary>
+    public void HangIfAsked(DeviceId device, long step)
+    {
+        if (Hang == (device.Ordinal, step) && !Hanging.IsSet)
+        {
+            Hanging.Set();
+            released.Wait(TimeSpan.FromMinutes(2));
+        }
+    }
+
+    public void Release() => released.Set();
 }
 
 /// <summary>Creates toy workloads and keeps them so a test can compare the replicas.</summary>

@@ -1,0 +1,75 @@
+using GppfActors.Actors.Checkpointing;
+using Xunit;
+
+namespace GppfActors.Actors.Tests.Checkpointing;
+
+public sealed class RunFolderSpecs : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private static RunIdentity Identity(string job, int classes = 5) =>
+        new(job, new Dictionary<string, string> { ["backbone.preset"] = "small", ["tasks.cls.num_classes"] = classes.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+    [Fact]
+    public void Should_write_the_identity_on_first_use_and_accept_the_same_job_again()
+    {
+        var path = _temp.Combine("run");
+        using (var folder = RunFolder.Open(path, Identity("exp1")))
+        {
+            Assert.True(folder.Created);
+        }
+        using var again = RunFolder.Open(path, Identity("exp1"));
+        Assert.False(again.Created);
+        Assert.Equal("exp1", RunIdentity.Read(Path.Combine(path, RunFolder.IdentityFile)).Job);
+    }
+
+    [Fact]
+    public void Should_refuse_another_job_naming_both()
+    {
+        var path = _temp.Combine("run");
+        RunFolder.Open(path, Identity("cpu-small")).Dispose();
+
+        var refused = Assert.Throws<RunFolderException>(() => RunFolder.Open(path, Identity("exp2")));
+
+        Assert.Contains("belongs to job 'cpu-small'", refused.Message);
+        Assert.Contains("this job is 'exp2'", refused.Message);
+    }
+
+    [Fact]
+    public void Should_refuse_a_different_model_layout_naming_the_key_and_both_values()
+    {
+        var path = _temp.Combine("run");
+        RunFolder.Open(path, Identity("exp1", classes: 5)).Dispose();
+
+        var refused = Assert.Throws<RunFolderException>(() => RunFolder.Open(path, Identity("exp1", classes: 7)));
+
+        Assert.Contains("tasks.cls.num_classes: 5 in the run folder, 7 now", refused.Message);
+    }
+
+    [Fact]
+    public void Should_refuse_a_folder_with_checkpoints_but_no_identity()
+    {
+        var path = _temp.Combine("old");
+        Directory.CreateDirectory(Path.Combine(path, "step-00000100"));
+
+        var refused = Assert.Throws<RunFolderException>(() => RunFolder.Open(path, Identity("exp1")));
+
+        Assert.Contains("no run.json", refused.Message);
+        Assert.False(File.Exists(Path.Combine(path, RunFolder.IdentityFile)));
+    }
+
+    [Fact]
+    public void Should_refuse_a_second_holder_naming_the_first_ones_pid_until_it_lets_go()
+    {
+        var path = _temp.Combine("run");
+        var first = RunFolder.Open(path, Identity("exp1"));
+
+        var refused = Assert.Throws<RunFolderException>(() => RunFolder.Open(path, Identity("exp1")));
+        Assert.Contains($"pid {Environment.ProcessId}", refused.Message);
+
+        first.Dispose();
+        RunFolder.Open(path, Identity("exp1")).Dispose();
+    }
+}
