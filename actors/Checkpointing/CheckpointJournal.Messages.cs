@@ -61,5 +61,20 @@ public sealed record CheckpointDiscarded(long Step, string Reason) : ICheckpoint
 /// <summary>Event: retention removed these checkpoints' directories; they are no longer committed.</summary>
 public sealed record CheckpointsDeleted(IReadOnlyList<long> Steps) : ICheckpointJournalEvent;
 
-/// <summary>Internal: a background retention sweep finished; piped back to the journal.</summary>
-internal sealed record RetentionSwept(IReadOnlyList<long> DeletedSteps, IReadOnlyList<string> Failures) : IGppfMessage;
+/// <summary>Internal: a background removal of retired checkpoint directories finished; piped back to the journal.</summary>
+internal sealed record RetentionSwept(IReadOnlyList<long> DeletedSteps, IReadOnlyList<RetentionFailure> Failures) : IGppfMessage;
+
+/// <summary>Internal: a directory retention could not remove, and why.</summary>
+internal sealed record RetentionFailure(CheckpointRecord Record, string Reason) : IGppfMessage;
+
+/// <summary>Query: answer once no journal write or directory removal is under way (before a process ends).</summary>
+public sealed record Quiesce : IGppfMessage
+{
+    public static Quiesce Instance { get; } = new();
+}
+
+/// <summary>Reply to <see cref="Quiesce"/>.</summary>
+public sealed record Quiesced : IGppfMessage
+{
+    public static Quiesced Instance { get; } = new();
+}

@@ -10,10 +10,12 @@ namespace GppfActors.Actors.Checkpointing;
 /// journal, and "latest" is read from here, never from a mutable file. It also applies retention.
 /// </summary>
 /// <remarks>
-/// Directories are removed only after a newer commit is journaled, on a background task; a removal
-/// that fails is logged and tried again after the next commit, never fatal. A failed journal write
-/// stops this actor (Akka.Persistence's rule: its state may be behind the journal); the coordinator
-/// restarts it with back-off and it recovers from the journal.
+/// Retention first journals that the old checkpoints are no longer committed, and only then removes
+/// their directories on a background task: a crash in between leaves uncommitted directories, which
+/// start-up hygiene removes, never a journal entry pointing at a deleted directory. A removal that
+/// fails is logged and tried again after the next commit, never fatal. A failed journal write stops
+/// this actor (Akka.Persistence's rule: its state may be behind the journal); its parent, a back-off
+/// supervisor, starts it again and it recovers from the journal.
 /// </remarks>
 public sealed class CheckpointJournal : ReceivePersistentActor
 {
@@ -23,10 +25,13 @@ public sealed class CheckpointJournal : ReceivePersistentActor
     private readonly TimeProvider _time;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private CheckpointJournalState _state = CheckpointJournalState.Empty;
-    // At most one retention sweep at a time, so two sweeps never race to remove the same directory;
-    // a commit during a sweep asks for one more sweep after it instead.
+    // At most one removal sweep at a time, so two sweeps never race to remove the same directory;
+    // a commit during a sweep asks for one more sweep after it instead. Directories whose removal
+    // failed are tried again with the next sweep.
     private bool _sweepInFlight;
     private bool _sweepAgain;
+    private readonly List<CheckpointRecord> _leftovers = [];
+    private readonly List<IActorRef> _quiesceWaiters = [];
 
     /// <summary>Use <see cref="Props"/>.</summary>
     public CheckpointJournal(string persistenceId, RetentionPolicy retention, ICrashInjector crashInjector, Action<string> removeDirectory, TimeProvider time)
@@ -45,6 +50,11 @@ public sealed class CheckpointJournal : ReceivePersistentActor
         Command<GetLatestCheckpoint>(_ => Sender.Tell(new LatestCheckpoint(_state.Latest, _state.CommittedNewestFirst)));
         Command<GetRunHistory>(_ => Sender.Tell(new RunHistory(_state.Runs)));
         Command<RetentionSwept>(Handle);
+        Command<Quiesce>(_ =>
+        {
+            _quiesceWaiters.Add(Sender);
+            ReplyIfQuiet();
+        });
     }
 
     /// <inheritdoc />
@@ -133,30 +143,27 @@ public sealed class CheckpointJournal : ReceivePersistentActor
         _sweepInFlight = false;
         foreach (var failure in swept.Failures)
         {
-            _log.Warning("Retention could not remove a checkpoint (tried again after the next commit): {0}", failure);
+            _log.Warning("Retention could not remove a checkpoint directory (tried again after the next commit; start-up hygiene removes it otherwise): {0}", failure.Reason);
+            _leftovers.Add(failure.Record);
         }
-        if (swept.DeletedSteps.Count == 0)
+        if (swept.DeletedSteps.Count > 0)
         {
-            SweepAgainIfAsked();
-            return;
+            _log.Info("Retention removed the directories of steps {0}", string.Join(", ", swept.DeletedSteps));
         }
-        Persist(new CheckpointsDeleted(swept.DeletedSteps), deleted =>
-        {
-            _state = _state.Apply(deleted);
-            _log.Info("Retention removed the checkpoints of steps {0}", string.Join(", ", deleted.Steps));
-            SweepAgainIfAsked();
-        });
+        ContinueOrQuiesce();
     }
 
-    private void SweepAgainIfAsked()
+    private void ContinueOrQuiesce()
     {
-        // Once per commit that arrived during the sweep, so a removal that keeps failing is retried
-        // per commit, not in a tight loop.
         if (_sweepAgain)
         {
+            // Once per commit that arrived during the sweep, so a removal that keeps failing is
+            // retried per commit, not in a tight loop.
             _sweepAgain = false;
             SweepRetention();
+            return;
         }
+        ReplyIfQuiet();
     }
 
     private void SweepRetention()
@@ -169,22 +176,42 @@ public sealed class CheckpointJournal : ReceivePersistentActor
         var doomed = _state.DecideRetention(_retention);
         if (doomed.Count == 0)
         {
+            RemoveDirectories([]);
+            return;
+        }
+        _sweepInFlight = true;
+        Persist(new CheckpointsDeleted(doomed.Select(r => r.Step).ToList()), deleted =>
+        {
+            _state = _state.Apply(deleted);
+            _sweepInFlight = false;
+            RemoveDirectories(doomed);
+        });
+    }
+
+    // The checkpoints are no longer committed; now their directories go, with any left from before.
+    private void RemoveDirectories(IReadOnlyList<CheckpointRecord> doomed)
+    {
+        var all = doomed.Concat(_leftovers).ToList();
+        _leftovers.Clear();
+        if (all.Count == 0)
+        {
+            ContinueOrQuiesce();
             return;
         }
         _sweepInFlight = true;
         // Locals only: the task runs off the actor's thread and must not touch its fields.
         var remove = _removeDirectory;
         var injector = _crashInjector;
-        Task.Run(() => Sweep(doomed, remove, injector)).PipeTo(
+        Task.Run(() => Sweep(all, remove, injector)).PipeTo(
             Self,
             success: swept => swept,
-            failure: exception => new RetentionSwept([], [$"retention sweep failed: {exception.Message}"]));
+            failure: exception => new RetentionSwept([], all.Select(r => new RetentionFailure(r, $"retention sweep failed: {exception.Message}")).ToList()));
     }
 
     private static RetentionSwept Sweep(IReadOnlyList<CheckpointRecord> doomed, Action<string> remove, ICrashInjector injector)
     {
         var deleted = new List<long>();
-        var failures = new List<string>();
+        var failures = new List<RetentionFailure>();
         foreach (var record in doomed)
         {
             try
@@ -193,13 +220,28 @@ public sealed class CheckpointJournal : ReceivePersistentActor
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
-                failures.Add($"step {record.Step} at '{record.Directory}': {exception.Message}");
+                failures.Add(new RetentionFailure(record, $"step {record.Step} at '{record.Directory}': {exception.Message}"));
                 continue;
             }
             deleted.Add(record.Step);
             injector.Hit(CrashPoints.DuringCleanup, record.Step);
         }
         return new RetentionSwept(deleted, failures);
+    }
+
+    // Quiesce waiters hear back once no journal write or directory removal is under way, so a
+    // process that ends right after its last commit leaves no half-done retention behind.
+    private void ReplyIfQuiet()
+    {
+        if (_sweepInFlight || _sweepAgain || _quiesceWaiters.Count == 0)
+        {
+            return;
+        }
+        foreach (var waiter in _quiesceWaiters)
+        {
+            waiter.Tell(Quiesced.Instance);
+        }
+        _quiesceWaiters.Clear();
     }
 
     private void LogRecovered()

@@ -28,12 +28,14 @@ public sealed class TrainingNode : IAsyncDisposable
     private static readonly TimeSpan JournalAnswerTimeout = TimeSpan.FromSeconds(30);
 
     private readonly ActorSystem system;
+    private readonly IActorRef journal;
     private readonly RunFolder folder;
     private readonly CheckpointPayload? resumed;
 
-    private TrainingNode(ActorSystem system, RunFolder folder, CheckpointPayload? resumed, Task<object> completion, long startStep)
+    private TrainingNode(ActorSystem system, IActorRef journal, RunFolder folder, CheckpointPayload? resumed, Task<object> completion, long startStep)
     {
         this.system = system;
+        this.journal = journal;
         this.folder = folder;
         this.resumed = resumed;
         Completion = completion;
@@ -132,7 +134,7 @@ public sealed class TrainingNode : IAsyncDisposable
             listener.Tell(new EventForwarder.WatchCoordinator(coordinator));
             system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, payload, log), coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
                 DeviceFaults.FromEnvironment()), ActorPaths.NodeAgent);
-            return new TrainingNode(system, folder, payload, completion.Task, payload?.Step ?? 0);
+            return new TrainingNode(system, journal, folder, payload, completion.Task, payload?.Step ?? 0);
         }
         catch
         {
@@ -148,6 +150,15 @@ public sealed class TrainingNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        try
+        {
+            // Let retention finish what it started, so the journal and the folder agree when the process ends.
+            await journal.Ask<Quiesced>(Quiesce.Instance, JournalAnswerTimeout);
+        }
+        catch (AskTimeoutException)
+        {
+            // Whatever is left is an uncommitted directory, which start-up hygiene removes.
+        }
         await system.Terminate();
         resumed?.Dispose();
         folder.Dispose();

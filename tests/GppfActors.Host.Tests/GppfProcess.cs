@@ -72,19 +72,26 @@ public sealed class GppfProcess : IDisposable
     }
 
     /// <summary>Waits until the output contains <paramref name="text"/>; false when the process ended or the time ran out first.</summary>
-    public bool WaitForOutput(string text, double timeoutSeconds)
+    public bool WaitForOutput(string text, double timeoutSeconds) =>
+        WaitFor(output => output.Contains(text, StringComparison.Ordinal), timeoutSeconds);
+
+    /// <summary>Waits until the output matches <paramref name="pattern"/>; false when the process ended or the time ran out first.</summary>
+    public bool WaitForMatch(System.Text.RegularExpressions.Regex pattern, double timeoutSeconds) =>
+        WaitFor(pattern.IsMatch, timeoutSeconds);
+
+    private bool WaitFor(Func<string, bool> condition, double timeoutSeconds)
     {
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed.TotalSeconds < timeoutSeconds)
         {
-            if (OutputSoFar.Contains(text, StringComparison.Ordinal))
+            if (condition(OutputSoFar))
             {
                 return true;
             }
-            if (process.WaitForExit(50))
+            if (process.WaitForExit(20))
             {
                 reading.Wait(TimeSpan.FromSeconds(10));
-                return OutputSoFar.Contains(text, StringComparison.Ordinal);
+                return condition(OutputSoFar);
             }
         }
         return false;

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Akka.Actor;
 using GppfActors.Actors;
 using GppfActors.Actors.Checkpointing;
@@ -15,7 +16,7 @@ namespace GppfActors.Host.Tests;
 /// </summary>
 public sealed class KillStormSpecs(SyntheticDataFixture fixture, ITestOutputHelper output) : IClassFixture<SyntheticDataFixture>
 {
-    private const int Steps = 40;
+    private const int Steps = 48;
     private const int Every = 4;
     private const int Kills = 6;
 
@@ -25,33 +26,44 @@ public sealed class KillStormSpecs(SyntheticDataFixture fixture, ITestOutputHelp
         string run = Path.Combine(fixture.Root, "storm");
         var random = new Random(20261130);
         long committed = -1;
+        int landedAfterACommit = 0;
         for (int kill = 0; kill < Kills; kill++)
         {
-            using var process = GppfProcess.Start(fixture.Root, fixture.Job(run, Steps, Every, kill == 0 ? [] : ["--resume"]));
-            // Half of the kills land while the process starts, half once it is training.
-            bool whileTraining = random.Next(2) == 1;
-            if (whileTraining && !process.WaitForOutput("epoch ", 120))
+            using var process = GppfProcess.Start(fixture.Root, fixture.Job(run, Steps, Every, committed >= 0 ? ["--resume"] : []));
+            // A third of the kills land while the process starts; the others a random fraction of a
+            // step after a random step past the resume point: mid-step, mid-write or mid-commit.
+            string when;
+            if (random.Next(3) == 0)
             {
-                Assert.Fail($"kill {kill}: the run ended before training started:\n{process.OutputSoFar}");
+                double delay = 0.3 + random.NextDouble() * 2.5;
+                Thread.Sleep(TimeSpan.FromSeconds(delay));   // the random moment itself; nothing is synchronised on it
+                when = $"{delay:0.00} s after start";
             }
-            double delay = whileTraining ? random.NextDouble() * 2.5 : 0.5 + random.NextDouble() * 3.0;
-            Thread.Sleep(TimeSpan.FromSeconds(delay));   // the random moment itself; nothing is synchronised on it
+            else
+            {
+                long target = Math.Max(committed, 0) + 1 + random.Next(Every * 3);
+                if (!process.WaitForMatch(new Regex($@"step\s+{target}/{Steps}"), 180))
+                {
+                    Assert.Fail($"kill {kill}: the run never reached step {target}:\n{process.OutputSoFar}");
+                }
+                double delay = random.NextDouble() * 0.3;
+                Thread.Sleep(TimeSpan.FromSeconds(delay));
+                when = $"{delay:0.00} s after step {target}";
+            }
             process.KillHard();
             var result = process.WaitForExit(60);
-            output.WriteLine($"--- kill {kill} after {delay:0.00} s ({(whileTraining ? "training" : "starting")}), exit {result.ExitCode}\n{result.Output}");
-            if (!result.KilledBySigkill)
-            {
-                Assert.True(result.ExitCode == 0, result.Output);   // it finished before the kill landed
-                break;
-            }
+            output.WriteLine($"--- kill {kill} {when}, exit {result.ExitCode}\n{result.Output}");
+            Assert.True(result.KilledBySigkill, $"kill {kill}: exit {result.ExitCode}\n{result.Output}");
             if (committed >= 0 && result.Output.Contains("resuming from", StringComparison.Ordinal))
             {
                 Assert.Contains($"resuming from checkpoint of step {committed} ", result.Output);
             }
             long latest = VerifyJournal(run);
             Assert.True(latest >= committed, $"kill {kill}: the journal's latest step went back from {committed} to {latest}");
+            landedAfterACommit += committed >= 0 ? 1 : 0;
             committed = latest;
         }
+        Assert.True(landedAfterACommit >= Kills / 2, $"only {landedAfterACommit} kills hit a run that had resumed");
 
         var final = GppfProcess.Run(fixture.Root, fixture.Job(run, Steps, Every, committed >= 0 ? ["--resume"] : []));
         output.WriteLine(final.Output);

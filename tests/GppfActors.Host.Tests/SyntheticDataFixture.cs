@@ -25,7 +25,7 @@ public sealed class SyntheticDataFixture : IDisposable
     /// <summary>The arguments of a short cpu-small job on the shared data, checkpointing into <paramref name="runDir"/>.</summary>
     public string[] Job(string runDir, long maxSteps, int checkpointEvery, params string[] extra) =>
     [
-        "train", "--job", "cpu-small", "--devices", "cpu:2", "--report-every", "5",
+        "train", "--job", "cpu-small", "--devices", "cpu:2", "--report-every", "1",
         "--set", $"data.root={Data}", "--set", "data.generate_if_missing=false",
         "--set", $"checkpoint.dir={runDir}", "--set", $"checkpoint.every_steps={checkpointEvery}", "--set", "checkpoint.keep_last=1",
         "--set", $"train.max_steps={maxSteps}", "--set", "eval.every_steps=0", "--set", "eval.batches=1",

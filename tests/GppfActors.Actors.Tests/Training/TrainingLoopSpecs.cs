@@ -35,7 +35,7 @@ public class TrainingLoopSpecs() : TestKit(ActorSystemConfig.Base)
         {
             foreach (var (key, value) in states[0])
             {
-                Assert.True(state[key].eq(value).all().item<bool>(), $"replicas differ in {key}");
+                Assert.True(Checkpointing.Payloads.BytesOf(value).SequenceEqual(Checkpointing.Payloads.BytesOf(state[key])), $"replicas differ in {key}");
             }
         }
     }
