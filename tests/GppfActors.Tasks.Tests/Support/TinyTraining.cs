@@ -1,5 +1,5 @@
-using GppfActors.Model.Backbone;
 using GppfActors.Collectives;
+using GppfActors.Model.Backbone;
 using GppfActors.Model.Network;
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
