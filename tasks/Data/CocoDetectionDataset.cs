@@ -7,10 +7,15 @@ public sealed class CocoDetectionDataset : ITaskDataset
 {
     private readonly CocoDataset coco;
 
-    public CocoDetectionDataset(string name, CocoDataset coco)
+    /// <summary>With <paramref name="labels"/>, refuses a file whose categories map to class indices outside it.</summary>
+    public CocoDetectionDataset(string name, CocoDataset coco, LabelRange? labels = null)
     {
         Name = name;
         this.coco = coco;
+        if (labels is not null)
+        {
+            CheckLabels(coco, labels);
+        }
     }
 
     public string Name { get; }
@@ -20,8 +25,9 @@ public sealed class CocoDetectionDataset : ITaskDataset
     /// <summary>Category names by contiguous class index.</summary>
     public IReadOnlyList<string> ClassNames => [.. coco.Categories.Select(c => c.Name)];
 
-    public static CocoDetectionDataset Open(string name, string annotationPath, string imageRoot) =>
-        new(name, CocoReader.Read(annotationPath, imageRoot));
+    /// <summary>Reads the JSON; with <paramref name="labels"/> (the task's num_classes), refuses class indices outside it.</summary>
+    public static CocoDetectionDataset Open(string name, string annotationPath, string imageRoot, LabelRange? labels = null) =>
+        new(name, CocoReader.Read(annotationPath, imageRoot), labels);
 
     public DecodedSample Decode(long index)
     {
@@ -43,4 +49,21 @@ public sealed class CocoDetectionDataset : ITaskDataset
     }
 
     public string SourceOf(long index) => coco.Images[checked((int)index)].FilePath;
+
+    /// <summary>
+    /// Every category is checked, used or not: the reader has already tied each annotation to a category, and a
+    /// category list longer than the head is a num_classes mistake even where no box uses the extra ones yet.
+    /// </summary>
+    private static void CheckLabels(CocoDataset coco, LabelRange labels)
+    {
+        if (coco.Categories.Count > labels.NumClasses)
+        {
+            var first = labels.NumClasses;
+            var category = coco.Categories[first];
+            throw new DataFormatException(coco.AnnotationPath,
+                $"category id {category.Id} ('{category.Name}') maps to class index {first} (categories are numbered by sorted id), " +
+                $"{labels.Rule}; the file has {coco.Categories.Count} categories",
+                $"categories[{category.JsonIndex}].id");
+        }
+    }
 }

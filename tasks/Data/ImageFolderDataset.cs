@@ -7,10 +7,15 @@ public sealed class ImageFolderDataset : ITaskDataset
 {
     private readonly ImageFolderIndex index;
 
-    public ImageFolderDataset(string name, ImageFolderIndex index)
+    /// <summary>With <paramref name="labels"/>, refuses a folder whose classes get labels outside it.</summary>
+    public ImageFolderDataset(string name, ImageFolderIndex index, LabelRange? labels = null)
     {
         Name = name;
         this.index = index;
+        if (labels is not null)
+        {
+            CheckLabels(index, labels);
+        }
     }
 
     public string Name { get; }
@@ -19,7 +24,8 @@ public sealed class ImageFolderDataset : ITaskDataset
 
     public IReadOnlyList<string> ClassNames => index.ClassNames;
 
-    public static ImageFolderDataset Open(string name, string root) => new(name, ImageFolderIndex.Open(root));
+    /// <summary>Lists <paramref name="root"/>; with <paramref name="labels"/> (the task's num_classes), refuses labels outside it.</summary>
+    public static ImageFolderDataset Open(string name, string root, LabelRange? labels = null) => new(name, ImageFolderIndex.Open(root), labels);
 
     public DecodedSample Decode(long index)
     {
@@ -28,4 +34,20 @@ public sealed class ImageFolderDataset : ITaskDataset
     }
 
     public string SourceOf(long index) => this.index.Samples[checked((int)index)].ImagePath;
+
+    /// <summary>
+    /// Labels are class folder positions, so only a folder with more classes than the head can hold a bad one. Fewer is
+    /// allowed: a head may keep logits for classes a split lacks.
+    /// </summary>
+    private static void CheckLabels(ImageFolderIndex index, LabelRange labels)
+    {
+        var count = index.ClassNames.Count;
+        if (count > labels.NumClasses)
+        {
+            var first = labels.NumClasses;
+            throw new DataFormatException(Path.Combine(index.Root, index.ClassNames[first]),
+                $"class folder '{index.ClassNames[first]}' gets label {first} (classes are numbered in ordinal name order), " +
+                $"{labels.Rule}; the folder has {count} class folders");
+        }
+    }
 }

@@ -29,8 +29,20 @@ public sealed record LoaderOptions
     /// <summary>How many consecutive bad indices a skip may pass before giving up with an error.</summary>
     public int MaxSkipAttempts { get; init; } = 16;
 
-    /// <summary>How long <see cref="PrefetchingLoader.Get"/> waits for a batch before failing with a message naming the slow file.</summary>
-    public double TimeoutSeconds { get; init; } = 120;
+    /// <summary>
+    /// How long <see cref="PrefetchingLoader.Get"/> waits for a batch, measured on the monotonic clock, before failing
+    /// with a <see cref="TimeoutException"/> naming the sample and file it waited on; finite, in (0, <see cref="MaxTimeoutSeconds"/>].
+    /// Keep it below the collective time-out (<c>collectives.timeout_seconds</c>, 60 s by default): a device stuck on a
+    /// slow file then fails naming that file, instead of every other device failing first at the next collective with
+    /// a time-out that names no file. Default <see cref="DefaultTimeoutSeconds"/>.
+    /// </summary>
+    public double TimeoutSeconds { get; init; } = DefaultTimeoutSeconds;
+
+    /// <summary>30 s: half the default collective time-out, and still far more than one batch of any sane data set needs.</summary>
+    public const double DefaultTimeoutSeconds = 30;
+
+    /// <summary>A day: longer is no time-out at all, and the wait takes whole milliseconds as a 32-bit count.</summary>
+    public const double MaxTimeoutSeconds = 86_400;
 
     /// <summary>Receives one line per skipped sample (called on the thread that calls Get).</summary>
     public Action<string>? Logger { get; init; }
@@ -49,9 +61,10 @@ public sealed record LoaderOptions
         {
             throw new ArgumentException($"MaxSkipAttempts must be at least 1, got {MaxSkipAttempts}");
         }
-        if (!(TimeoutSeconds > 0))
+        // Written so NaN fails too; infinity would only fail later, inside Get, as an overflow.
+        if (!(TimeoutSeconds > 0 && TimeoutSeconds <= MaxTimeoutSeconds))
         {
-            throw new ArgumentException($"TimeoutSeconds must be positive, got {TimeoutSeconds}");
+            throw new ArgumentException($"TimeoutSeconds must be in (0, {MaxTimeoutSeconds}], got {TimeoutSeconds}");
         }
         return this;
     }

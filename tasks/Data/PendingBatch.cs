@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace GppfActors.Tasks.Data;
 
 /// <summary>
@@ -52,5 +54,25 @@ internal sealed class PendingBatch
         }
     }
 
-    public bool Wait(TimeSpan timeout) => done.Wait(timeout);
+    /// <summary>
+    /// True once every position is in; false when <paramref name="timeout"/> has passed first. The deadline is kept on
+    /// <see cref="Stopwatch"/> (monotonic, unaffected by clock changes) and the wait resumes until it has really
+    /// passed, so a time-out is never reported early, whatever the granularity of the event's own timer.
+    /// </summary>
+    public bool Wait(TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var left = timeout - clock.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                return done.IsSet;
+            }
+            if (done.Wait(left))
+            {
+                return true;
+            }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using GppfActors.Tasks.Formats;
 
@@ -102,13 +103,14 @@ public sealed class PrefetchingLoader : IDisposable
                 PrefetchMisses++;
             }
         }
+        var waited = Stopwatch.StartNew();
         if (!batch.Wait(TimeSpan.FromSeconds(options.TimeoutSeconds)))
         {
             batch.Cancel();
             var waiting = Array.FindIndex(batch.Finished, f => !f);
             var index = batch.Indices[Math.Max(waiting, 0)];
             throw new TimeoutException(
-                $"loader {dataset.Name}: batch of step {step} not ready after {options.TimeoutSeconds} s " +
+                $"loader {dataset.Name}: batch of step {step} not ready after {waited.Elapsed.TotalSeconds:0.###} s (time-out {options.TimeoutSeconds} s) " +
                 $"({batch.Finished.Count(f => f)} of {batch.Indices.Length} samples done); waiting on sample {index} ({dataset.SourceOf(index)})");
         }
         var failed = Array.FindIndex(batch.Errors, e => e is not null);

@@ -59,16 +59,23 @@ public sealed class SampleProducer
             $"{attempts} consecutive bad samples from index {index} in {dataset.Name}; the last: {last.Detail}", last.JsonPath, last);
     }
 
-    /// <summary>Any failure while reading a sample is reported against its file, whatever threw it.</summary>
+    /// <summary>
+    /// Any failure while reading a sample is reported against its file and its index, whatever threw it: data sets name
+    /// the file, and only here is the index known to every kind of data set, so it is added here, once.
+    /// </summary>
     private DecodedSample Decode(long index)
     {
         try
         {
             return dataset.Decode(index);
         }
-        catch (Exception e) when (e is not DataFormatException and not OutOfMemoryException)
+        catch (DataFormatException e)
         {
-            throw new DataFormatException(dataset.SourceOf(index), $"decoding sample {index} failed: {e.GetType().Name}: {e.Message}", inner: e);
+            throw new DataFormatException(e.FilePath, $"sample {index} of {dataset.Name}: {e.Detail}", e.JsonPath, e);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new DataFormatException(dataset.SourceOf(index), $"sample {index} of {dataset.Name}: decoding failed: {e.GetType().Name}: {e.Message}", inner: e);
         }
     }
 }

@@ -14,7 +14,7 @@ namespace GppfActors.Tasks.Definitions;
 /// <param name="NumClasses">Classes of a classification, detection or segmentation task; 0 for depth.</param>
 /// <param name="InputSize">Network input size of this task's batches.</param>
 /// <param name="BatchSize">Samples per device per step (task-specific, paper appendix D).</param>
-/// <param name="SamplingWeight">Relative weight with which a device draws this task each step.</param>
+/// <param name="SamplingWeight">Relative weight with which a device draws this task each step; finite and &gt; 0.</param>
 /// <param name="LossWeight">Factor on the task loss (paper: 1.0 for pre-training tasks, 0.1 for KITTI depth).</param>
 public sealed partial record TaskDefinition(
     string Name,
@@ -70,7 +70,10 @@ public sealed partial record TaskDefinition(
         ConfigCheck.AtLeast(InputSize.Height, 1, $"{Key}.input_size.height");
         ConfigCheck.AtLeast(InputSize.Width, 1, $"{Key}.input_size.width");
         ConfigCheck.AtLeast(BatchSize, 1, $"{Key}.batch_size");
-        ConfigCheck.Require(SamplingWeight >= 0 && double.IsFinite(SamplingWeight), $"{Key}.sampling_weight", "must be finite and >= 0", SamplingWeight);
+        // > 0, not >= 0: the task sampler draws every listed task and refuses a zero weight, so a zero
+        // that passed here would only fail later, after the data sets were opened. Drop a task instead.
+        ConfigCheck.Require(SamplingWeight > 0 && double.IsFinite(SamplingWeight), $"{Key}.sampling_weight",
+            double.IsPositiveInfinity(SamplingWeight) ? "must be finite" : "must be > 0", SamplingWeight);
         ConfigCheck.Require(LossWeight >= 0 && double.IsFinite(LossWeight), $"{Key}.loss_weight", "must be finite and >= 0", LossWeight);
         Classification.Validate($"{Key}.classification");
         Detection.Validate($"{Key}.detection");

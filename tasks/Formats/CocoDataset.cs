@@ -25,7 +25,8 @@ public sealed class CocoDataset
 }
 
 /// <summary>A COCO category: its JSON id and name.</summary>
-public sealed record CocoCategory(long Id, string Name);
+/// <param name="JsonIndex">Position in the JSON <c>categories</c> array, for error messages (the class index is the sorted position).</param>
+public sealed record CocoCategory(long Id, string Name, int JsonIndex);
 
 /// <summary>A COCO image: the resolved file, the size the JSON declares (if any) and its objects.</summary>
 /// <param name="JsonIndex">Position in the JSON <c>images</c> array, for error messages.</param>

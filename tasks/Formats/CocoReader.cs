@@ -82,14 +82,15 @@ public static class CocoReader
             var index = 0;
             foreach (var c in array.EnumerateArray())
             {
-                var at = $"categories[{index++}]";
+                var position = index++;
+                var at = $"categories[{position}]";
                 RequireObject(c, at);
                 var id = Integer(c, "id", at);
                 if (!ids.Add(id))
                 {
                     throw Fail($"{at}.id", $"duplicate category id {id}");
                 }
-                list.Add(new CocoCategory(id, String(c, "name", at)));
+                list.Add(new CocoCategory(id, String(c, "name", at), position));
             }
             if (list.Count == 0)
             {

@@ -5,14 +5,18 @@ namespace GppfActors.Tasks.Synthetic;
 /// <summary>Opens a task and split of a generated synthetic data set as a loader data set, with that task's standard augmentation.</summary>
 public static class SynthDatasets
 {
-    public static ITaskDataset Open(string root, SynthTask task, string split)
+    /// <summary>
+    /// Opens one split; with <paramref name="labels"/> (the num_classes of the task that trains on it) class labels
+    /// outside it are refused, as for any other data set. Depth has no labels and ignores it.
+    /// </summary>
+    public static ITaskDataset Open(string root, SynthTask task, string split, LabelRange? labels = null)
     {
         var name = $"{SynthLayout.TaskName(task)}/{split}";
         return task switch
         {
-            SynthTask.Classification => ImageFolderDataset.Open(name, SynthLayout.SplitDir(root, task, split)),
-            SynthTask.Detection => CocoDetectionDataset.Open(name, SynthLayout.CocoFile(root, split), SynthLayout.ImageDir(root, task, split)),
-            SynthTask.Segmentation => SegmentationFolderDataset.Open(name, SynthLayout.ImageDir(root, task, split), SynthLayout.MaskDir(root, split)),
+            SynthTask.Classification => ImageFolderDataset.Open(name, SynthLayout.SplitDir(root, task, split), labels),
+            SynthTask.Detection => CocoDetectionDataset.Open(name, SynthLayout.CocoFile(root, split), SynthLayout.ImageDir(root, task, split), labels),
+            SynthTask.Segmentation => SegmentationFolderDataset.Open(name, SynthLayout.ImageDir(root, task, split), SynthLayout.MaskDir(root, split), labels),
             _ => DepthFolderDataset.Open(name, SynthLayout.ImageDir(root, task, split), SynthLayout.DepthDir(root, split)),
         };
     }

@@ -42,11 +42,49 @@ public class TemperatureScheduleSpecs
         Assert.Equal(expectedMessage, error.Message);
     }
 
-    [Fact]
-    public void Should_accept_the_paper_values_when_validating()
+    [Theory]
+    [InlineData(0, 1.0)]
+    [InlineData(1, 0.875)]
+    [InlineData(2, 0.75)]
+    [InlineData(3, 0.625)]
+    [InlineData(4, 0.5)]
+    [InlineData(5, 0.5)]
+    [InlineData(1_000, 0.5)]
+    public void Should_step_down_by_equal_exact_amounts_then_hold_when_the_schedule_is_short(long step, double expected)
     {
-        var exception = Record.Exception(TemperatureSchedule.Paper.Validate);
+        // 1.0 to 0.5 over 4 steps: -0.125 per step, every value exact in binary, so equality is exact.
+        var schedule = new TemperatureSchedule(1.0, 0.5, 4);
 
-        Assert.Null(exception);
+        Assert.Equal(expected, schedule.At(step));
+    }
+
+    [Fact]
+    public void Should_fall_by_the_same_amount_every_step_when_between_the_ends()
+    {
+        var paper = TemperatureSchedule.Paper;
+        var perStep = (0.01 - 5.0) / 450_000;
+
+        foreach (var step in new long[] { 0, 1, 12_345, 225_000, 449_998 })
+        {
+            Assert.Equal(perStep, paper.At(step + 1) - paper.At(step), 1e-12);
+        }
+        Assert.Equal(0.0, paper.At(450_001) - paper.At(450_000));
+    }
+
+    [Fact]
+    public void Should_accept_and_hold_a_constant_temperature_when_tau_min_equals_tau0()
+    {
+        // The boundary of "tau_min in (0, tau0]": a fixed temperature is a legitimate ablation.
+        var constant = new TemperatureSchedule(2.0, 2.0, 10);
+
+        constant.Validate();
+
+        Assert.Equal([2.0, 2.0, 2.0, 2.0], new long[] { 0, 5, 10, 11 }.Select(constant.At));
+    }
+
+    [Fact]
+    public void Should_refuse_a_negative_step_when_asked_for_a_temperature()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => TemperatureSchedule.Paper.At(-1));
     }
 }

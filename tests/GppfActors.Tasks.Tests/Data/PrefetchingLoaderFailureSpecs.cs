@@ -113,19 +113,30 @@ public sealed class PrefetchingLoaderFailureSpecs : IDisposable
     }
 
     [Fact]
-    public void Should_time_out_naming_the_file_when_a_decode_never_finishes()
+    public void Should_time_out_naming_the_sample_and_file_after_the_time_out_when_a_decode_never_finishes()
     {
+        const double timeoutSeconds = 0.5;
         using var gate = new ManualResetEventSlim(false);
         var dataset = new BlockingDataset(gate);
-        using var loader = Loader(dataset, timeoutSeconds: 0.3);
-        var clock = Stopwatch.StartNew();
+        // One worker takes the jobs in order, so once sample 1 has started decoding sample 0 is done: which
+        // sample the loader waits on is then fixed, whatever the machine's speed.
+        using var loader = new PrefetchingLoader(dataset, AugmentationOptions.Dense(16, 16),
+            new LoaderOptions { Seed = 1, NumWorkers = 1, TimeoutSeconds = timeoutSeconds });
         try
         {
+            loader.Prefetch(3, [0, 1]);
+            Assert.True(dataset.Blocked.Wait(TimeSpan.FromSeconds(30)), "sample 1 never started decoding");
+            var clock = Stopwatch.StartNew();
+
             var e = Assert.Throws<TimeoutException>(() => loader.Get(3, [0, 1]));
 
-            Assert.Contains("stuck-1.png", e.Message);
+            clock.Stop();
             Assert.Contains("step 3", e.Message);
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+            Assert.Contains("1 of 2 samples done", e.Message);
+            Assert.Contains("waiting on sample 1 (stuck-1.png)", e.Message);
+            // Never early (the loader measures its wait on the monotonic clock), and nowhere near the gate's own
+            // one-minute release, which would have let the batch finish instead.
+            Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(timeoutSeconds), TimeSpan.FromSeconds(timeoutSeconds + 20));
         }
         finally
         {
@@ -144,18 +155,24 @@ public sealed class PrefetchingLoaderFailureSpecs : IDisposable
         Assert.IsType<InvalidOperationException>(e.InnerException);
     }
 
-    /// <summary>Sample 0 decodes at once; sample 1 blocks until the gate opens, like a read from a hung network drive.</summary>
+    /// <summary>
+    /// Sample 0 decodes at once; sample 1 signals <see cref="Blocked"/> and then blocks until the gate opens, like a read
+    /// from a hung network drive (a minute at most, so a test that forgets the gate cannot hang the run).
+    /// </summary>
     private sealed class BlockingDataset(ManualResetEventSlim gate) : ITaskDataset
     {
         public string Name => "stuck";
 
         public int Count => 2;
 
+        public ManualResetEventSlim Blocked { get; } = new(false);
+
         public DecodedSample Decode(long index)
         {
             if (index == 1)
             {
-                gate.Wait(TimeSpan.FromSeconds(10));
+                Blocked.Set();
+                gate.Wait(TimeSpan.FromMinutes(1));
             }
             return new DecodedSample { Image = TestImages.Pattern(16, 16), SourcePath = SourceOf(index), Mask = new LabelMask(16, 16, new byte[256]) };
         }

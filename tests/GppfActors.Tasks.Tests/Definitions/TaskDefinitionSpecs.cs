@@ -28,7 +28,10 @@ public class TaskDefinitionSpecs
     {
         { Coco with { BatchSize = 0 }, "tasks.coco.batch_size must be >= 1, got 0" },
         { Coco with { NumClasses = 0 }, "tasks.coco.num_classes must be >= 1, got 0" },
-        { Coco with { SamplingWeight = double.NaN }, "tasks.coco.sampling_weight must be finite and >= 0, got NaN" },
+        { Coco with { SamplingWeight = 0 }, "tasks.coco.sampling_weight must be > 0, got 0" },
+        { Coco with { SamplingWeight = -1 }, "tasks.coco.sampling_weight must be > 0, got -1" },
+        { Coco with { SamplingWeight = double.NaN }, "tasks.coco.sampling_weight must be > 0, got NaN" },
+        { Coco with { SamplingWeight = double.PositiveInfinity }, "tasks.coco.sampling_weight must be finite, got Infinity" },
         { Coco with { InputSize = new InputSize(0, 5) }, "tasks.coco.input_size.height must be >= 1, got 0" },
         { Coco with { Name = "co co" }, "tasks.name must be letters, digits, '_' or '-'" },
         { Coco with { Dataset = " " }, "tasks.coco.dataset must name the data" },

@@ -37,9 +37,16 @@ public class FcosTargetAssignerSpecs
         // Location (2,2) in C: l 2, t 2, r 5, b 2; centerness sqrt(2/5 * 2/2) = 0.63246.
         Assert.Equal([2f, 2f, 5f, 2f], targets.Distances[0, 16].data<float>().ToArray());
         Assert.Equal(Math.Sqrt(0.4), targets.Centerness[0, 16].item<float>(), 5);
-        // Location (2,6) in B: l 2, t 6, r 6, b 2; centerness 1/3.
+        // Location (6,2) in C: l 6, t 2, r 1, b 2; centerness sqrt(1/6 * 2/2) = 0.40825 (left and right differ).
+        Assert.Equal([6f, 2f, 1f, 2f], targets.Distances[0, 17].data<float>().ToArray());
+        Assert.Equal(Math.Sqrt(1.0 / 6), targets.Centerness[0, 17].item<float>(), 5);
+        // Location (2,6) in B: l 2, t 6, r 6, b 2; centerness sqrt(2/6 * 2/6) = 1/3.
         Assert.Equal([2f, 6f, 6f, 2f], targets.Distances[0, 18].data<float>().ToArray());
-        Assert.Equal(0f, targets.Centerness[0, 2].item<float>());
+        Assert.Equal(1.0 / 3, targets.Centerness[0, 18].item<float>(), 5);
+        // Background (5,5) lies outside every box it could be measured against (A: l 5, t 5, r -1, b -1): both
+        // ratios are negative, so their product 1/25 would give 0.2 unless background is zeroed explicitly.
+        Assert.Equal(bg, targets.Labels[0, 10].item<long>());
+        Assert.Equal(0f, targets.Centerness[0, 10].item<float>());
     }
 
     [Fact]

@@ -15,10 +15,8 @@ public static class TinyData
 {
     public const int Size = 32;
 
-    // The test machine has 2 cores shared with other jobs; libtorch's intra-op workers spin while
-    // waiting and made a tiny step 10-25x slower there (measured: 22 ms vs 636 ms). The setting is
-    // process-wide, so it is made once, here, before any test builds a batch.
-    static TinyData() => set_num_threads(1);
+    // Before any test builds a batch (see TorchThreads for why).
+    static TinyData() => TorchThreads.LimitToOne();
 
     public const int NumColours = 3;
 

@@ -14,6 +14,7 @@ public sealed class TinyTraining : IDisposable
 {
     public TinyTraining(TaskDefinition task, double learningRate = 5e-3, long seed = 3)
     {
+        TorchThreads.LimitToOne();
         Task = task;
         Backbone = BackboneConfig.Tiny(2);
         var network = new GppfNetwork(Backbone, TaskFamilies.HeadSpecs([task], Backbone), seed);
