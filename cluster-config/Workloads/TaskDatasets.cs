@@ -14,6 +14,7 @@ public static class TaskDatasets
 {
     public static readonly IReadOnlyList<string> Formats = ["image-folder", "coco", "mask-folder", "depth-folder"];
 
+    /// <summary>Opens a split; labels outside the task's <c>num_classes</c> are refused (naming the key and the file).</summary>
     public static ITaskDataset Open(TaskDefinition task, string dataRoot, string split)
     {
         var (format, folder) = Parse(task);
@@ -21,9 +22,9 @@ public static class TaskDatasets
         string name = $"{task.Name}/{split}";
         return format switch
         {
-            "image-folder" => ImageFolderDataset.Open(name, dir),
-            "coco" => CocoDetectionDataset.Open(name, Path.Combine(dir, "annotations.json"), Path.Combine(dir, "images")),
-            "mask-folder" => SegmentationFolderDataset.Open(name, Path.Combine(dir, "images"), Path.Combine(dir, "masks")),
+            "image-folder" => ImageFolderDataset.Open(name, dir, LabelRange.For(task)),
+            "coco" => CocoDetectionDataset.Open(name, Path.Combine(dir, "annotations.json"), Path.Combine(dir, "images"), LabelRange.For(task)),
+            "mask-folder" => SegmentationFolderDataset.Open(name, Path.Combine(dir, "images"), Path.Combine(dir, "masks"), LabelRange.For(task)),
             _ => DepthFolderDataset.Open(name, Path.Combine(dir, "images"), Path.Combine(dir, "depth")),
         };
     }
