@@ -1,0 +1,432 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace GppfActors.Collectives;
+
+/// <summary>Tuning of the TCP ring, fixed per process (see <see cref="CollectiveNodeOptions"/>).</summary>
+internal sealed record RingSettings(int SegmentBytes, int SmallBytes, int BucketBytes, int ReceiveBuffers, TimeProvider Time);
+
+/// <summary>
+/// One process's two connections in the ring between processes of one epoch: it connects to the
+/// next process and is connected to by the previous one. Owned by the epoch's session; the
+/// process's leading device thread drives it through <see cref="TcpCollectiveGroup"/>.
+/// </summary>
+/// <remarks>
+/// Threads: a connector (until the outgoing link is up); a sender that writes queued frames to the
+/// next process, so the device thread reduces one segment while the previous one is on the wire;
+/// a receiver that reads frames from the previous process into the slots the device thread posted
+/// (pooled buffers for segments to be reduced, the final place for segments to be kept); a watcher
+/// that reads the reverse direction of the outgoing link, which carries only abort and bye frames.
+/// The device thread never blocks in a socket call: it waits on this object's monitor with a
+/// deadline on the monotonic clock, so an abort or a time-out wakes it at once.
+/// Failure: the first failure is kept, the device thread's waits throw it, the session's in-process
+/// members are woken, and it is sent to both neighbours in an abort frame before the sockets are
+/// closed, so it travels around the ring both ways; a neighbour that dies shows up as an end of
+/// stream and fails the epoch naming that neighbour.
+/// </remarks>
+internal sealed partial class RingLinks
+{
+    // How long an ended ring waits for its peers to close their side before closing regardless.
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(3);
+
+    // Bound on writing a last frame (abort, bye) to a peer that may not be reading.
+    private static readonly TimeSpan LastFrameSendLimit = TimeSpan.FromSeconds(1);
+
+    private readonly object _gate = new();
+    private readonly GroupSpec _spec;
+    private readonly ulong _fingerprint;
+    private readonly RingSettings _settings;
+    private readonly Action<CollectiveFailure> _onFailed;
+    private readonly object _reverseWriteGate = new();
+    private CollectiveFailure? _failure;
+    private string? _closeReason;
+    private Socket? _out;
+    private Socket? _in;
+    private Socket? _connecting;
+    private Thread? _sender;
+    private Timer? _forceClose;
+    private long _waitTicks;
+
+    public RingLinks(GroupSpec spec, IReadOnlyList<RingPeer> peers, int self, RingSettings settings, Action<CollectiveFailure> onFailed)
+    {
+        _spec = spec;
+        _fingerprint = spec.Fingerprint();
+        _settings = settings;
+        _onFailed = onFailed;
+        Size = peers.Count;
+        Self = peers[self];
+        Next = peers[(self + 1) % Size];
+        Prev = peers[(self - 1 + Size) % Size];
+        _pool = new Stack<byte[]>(Enumerable.Range(0, settings.ReceiveBuffers).Select(_ => new byte[MaxDataFrameBytes]));
+    }
+
+    public long Epoch => _spec.Epoch;
+
+    public int Size { get; }
+
+    public RingPeer Self { get; }
+
+    public RingPeer Next { get; }
+
+    public RingPeer Prev { get; }
+
+    public TimeSpan Timeout => _spec.Timeout;
+
+    public RingSettings Settings => _settings;
+
+    // Integer segment splits can exceed the nominal segment size by one element.
+    private int MaxDataFrameBytes => _settings.SegmentBytes + 16;
+
+    /// <summary>The first failure, or null.</summary>
+    public CollectiveFailure? Failure
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failure;
+            }
+        }
+    }
+
+    /// <summary>True once failed or closed.</summary>
+    public bool IsDone
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failure is not null || _closeReason is not null;
+            }
+        }
+    }
+
+    /// <summary>Time the device thread has spent waiting for the ring (peers' data, connections, the wire).</summary>
+    public TimeSpan WaitTime => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _waitTicks));
+
+    private string Origin => Self.ToString();
+
+    /// <summary>Starts connecting to the next process; the previous one connects to us through the node's listener.</summary>
+    public void Start() => StartThread(ConnectLoop, "connect");
+
+    /// <summary>
+    /// Takes an incoming connection that announced itself with <paramref name="handshake"/> and
+    /// answers it: accepted (the socket is ours from then on), refused with a reason (returned;
+    /// the caller closes the socket), or, when this epoch has already failed here, refused with
+    /// the failure itself, which the connecting process adopts.
+    /// </summary>
+    public string? OfferIncoming(Handshake handshake, Socket socket)
+    {
+        CollectiveFailure? failed;
+        string? refusal = null;
+        lock (_gate)
+        {
+            failed = _failure;
+            if (failed is null && _closeReason is not null)
+            {
+                refusal = $"epoch {Epoch} has already ended in process '{Self.ProcessId}' ({_closeReason})";
+            }
+            else if (handshake.SpecFingerprint != _fingerprint)
+            {
+                refusal = $"the connecting process has a different group spec for epoch {Epoch} than process '{Self.ProcessId}'";
+            }
+            else if (handshake.FromRank != Prev.LeaderRank || handshake.FromProcessId != Prev.ProcessId || handshake.ToRank != Self.LeaderRank)
+            {
+                refusal = $"rank {handshake.FromRank} of process '{handshake.FromProcessId}' is not the ring predecessor of rank {handshake.ToRank} " +
+                    $"in epoch {Epoch} (expected rank {Prev.LeaderRank} of '{Prev.ProcessId}' connecting to rank {Self.LeaderRank})";
+            }
+            else if (_in is not null)
+            {
+                refusal = $"rank {Self.LeaderRank} already has a connection from rank {Prev.LeaderRank} in epoch {Epoch}";
+            }
+        }
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+        if (failed is not null)
+        {
+            Wire.TrySendHandshakeFailure(socket, failed.Encode());
+            return null;
+        }
+        try
+        {
+            Wire.SendHandshakeReply(socket, refusal: null);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+            return null;
+        }
+        lock (_gate)
+        {
+            // Published even if the epoch failed meanwhile: the abort frame below (or Fail's)
+            // then tells the previous process, and the receiver drains the link in good order.
+            _in = socket;
+            failed = _failure;
+            Monitor.PulseAll(_gate);
+        }
+        StartThread(() => ReceiveLoop(socket), "receive");
+        if (failed is not null)
+        {
+            TrySendReverse(socket, FrameType.Abort, failed.Encode());
+            ShutdownSend(socket);
+        }
+        return null;
+    }
+
+    private void ConnectLoop()
+    {
+        var backoff = TimeSpan.FromMilliseconds(10);
+        while (true)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            lock (_gate)
+            {
+                if (_failure is not null || _closeReason is not null)
+                {
+                    socket.Dispose();
+                    return;
+                }
+                _connecting = socket;
+            }
+            string? refusal;
+            byte[]? remoteFailure;
+            try
+            {
+                // Synchronous on this dedicated thread: no thread-pool hop (which can take
+                // hundreds of milliseconds while the pool is starved); a failure or close ends a
+                // pending connect by disposing the socket.
+                socket.Connect(EndpointText.Resolve(Next.Endpoint));
+                Wire.SendAll(socket, Wire.EncodeHandshake(new Handshake(Epoch, _fingerprint, Self.LeaderRank, Next.LeaderRank, Self.ProcessId)));
+                // Blocks until the next process has joined this epoch (it parks us until then);
+                // a failure or close disposes the socket, which ends the wait.
+                (refusal, remoteFailure) = Wire.ReceiveHandshakeReply(socket);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or EndOfStreamException or IOException)
+            {
+                socket.Dispose();
+                lock (_gate)
+                {
+                    _connecting = null;
+                    if (_failure is not null || _closeReason is not null)
+                    {
+                        return;
+                    }
+                    // Not listening yet, or it went away while we waited: try again until the
+                    // epoch ends; a collective waiting for this link bounds the wait by its time-out.
+                    Monitor.Wait(_gate, backoff);
+                }
+                backoff = TimeSpan.FromMilliseconds(Math.Min(200, backoff.TotalMilliseconds * 2));
+                continue;
+            }
+            if (remoteFailure is not null)
+            {
+                socket.Dispose();
+                Fail(CollectiveFailure.Decode(remoteFailure));
+                return;
+            }
+            if (refusal is not null)
+            {
+                socket.Dispose();
+                Fail(CollectiveFailure.Aborted(Origin, $"{Next} refused the connection: {refusal}"));
+                return;
+            }
+            lock (_gate)
+            {
+                _connecting = null;
+                if (_failure is not null || _closeReason is not null)
+                {
+                    socket.Dispose();
+                    return;
+                }
+                _out = socket;
+                Monitor.PulseAll(_gate);
+            }
+            _sender = StartThread(() => SendLoop(socket), "send");
+            StartThread(() => WatchLoop(socket), "watch");
+            return;
+        }
+    }
+
+    /// <summary>Records the first failure, wakes every waiter, tells both neighbours and closes the links.</summary>
+    /// <remarks>The neighbour a failure came from is told again too: it ignores a second failure, and skipping it would not save anything.</remarks>
+    public void Fail(CollectiveFailure failure)
+    {
+        Socket? reverse;
+        lock (_gate)
+        {
+            if (_failure is not null || _closeReason is not null)
+            {
+                return;
+            }
+            _failure = failure;
+            reverse = _in;
+            _connecting?.Dispose();
+            _forceClose = new Timer(_ => DisposeSockets(), null, DrainGrace, System.Threading.Timeout.InfiniteTimeSpan);
+            Monitor.PulseAll(_gate);
+        }
+        _onFailed(failure);
+        if (reverse is not null)
+        {
+            // The previous process reads this direction only for abort and bye frames (its
+            // watcher), so the frame is not stuck behind data; its send buffer is empty.
+            TrySendReverse(reverse, FrameType.Abort, failure.Encode());
+            ShutdownSend(reverse);
+        }
+        // No socket is closed here. Closing one with unread bytes makes the kernel reset the
+        // connection and drop what we sent last, the abort frame among it. Instead each side
+        // shuts down its sending half after its last frame, the reader threads read and discard
+        // until the peer's end of stream, and then close (the timer, should a peer hang).
+    }
+
+    /// <summary>
+    /// Ends the epoch in good order: both neighbours get a bye frame after everything already
+    /// sent, so a neighbour still finishing its last collective completes it; later collectives
+    /// here throw <see cref="CollectiveAbortedException"/> with <paramref name="reason"/>.
+    /// </summary>
+    public void Close(string reason)
+    {
+        Socket? reverse;
+        lock (_gate)
+        {
+            if (_failure is not null || _closeReason is not null)
+            {
+                return;
+            }
+            _closeReason = reason;
+            reverse = _in;
+            _connecting?.Dispose();
+            _forceClose = new Timer(_ => DisposeSockets(), null, DrainGrace, System.Threading.Timeout.InfiniteTimeSpan);
+            Monitor.PulseAll(_gate);
+        }
+        if (reverse is not null)
+        {
+            TrySendReverse(reverse, FrameType.Bye, []);
+            ShutdownSend(reverse);
+        }
+    }
+
+    /// <summary>Waits (bounded) until the sender has written its last frame, so a process that exits next does not cut it off.</summary>
+    public void WaitFlushed(TimeSpan limit)
+    {
+        var sender = _sender;
+        if (sender is not null && !sender.Join(limit))
+        {
+            DisposeSockets();
+        }
+    }
+
+    private void TrySendReverse(Socket socket, FrameType type, byte[] payload)
+    {
+        try
+        {
+            lock (_reverseWriteGate)
+            {
+                socket.SendTimeout = (int)LastFrameSendLimit.TotalMilliseconds;
+                Wire.SendFrame(socket, type, payload);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The neighbour is gone already; it learns nothing it does not know.
+        }
+    }
+
+    // Our last frame is out: end of stream for the peer after it; reading goes on (see Fail).
+    private static void ShutdownSend(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already gone: nothing left to tell.
+        }
+    }
+
+    private void DisposeSockets()
+    {
+        Socket?[] sockets;
+        lock (_gate)
+        {
+            sockets = [_out, _in, _connecting];
+        }
+        foreach (var s in sockets)
+        {
+            s?.Dispose();
+        }
+    }
+
+    private Thread StartThread(Action body, string role)
+    {
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception e)
+            {
+                // A bug here must not take the process down or leave peers hanging: fail the epoch.
+                Fail(CollectiveFailure.Aborted(Origin, $"ring {role} thread failed: {e.GetType().Name}: {e.Message}"));
+            }
+        })
+        {
+            IsBackground = true,
+            Name = $"gppf-ring-e{Epoch}-r{Self.LeaderRank}-{role}",
+        };
+        thread.Start();
+        return thread;
+    }
+
+    // Called with the lock held: the exception the device thread throws, if the ring has ended.
+    private CollectiveException? EndedError(string operation) =>
+        _failure?.ToException(Epoch, operation) ??
+        (_closeReason is null ? null : new CollectiveAbortedException(Epoch, operation, _closeReason));
+
+    /// <summary>Waits until both links are up; throws the ring's failure, or fails it on time-out naming the ranks not connected.</summary>
+    public void WaitReady(string operation)
+    {
+        CollectiveFailure? timedOut = null;
+        lock (_gate)
+        {
+            if (_out is not null && _in is not null && _failure is null && _closeReason is null)
+            {
+                return;
+            }
+            long started = Stopwatch.GetTimestamp();
+            var deadline = Deadline.After(_settings.Time, Timeout);
+            try
+            {
+                while (true)
+                {
+                    if (EndedError(operation) is { } ended)
+                    {
+                        throw ended;
+                    }
+                    if (_out is not null && _in is not null)
+                    {
+                        return;
+                    }
+                    var slice = deadline.WaitSlice;
+                    if (slice <= TimeSpan.Zero)
+                    {
+                        var missing = (_in is null ? Prev.GlobalRanks : []).Concat(_out is null ? Next.GlobalRanks : []).Distinct().Order().ToList();
+                        var what = string.Join(" and ", new[] { _in is null ? $"no connection from {Prev}" : null, _out is null ? $"no connection to {Next}" : null }.OfType<string>());
+                        timedOut = CollectiveFailure.TimedOut(Origin, $"timed out after {Timeout.TotalSeconds:0.###} s forming the ring: {what}", missing, Timeout);
+                        break;
+                    }
+                    Monitor.Wait(_gate, slice);
+                }
+            }
+            finally
+            {
+                _waitTicks += Stopwatch.GetTimestamp() - started;
+            }
+        }
+        Fail(timedOut);
+        throw Failure!.ToException(Epoch, operation);
+    }
+}
