@@ -52,7 +52,8 @@ var threads = ranks.Select((rank, i) => new Thread(() =>
     {
         errors[i] = e;
     }
-}) { Name = $"rank-{rank}" }).ToList();
+})
+{ Name = $"rank-{rank}" }).ToList();
 threads.ForEach(t => t.Start());
 threads.ForEach(t => t.Join());
 if (errors.FirstOrDefault(e => e is not null) is { } error)
