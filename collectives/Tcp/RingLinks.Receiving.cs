@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace GppfActors.Collectives;
 
@@ -11,6 +12,7 @@ internal sealed partial class RingLinks
     private readonly Stack<byte[]> _pool;
     private int _receiveCursor;
     private bool _prevLeft;
+    private bool _receivingIntoTensor;
 
     /// <summary>A frame the device thread expects: where its payload goes, and whether it arrived.</summary>
     public sealed class Slot
@@ -20,19 +22,23 @@ internal sealed partial class RingLinks
         /// <summary>Payload bytes expected (any up to the control limit for headers).</summary>
         public int Length { get; init; }
 
-        /// <summary>Where the payload lands; null until the receiver takes a pooled buffer for it.</summary>
-        public byte[]? Buffer { get; set; }
+        /// <summary>Where the payload lands; for a pooled slot, empty until the receiver takes a pooled buffer for it.</summary>
+        public Memory<byte> Target { get; set; }
 
-        public int Offset { get; set; }
+        /// <summary>The pooled buffer behind <see cref="Target"/>, while the slot holds one.</summary>
+        public byte[]? PoolBuffer { get; set; }
 
-        public bool Pooled { get; set; }
+        public bool Pooled { get; init; }
+
+        /// <summary>True when <see cref="Target"/> is a tensor's memory rather than one of our arrays (see <see cref="Quiesce"/>).</summary>
+        public bool InTensorMemory { get; init; }
 
         /// <summary>For a header: ours, which the previous process's must agree with.</summary>
         public OpHeader? Expected { get; init; }
 
         public bool Complete { get; set; }
 
-        public Span<byte> Payload => Buffer.AsSpan(Offset, Length);
+        public Span<byte> Payload => Target.Span;
     }
 
     /// <summary>Starts an operation: checks the ring is up (waiting for it if needed) and forgets the previous operation's slots.</summary>
@@ -53,9 +59,9 @@ internal sealed partial class RingLinks
     /// <summary>Expects the previous process's header, which must agree with <paramref name="expected"/>.</summary>
     public Slot PostHeader(OpHeader expected) => Post(new Slot { Type = FrameType.OpHeader, Length = -1, Expected = expected });
 
-    /// <summary>Expects a data frame of <paramref name="count"/> bytes, written straight into <paramref name="target"/> at <paramref name="offset"/>.</summary>
-    public Slot PostData(byte[] target, int offset, int count) =>
-        Post(new Slot { Type = FrameType.Data, Length = count, Buffer = target, Offset = offset });
+    /// <summary>Expects a data frame of exactly <paramref name="target"/>'s length, written straight into it.</summary>
+    public Slot PostData(Memory<byte> target) =>
+        Post(new Slot { Type = FrameType.Data, Length = target.Length, Target = target, InTensorMemory = !MemoryMarshal.TryGetArray<byte>(target, out _) });
 
     /// <summary>Expects a data frame of <paramref name="count"/> bytes into a pooled buffer; give it back with <see cref="Release"/>.</summary>
     public Slot PostPooled(int count)
@@ -68,7 +74,7 @@ internal sealed partial class RingLinks
     }
 
     /// <summary>Expects an empty token frame.</summary>
-    public Slot PostToken() => Post(new Slot { Type = FrameType.Token, Length = 0, Buffer = [] });
+    public Slot PostToken() => Post(new Slot { Type = FrameType.Token, Length = 0 });
 
     private Slot Post(Slot slot)
     {
@@ -86,14 +92,15 @@ internal sealed partial class RingLinks
     /// <summary>Returns a pooled slot's buffer for the receiver to reuse.</summary>
     public void Release(Slot slot)
     {
-        if (!slot.Pooled || slot.Buffer is null)
+        if (slot.PoolBuffer is null)
         {
             return;
         }
         lock (_gate)
         {
-            _pool.Push(slot.Buffer);
-            slot.Buffer = null;
+            _pool.Push(slot.PoolBuffer);
+            slot.PoolBuffer = null;
+            slot.Target = Memory<byte>.Empty;
             Monitor.PulseAll(_gate);
         }
     }
@@ -198,7 +205,18 @@ internal sealed partial class RingLinks
                 }
                 else
                 {
-                    Wire.ReceiveAll(socket, slot.Payload);
+                    try
+                    {
+                        Wire.ReceiveAll(socket, slot.Payload);
+                    }
+                    finally
+                    {
+                        lock (_gate)
+                        {
+                            _receivingIntoTensor = false;
+                            Monitor.PulseAll(_gate);
+                        }
+                    }
                 }
                 lock (_gate)
                 {
@@ -258,7 +276,7 @@ internal sealed partial class RingLinks
             }
             else
             {
-                while (slot.Pooled && slot.Buffer is null && _pool.Count == 0 && _failure is null && _closeReason is null)
+                while (slot.Pooled && slot.PoolBuffer is null && _pool.Count == 0 && _failure is null && _closeReason is null)
                 {
                     Monitor.Wait(_gate);   // every pooled buffer awaits reduction; TCP holds the rest back
                 }
@@ -266,11 +284,12 @@ internal sealed partial class RingLinks
                 {
                     return null;
                 }
-                if (slot.Pooled && slot.Buffer is null)
+                if (slot.Pooled && slot.PoolBuffer is null)
                 {
-                    slot.Buffer = _pool.Pop();
-                    slot.Offset = 0;
+                    slot.PoolBuffer = _pool.Pop();
+                    slot.Target = slot.PoolBuffer.AsMemory(0, slot.Length);
                 }
+                _receivingIntoTensor = slot.InTensorMemory;
                 return slot;
             }
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace GppfActors.Collectives;
 
@@ -14,14 +15,15 @@ internal sealed partial class RingLinks
     private long _sendQueued;
     private long _sendDone;
     private bool _nextLeft;
+    private bool _sendingFromTensor;
 
-    private readonly record struct SendItem(FrameType Type, byte[] Array, int Offset, int Count);
+    private readonly record struct SendItem(FrameType Type, ReadOnlyMemory<byte> Payload);
 
     /// <summary>
-    /// Queues a frame for the next process and returns at once; the bytes of <paramref name="array"/>
-    /// must stay unchanged until <see cref="WaitSent"/> returns.
+    /// Queues a frame for the next process and returns at once; the bytes of <paramref name="payload"/>
+    /// must stay unchanged (and alive) until <see cref="WaitSent"/> returns.
     /// </summary>
-    public void Send(FrameType type, byte[] array, int offset, int count)
+    public void Send(FrameType type, ReadOnlyMemory<byte> payload)
     {
         lock (_gate)
         {
@@ -29,7 +31,7 @@ internal sealed partial class RingLinks
             {
                 return;   // the next wait throws the failure
             }
-            _sendQueue.Enqueue(new SendItem(type, array, offset, count));
+            _sendQueue.Enqueue(new SendItem(type, payload));
             _sendQueued++;
             if (_sendQueue.Count == 1)
             {
@@ -117,28 +119,45 @@ internal sealed partial class RingLinks
                     // call; a segment of up to 1 MiB leaves alone.
                     int bytes = 0;
                     while (_sendQueue.Count > 0 && batch.Count < MaxBatchFrames &&
-                        (batch.Count == 0 || bytes + _sendQueue.Peek().Count <= MaxBatchBytes))
+                        (batch.Count == 0 || bytes + _sendQueue.Peek().Payload.Length <= MaxBatchBytes))
                     {
                         var item = _sendQueue.Dequeue();
                         batch.Add(item);
-                        bytes += item.Count;
+                        bytes += item.Payload.Length;
+                        _sendingFromTensor |= !item.Payload.IsEmpty && !MemoryMarshal.TryGetArray(item.Payload, out _);
                     }
                 }
                 segments.Clear();
                 for (int i = 0; i < batch.Count; i++)
                 {
                     var header = new ArraySegment<byte>(headers, i * Wire.FrameHeaderBytes, Wire.FrameHeaderBytes);
-                    Wire.WriteFrameHeader(header, batch[i].Type, batch[i].Count);
+                    Wire.WriteFrameHeader(header, batch[i].Type, batch[i].Payload.Length);
                     segments.Add(header);
-                    if (batch[i].Count > 0)
+                    if (batch[i].Payload.IsEmpty)
                     {
-                        segments.Add(new ArraySegment<byte>(batch[i].Array, batch[i].Offset, batch[i].Count));
+                        continue;
+                    }
+                    if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(batch[i].Payload, out var array))
+                    {
+                        segments.Add(array);
+                    }
+                    else
+                    {
+                        // A tensor's own memory: no array to gather from, so the frame's header
+                        // (and anything batched before it) goes first, then the payload.
+                        SendSegments(socket, segments);
+                        segments.Clear();
+                        Wire.SendAll(socket, batch[i].Payload.Span);
                     }
                 }
-                SendSegments(socket, segments);
+                if (segments.Count > 0)
+                {
+                    SendSegments(socket, segments);
+                }
                 lock (_gate)
                 {
                     _sendDone += batch.Count;
+                    _sendingFromTensor = false;
                     Monitor.PulseAll(_gate);
                 }
             }
@@ -146,6 +165,11 @@ internal sealed partial class RingLinks
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             Fail(CollectiveFailure.Aborted(Origin, $"connection to {Next} lost while sending: {e.Message}"));
+        }
+        lock (_gate)
+        {
+            _sendingFromTensor = false;
+            Monitor.PulseAll(_gate);
         }
         FinishOutgoing(socket);
     }

@@ -109,146 +109,6 @@ internal sealed partial class RingLinks
     /// <summary>Starts connecting to the next process; the previous one connects to us through the node's listener.</summary>
     public void Start() => StartThread(ConnectLoop, "connect");
 
-    /// <summary>
-    /// Takes an incoming connection that announced itself with <paramref name="handshake"/> and
-    /// answers it: accepted (the socket is ours from then on), refused with a reason (returned;
-    /// the caller closes the socket), or, when this epoch has already failed here, refused with
-    /// the failure itself, which the connecting process adopts.
-    /// </summary>
-    public string? OfferIncoming(Handshake handshake, Socket socket)
-    {
-        CollectiveFailure? failed;
-        string? refusal = null;
-        lock (_gate)
-        {
-            failed = _failure;
-            if (failed is null && _closeReason is not null)
-            {
-                refusal = $"epoch {Epoch} has already ended in process '{Self.ProcessId}' ({_closeReason})";
-            }
-            else if (handshake.SpecFingerprint != _fingerprint)
-            {
-                refusal = $"the connecting process has a different group spec for epoch {Epoch} than process '{Self.ProcessId}'";
-            }
-            else if (handshake.FromRank != Prev.LeaderRank || handshake.FromProcessId != Prev.ProcessId || handshake.ToRank != Self.LeaderRank)
-            {
-                refusal = $"rank {handshake.FromRank} of process '{handshake.FromProcessId}' is not the ring predecessor of rank {handshake.ToRank} " +
-                    $"in epoch {Epoch} (expected rank {Prev.LeaderRank} of '{Prev.ProcessId}' connecting to rank {Self.LeaderRank})";
-            }
-            else if (_in is not null)
-            {
-                refusal = $"rank {Self.LeaderRank} already has a connection from rank {Prev.LeaderRank} in epoch {Epoch}";
-            }
-        }
-        if (refusal is not null)
-        {
-            return refusal;
-        }
-        if (failed is not null)
-        {
-            Wire.TrySendHandshakeFailure(socket, failed.Encode());
-            return null;
-        }
-        try
-        {
-            Wire.SendHandshakeReply(socket, refusal: null);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            socket.Dispose();
-            return null;
-        }
-        lock (_gate)
-        {
-            // Published even if the epoch failed meanwhile: the abort frame below (or Fail's)
-            // then tells the previous process, and the receiver drains the link in good order.
-            _in = socket;
-            failed = _failure;
-            Monitor.PulseAll(_gate);
-        }
-        StartThread(() => ReceiveLoop(socket), "receive");
-        if (failed is not null)
-        {
-            TrySendReverse(socket, FrameType.Abort, failed.Encode());
-            ShutdownSend(socket);
-        }
-        return null;
-    }
-
-    private void ConnectLoop()
-    {
-        var backoff = TimeSpan.FromMilliseconds(10);
-        while (true)
-        {
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            lock (_gate)
-            {
-                if (_failure is not null || _closeReason is not null)
-                {
-                    socket.Dispose();
-                    return;
-                }
-                _connecting = socket;
-            }
-            string? refusal;
-            byte[]? remoteFailure;
-            try
-            {
-                // Synchronous on this dedicated thread: no thread-pool hop (which can take
-                // hundreds of milliseconds while the pool is starved); a failure or close ends a
-                // pending connect by disposing the socket.
-                socket.Connect(EndpointText.Resolve(Next.Endpoint));
-                Wire.SendAll(socket, Wire.EncodeHandshake(new Handshake(Epoch, _fingerprint, Self.LeaderRank, Next.LeaderRank, Self.ProcessId)));
-                // Blocks until the next process has joined this epoch (it parks us until then);
-                // a failure or close disposes the socket, which ends the wait.
-                (refusal, remoteFailure) = Wire.ReceiveHandshakeReply(socket);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or EndOfStreamException or IOException)
-            {
-                socket.Dispose();
-                lock (_gate)
-                {
-                    _connecting = null;
-                    if (_failure is not null || _closeReason is not null)
-                    {
-                        return;
-                    }
-                    // Not listening yet, or it went away while we waited: try again until the
-                    // epoch ends; a collective waiting for this link bounds the wait by its time-out.
-                    Monitor.Wait(_gate, backoff);
-                }
-                backoff = TimeSpan.FromMilliseconds(Math.Min(200, backoff.TotalMilliseconds * 2));
-                continue;
-            }
-            if (remoteFailure is not null)
-            {
-                socket.Dispose();
-                Fail(CollectiveFailure.Decode(remoteFailure));
-                return;
-            }
-            if (refusal is not null)
-            {
-                socket.Dispose();
-                Fail(CollectiveFailure.Aborted(Origin, $"{Next} refused the connection: {refusal}"));
-                return;
-            }
-            lock (_gate)
-            {
-                _connecting = null;
-                if (_failure is not null || _closeReason is not null)
-                {
-                    socket.Dispose();
-                    return;
-                }
-                _out = socket;
-                Monitor.PulseAll(_gate);
-            }
-            _sender = StartThread(() => SendLoop(socket), "send");
-            StartThread(() => WatchLoop(socket), "watch");
-            return;
-        }
-    }
-
     /// <summary>Records the first failure, wakes every waiter, tells both neighbours and closes the links.</summary>
     /// <remarks>The neighbour a failure came from is told again too: it ignores a second failure, and skipping it would not save anything.</remarks>
     public void Fail(CollectiveFailure failure)
@@ -304,6 +164,42 @@ internal sealed partial class RingLinks
         {
             TrySendReverse(reverse, FrameType.Bye, []);
             ShutdownSend(reverse);
+        }
+    }
+
+    /// <summary>
+    /// After a failed operation that sent from or received into a tensor's memory: returns only
+    /// once neither the sender nor the receiver touches tensor memory any more, so the caller may
+    /// free or change its tensors. A peer that reads and writes lets the segment in flight finish
+    /// within milliseconds; otherwise, after a short wait, the links are shut down, which ends the
+    /// blocked system call at once.
+    /// </summary>
+    public void Quiesce()
+    {
+        var deadline = Deadline.After(_settings.Time, TimeSpan.FromMilliseconds(250));
+        bool shut = false;
+        lock (_gate)
+        {
+            while (_sendingFromTensor || _receivingIntoTensor)
+            {
+                var slice = deadline.WaitSlice;
+                if (slice <= TimeSpan.Zero && !shut)
+                {
+                    shut = true;
+                    foreach (var socket in new[] { _out, _in })
+                    {
+                        try
+                        {
+                            socket?.Shutdown(SocketShutdown.Both);
+                        }
+                        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                        {
+                            // Already closed: its thread has returned or is about to.
+                        }
+                    }
+                }
+                Monitor.Wait(_gate, shut ? TimeSpan.FromMilliseconds(50) : slice);
+            }
         }
     }
 

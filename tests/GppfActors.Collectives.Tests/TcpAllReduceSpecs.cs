@@ -72,7 +72,7 @@ public class TcpAllReduceSpecs
     {
         using var cluster = LocalCluster.Start(2);
         var spec = cluster.Spec(1, 20, 0, 1);
-        long[] sizes = [1000, 300_001, 3_000_000];   // small path, ring, ring with several segments per chunk
+        long[] sizes = [1000, 300_001, 3_000_000];   // small path, packed ring, ring in the tensor's own memory
         var results = cluster.Run(spec, (rank, group) =>
         {
             var tensors = sizes.Select(n => Inputs.Random(rank, n, float32)).ToList();
@@ -80,13 +80,22 @@ public class TcpAllReduceSpecs
             {
                 group.AllReduceSum([t], $"n={t.numel()}");
             }
+            // As task-average fusion calls it: one large flat tensor reduced in place, small
+            // counts packed behind it, one call.
+            var flat = Inputs.Random(rank, 3_000_000, float32, salt: 1);
+            var counts = Inputs.Random(rank, 37, float32, salt: 2);
+            group.AllReduceSum([flat, counts], "task-average");
+            tensors.Add(flat);
+            tensors.Add(counts);
             return tensors;
         });
-        for (int i = 0; i < sizes.Length; i++)
+        var expected = sizes.Select(n => Inputs.Random(0, n, float32) + Inputs.Random(1, n, float32)).ToList();
+        expected.Add(Inputs.Random(0, 3_000_000, float32, salt: 1) + Inputs.Random(1, 3_000_000, float32, salt: 1));
+        expected.Add(Inputs.Random(0, 37, float32, salt: 2) + Inputs.Random(1, 37, float32, salt: 2));
+        for (int i = 0; i < expected.Count; i++)
         {
-            var expected = Inputs.Random(0, sizes[i], float32) + Inputs.Random(1, sizes[i], float32);
-            TensorAssert.Equal(results[0][i], expected, $"rank 0, n={sizes[i]}");
-            TensorAssert.Equal(results[1][i], expected, $"rank 1, n={sizes[i]}");
+            TensorAssert.Equal(results[0][i], expected[i], $"rank 0, tensor {i}");
+            TensorAssert.Equal(results[1][i], expected[i], $"rank 1, tensor {i}");
         }
     }
 
