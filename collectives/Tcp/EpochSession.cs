@@ -80,13 +80,22 @@ internal sealed class EpochSession
     /// <summary>Records <paramref name="error"/> (seen by a local member) as the epoch's failure, unless one is recorded already, and wakes everyone.</summary>
     public void FailWith(CollectiveException error)
     {
-        var cause = Hub?.FirstError is { } hubError && error is CollectiveAbortedException ? hubError : error;
-        if (Links is not null)
-        {
-            Links.Fail(CollectiveFailure.From(cause, Origin));
-        }
+        // The ring records its own failures before throwing them; anything else came from the
+        // hub, whose first error (time-out or mismatch, not the aborts it woke others with) is
+        // the cause, in the hub's own numbering of the local ranks.
+        var cause = Links?.Failure is null && Hub?.FirstError is { } hubError ? InGlobalRanks(hubError) : error;
+        Links?.Fail(CollectiveFailure.From(cause, Origin));
         Hub?.Abort(cause.Message);
     }
+
+    // The hub numbers this process's ranks 0..L-1; everyone else knows them by their global ranks.
+    private CollectiveException InGlobalRanks(CollectiveException hubError) => hubError switch
+    {
+        CollectiveTimeoutException t => new CollectiveTimeoutException(t.Epoch, t.Operation, t.Timeout, t.MissingRanks.Select(i => LocalRanks[i]).ToList()),
+        CollectiveMismatchException m => new CollectiveMismatchException(m.Epoch, m.Operation,
+            $"in process '{_processId}', whose local ranks 0..{LocalRanks.Count - 1} are global ranks {string.Join(", ", LocalRanks)}: {m.Detail}"),
+        _ => hubError,
+    };
 
     /// <summary>The exception every member of this process throws for the epoch's failure, if there is one.</summary>
     public CollectiveException? FailureFor(string operation) => Links?.Failure?.ToException(Epoch, operation);

@@ -87,29 +87,28 @@ internal sealed partial class RingLinks
                 }
                 _connecting = socket;
             }
+            bool introduced = false;
             string? refusal;
             byte[]? remoteFailure;
             try
             {
                 // Synchronous on this dedicated thread: no thread-pool hop (which can take
                 // hundreds of milliseconds while the pool is starved); a failure or close ends a
-                // pending connect by disposing the socket.
+                // pending connect or wait by shutting the socket's reading side.
                 socket.Connect(EndpointText.Resolve(Next.Endpoint));
                 Wire.SendAll(socket, Wire.EncodeHandshake(new Handshake(Epoch, _fingerprint, Self.LeaderRank, Next.LeaderRank, Self.ProcessId)));
-                // Blocks until the next process has joined this epoch (it parks us until then);
-                // a failure or close disposes the socket, which ends the wait.
+                introduced = true;
+                // Blocks until the next process has joined this epoch (it parks us until then).
                 (refusal, remoteFailure) = Wire.ReceiveHandshakeReply(socket);
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException or EndOfStreamException or IOException)
             {
-                socket.Dispose();
+                if (EndedWhileConnecting(socket, introduced))
+                {
+                    return;
+                }
                 lock (_gate)
                 {
-                    _connecting = null;
-                    if (_failure is not null || _closeReason is not null)
-                    {
-                        return;
-                    }
                     // Not listening yet, or it went away while we waited: try again until the
                     // epoch ends; a collective waiting for this link bounds the wait by its time-out.
                     Monitor.Wait(_gate, backoff);
@@ -129,20 +128,49 @@ internal sealed partial class RingLinks
                 Fail(CollectiveFailure.Aborted(Origin, $"{Next} refused the connection: {refusal}"));
                 return;
             }
-            lock (_gate)
+            if (EndedWhileConnecting(socket, introduced, accepted: true))
             {
-                _connecting = null;
-                if (_failure is not null || _closeReason is not null)
-                {
-                    socket.Dispose();
-                    return;
-                }
-                _out = socket;
-                Monitor.PulseAll(_gate);
+                return;
             }
             _sender = StartThread(() => SendLoop(socket), "send");
             StartThread(() => WatchLoop(socket), "watch");
             return;
         }
+    }
+
+    // After an attempt: publishes an accepted link, or, when the epoch ended meanwhile, tells the
+    // next process how (it reads the frame once it takes the connection, even if it parked it)
+    // and closes. True when the connector is done.
+    private bool EndedWhileConnecting(Socket socket, bool introduced, bool accepted = false)
+    {
+        CollectiveFailure? failure;
+        string? closeReason;
+        lock (_gate)
+        {
+            _connecting = null;
+            failure = _failure;
+            closeReason = _closeReason;
+            if (accepted && failure is null && closeReason is null)
+            {
+                _out = socket;
+                Monitor.PulseAll(_gate);
+                return false;
+            }
+        }
+        if (introduced && (failure is not null || closeReason is not null))
+        {
+            try
+            {
+                socket.SendTimeout = (int)LastFrameSendLimit.TotalMilliseconds;
+                Wire.SendFrame(socket, failure is null ? FrameType.Bye : FrameType.Abort, failure is null ? [] : failure.Encode());
+                socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // The next process is gone; it needs no word.
+            }
+        }
+        socket.Dispose();
+        return accepted || failure is not null || closeReason is not null;
     }
 }

@@ -116,7 +116,12 @@ internal sealed partial class RingLinks
                 return;
             }
             long started = Stopwatch.GetTimestamp();
-            var deadline = Deadline.After(_settings.Time, Timeout);
+            // Once the previous process's header for this operation is in, it is not the one
+            // missing: what we wait for is data it forwards from further up. Wait a grace longer,
+            // so the member whose neighbour really is missing times out first and names it.
+            bool prevArrived = _slots.Count > 0 && _slots[0].Complete && !ReferenceEquals(slot, _slots[0]);
+            var waitFor = prevArrived ? DataTimeout + (DataTimeout - Timeout) : DataTimeout;
+            var deadline = Deadline.After(_settings.Time, waitFor);
             try
             {
                 while (true)
@@ -138,7 +143,7 @@ internal sealed partial class RingLinks
                     if (wait <= TimeSpan.Zero)
                     {
                         failure = CollectiveFailure.TimedOut(Origin,
-                            $"timed out after {Timeout.TotalSeconds:0.###} s waiting for data from {Prev}", Prev.GlobalRanks, Timeout);
+                            $"timed out after {waitFor.TotalSeconds:0.###} s waiting for data from {Prev}", Prev.GlobalRanks, waitFor);
                         break;
                     }
                     Monitor.Wait(_gate, wait);

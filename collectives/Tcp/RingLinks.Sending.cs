@@ -51,7 +51,7 @@ internal sealed partial class RingLinks
                 return;
             }
             long started = Stopwatch.GetTimestamp();
-            var deadline = Deadline.After(_settings.Time, Timeout);
+            var deadline = Deadline.After(_settings.Time, DataTimeout);
             try
             {
                 while (true)
@@ -73,7 +73,7 @@ internal sealed partial class RingLinks
                     if (slice <= TimeSpan.Zero)
                     {
                         failure = CollectiveFailure.TimedOut(Origin,
-                            $"timed out after {Timeout.TotalSeconds:0.###} s sending to {Next}, which does not read", Next.GlobalRanks, Timeout);
+                            $"timed out after {DataTimeout.TotalSeconds:0.###} s sending to {Next}, which does not read", Next.GlobalRanks, DataTimeout);
                         break;
                     }
                     Monitor.Wait(_gate, slice);

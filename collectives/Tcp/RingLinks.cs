@@ -72,6 +72,14 @@ internal sealed partial class RingLinks
 
     public TimeSpan Timeout => _spec.Timeout;
 
+    /// <summary>
+    /// How long a wait for a peer's data (or for the wire to it) lasts: the time-out plus a grace
+    /// of a quarter of it, at most a second. A peer that is itself waiting for one of its own
+    /// ranks then times out first and names that rank, rather than this process naming all of the
+    /// peer's. A dead peer is noticed at once through its closed connection, not by this wait.
+    /// </summary>
+    public TimeSpan DataTimeout => Timeout + TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, Timeout.Ticks / 4));
+
     public RingSettings Settings => _settings;
 
     // Integer segment splits can exceed the nominal segment size by one element.
@@ -122,7 +130,7 @@ internal sealed partial class RingLinks
             }
             _failure = failure;
             reverse = _in;
-            _connecting?.Dispose();
+            ShutdownReceive(_connecting);
             _forceClose = new Timer(_ => DisposeSockets(), null, DrainGrace, System.Threading.Timeout.InfiniteTimeSpan);
             Monitor.PulseAll(_gate);
         }
@@ -156,7 +164,7 @@ internal sealed partial class RingLinks
             }
             _closeReason = reason;
             reverse = _in;
-            _connecting?.Dispose();
+            ShutdownReceive(_connecting);
             _forceClose = new Timer(_ => DisposeSockets(), null, DrainGrace, System.Threading.Timeout.InfiniteTimeSpan);
             Monitor.PulseAll(_gate);
         }
@@ -226,6 +234,20 @@ internal sealed partial class RingLinks
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // The neighbour is gone already; it learns nothing it does not know.
+        }
+    }
+
+    // Wakes a connector blocked in connect or in waiting for the handshake answer without
+    // resetting the connection: it then tells the next process how the epoch ended itself.
+    private static void ShutdownReceive(Socket? socket)
+    {
+        try
+        {
+            socket?.Shutdown(SocketShutdown.Receive);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Not connected yet (a pending connect fails by itself) or already closed.
         }
     }
 

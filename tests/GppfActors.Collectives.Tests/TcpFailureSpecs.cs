@@ -48,6 +48,58 @@ public class TcpFailureSpecs
     }
 
     [Fact]
+    public void Should_name_the_member_that_never_enters_when_the_ring_is_formed()
+    {
+        // The ring is up (a barrier passed), then rank 2 never enters the all-reduce. Rank 1 waits
+        // on data that rank 0 would forward; rank 0 waits on rank 2 itself. Both must name rank 2.
+        using var cluster = LocalCluster.Start(3);
+        var spec = cluster.Spec(10, TimeoutSeconds, 0, 1, 2);
+        var outcomes = cluster.RunEach(spec, (rank, group) =>
+        {
+            group.Barrier("setup");
+            if (rank != 2)
+            {
+                group.AllReduceSum([ones(200_000)], "grad-sync");
+            }
+            return 0;
+        });
+
+        foreach (int rank in new[] { 0, 1 })
+        {
+            var (_, error, elapsed) = outcomes[rank];
+            Assert.True(error is CollectiveTimeoutException, $"rank {rank}: expected a time-out, got {error}");
+            var timeout = (CollectiveTimeoutException)error;
+            Assert.Equal([2], timeout.MissingRanks);
+            Assert.Equal("grad-sync", timeout.Operation);
+            Assert.InRange(elapsed, TimeSpan.FromSeconds(TimeoutSeconds * 0.9), TimeSpan.FromSeconds(TimeoutSeconds) + Margin);
+        }
+    }
+
+    [Fact]
+    public void Should_name_the_global_rank_when_a_local_rank_of_another_process_never_arrives()
+    {
+        // Two processes with two ranks each; rank 3 (the second rank of process 1) never calls.
+        // Its process's hub numbers it 1; everyone must hear of global rank 3.
+        using var cluster = LocalCluster.Start(2);
+        var spec = cluster.Spec(8, TimeoutSeconds, 0, 0, 1, 1);
+        var outcomes = cluster.RunEach(spec, (rank, group) =>
+        {
+            group.AllReduceSum([ones(1000)], "syncbn layer 3");
+            return 0;
+        }, ranks: [0, 1, 2]);
+
+        foreach (int rank in new[] { 0, 1, 2 })
+        {
+            var (_, error, elapsed) = outcomes[rank];
+            Assert.True(error is CollectiveTimeoutException, $"rank {rank}: expected a time-out, got {error}");
+            var timeout = (CollectiveTimeoutException)error;
+            Assert.Equal([3], timeout.MissingRanks);
+            Assert.Equal("syncbn layer 3", timeout.Operation);
+            Assert.InRange(elapsed, TimeSpan.FromSeconds(TimeoutSeconds * 0.9), TimeSpan.FromSeconds(TimeoutSeconds) + Margin);
+        }
+    }
+
+    [Fact]
     public void Should_wake_local_and_remote_members_at_once_when_aborted_from_another_thread()
     {
         // Ranks 0 and 1 block in a large all-reduce that rank 2 never enters; the test thread
