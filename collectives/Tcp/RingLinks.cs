@@ -20,9 +20,10 @@ internal sealed record RingSettings(int SegmentBytes, int SmallBytes, int Bucket
 /// The device thread never blocks in a socket call: it waits on this object's monitor with a
 /// deadline on the monotonic clock, so an abort or a time-out wakes it at once.
 /// Failure: the first failure is kept, the device thread's waits throw it, the session's in-process
-/// members are woken, and it is sent to both neighbours in an abort frame before the sockets are
-/// closed, so it travels around the ring both ways; a neighbour that dies shows up as an end of
-/// stream and fails the epoch naming that neighbour.
+/// members are woken, and it is sent to both neighbours in an abort frame, so it travels around the
+/// ring both ways; each side then shuts down its sending half and reads to the end of stream before
+/// closing (see Fail). A neighbour that dies shows up as an end of stream and fails the epoch
+/// naming that neighbour. Ending in good order (Close) sends bye frames instead.
 /// </remarks>
 internal sealed partial class RingLinks
 {
@@ -117,7 +118,7 @@ internal sealed partial class RingLinks
     /// <summary>Starts connecting to the next process; the previous one connects to us through the node's listener.</summary>
     public void Start() => StartThread(ConnectLoop, "connect");
 
-    /// <summary>Records the first failure, wakes every waiter, tells both neighbours and closes the links.</summary>
+    /// <summary>Records the first failure, wakes every waiter, tells both neighbours and shuts the links down.</summary>
     /// <remarks>The neighbour a failure came from is told again too: it ignores a second failure, and skipping it would not save anything.</remarks>
     public void Fail(CollectiveFailure failure)
     {
