@@ -32,8 +32,15 @@ public sealed class CollectiveTimeoutException(long epoch, string operation, Tim
 {
     /// <summary>Ranks that had not arrived when the time-out fired.</summary>
     public IReadOnlyList<int> MissingRanks { get; } = missingRanks;
+
+    /// <summary>The time-out that fired.</summary>
+    public TimeSpan Timeout { get; } = timeout;
 }
 
 /// <summary>Members issued different operations (or different sizes) at the same point of the sequence.</summary>
 public sealed class CollectiveMismatchException(long epoch, string operation, string detail)
-    : CollectiveException(epoch, operation, $"members disagree: {detail}");
+    : CollectiveException(epoch, operation, $"members disagree: {detail}")
+{
+    /// <summary>What each member issued.</summary>
+    public string Detail { get; } = detail;
+}

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Numerics;
-using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace GppfActors.Collectives;
@@ -26,13 +24,16 @@ public sealed class InProcessCollectiveHub
     private readonly byte[][] _smallSum;
     private readonly long[] _smallCount;
     private readonly long[] _waitTicks;
+    private readonly TimeProvider _time;
     private int _arrived;
     private long _generation;
     private string? _abortReason;
+    private CollectiveException? _firstError;
 
     /// <summary>Creates the hub for <paramref name="worldSize"/> members of epoch <paramref name="epoch"/>.</summary>
     /// <param name="bucketBytes">Size of one reduction bucket; larger buckets mean fewer rendezvous.</param>
-    public InProcessCollectiveHub(long epoch, int worldSize, TimeSpan timeout, int bucketBytes = 8 << 20)
+    /// <param name="timeProvider">Monotonic clock for time-outs (<see cref="TimeProvider.GetTimestamp"/>); the system's by default.</param>
+    public InProcessCollectiveHub(long epoch, int worldSize, TimeSpan timeout, int bucketBytes = 8 << 20, TimeProvider? timeProvider = null)
     {
         if (worldSize < 1)
         {
@@ -44,6 +45,7 @@ public sealed class InProcessCollectiveHub
         }
         Epoch = epoch;
         WorldSize = worldSize;
+        _time = timeProvider ?? TimeProvider.System;
         Timeout = timeout;
         BucketBytes = bucketBytes;
         _signatures = new string?[worldSize];
@@ -107,7 +109,11 @@ public sealed class InProcessCollectiveHub
     {
         lock (_gate)
         {
-            _abortReason ??= reason;
+            if (_abortReason is null)
+            {
+                _abortReason = reason;
+                _firstError = new CollectiveAbortedException(Epoch, "abort", reason);
+            }
             Monitor.PulseAll(_gate);
         }
     }
@@ -119,7 +125,7 @@ public sealed class InProcessCollectiveHub
             Arrive(rank, operation, $"{operation}|empty");
             return;
         }
-        foreach (var sameType in ByDtype(tensors))
+        foreach (var sameType in BucketPacking.ByDtype(tensors))
         {
             AllReduceSumOneType(rank, sameType, operation);
         }
@@ -136,46 +142,19 @@ public sealed class InProcessCollectiveHub
         int parity = (int)(_smallCount[rank]++ & 1);
         int bytes = (int)(total * elementSize);
         var mine = _small[parity][rank];
-        CopyWindow(tensors, 0, total, elementSize, mine, toTensors: false);
+        BucketPacking.Pack(tensors, 0, total, elementSize, mine);
         Arrive(rank, operation, $"{operation}|small-sum|{dtype}|{total}");
         var sum = _smallSum[rank];
         _small[parity][0].AsSpan(0, bytes).CopyTo(sum);
         for (int r = 1; r < WorldSize; r++)
         {
-            AddInto(dtype, sum.AsSpan(0, bytes), _small[parity][r].AsSpan(0, bytes));
+            ElementwiseSum.AddInto(dtype, sum.AsSpan(0, bytes), _small[parity][r].AsSpan(0, bytes));
         }
-        CopyWindow(tensors, 0, total, elementSize, sum, toTensors: true);
+        BucketPacking.Unpack(sum.AsSpan(0, bytes), tensors, 0, total, elementSize);
     }
 
-    private static void AddInto(torch.ScalarType dtype, Span<byte> dest, ReadOnlySpan<byte> src)
-    {
-        switch (dtype)
-        {
-            case torch.ScalarType.Float32:
-                AddInto(MemoryMarshal.Cast<byte, float>(dest), MemoryMarshal.Cast<byte, float>(src));
-                break;
-            case torch.ScalarType.Float64:
-                AddInto(MemoryMarshal.Cast<byte, double>(dest), MemoryMarshal.Cast<byte, double>(src));
-                break;
-            case torch.ScalarType.Int32:
-                AddInto(MemoryMarshal.Cast<byte, int>(dest), MemoryMarshal.Cast<byte, int>(src));
-                break;
-            default:
-                AddInto(MemoryMarshal.Cast<byte, long>(dest), MemoryMarshal.Cast<byte, long>(src));
-                break;
-        }
-    }
-
-    private static void AddInto<T>(Span<T> dest, ReadOnlySpan<T> src)
-        where T : unmanaged, INumber<T>
-    {
-        for (int i = 0; i < dest.Length; i++)
-        {
-            dest[i] += src[i];
-        }
-    }
-
-    internal void Broadcast(int rank, IReadOnlyList<torch.Tensor> tensors, int root, string operation)
+    // A non-null timeout replaces the hub's own for every rendezvous of this call (see Arrive).
+    internal void Broadcast(int rank, IReadOnlyList<torch.Tensor> tensors, int root, string operation, TimeSpan? timeout = null)
     {
         if (root < 0 || root >= WorldSize)
         {
@@ -183,29 +162,20 @@ public sealed class InProcessCollectiveHub
         }
         if (tensors.Count == 0)
         {
-            Arrive(rank, operation, $"{operation}|empty");
+            Arrive(rank, operation, $"{operation}|empty", timeout);
             return;
         }
-        foreach (var sameType in ByDtype(tensors))
+        foreach (var sameType in BucketPacking.ByDtype(tensors))
         {
-            BroadcastOneType(rank, sameType, root, operation);
+            BroadcastOneType(rank, sameType, root, operation, timeout);
         }
     }
-
-    // Mixed-dtype calls (a state dict holds float32 weights and int64 counters) run one pass per
-    // dtype, in order of first appearance, which is the same on every rank.
-    private static IEnumerable<IReadOnlyList<torch.Tensor>> ByDtype(IReadOnlyList<torch.Tensor> tensors) =>
-        tensors.GroupBy(t => t.dtype).Select(g => (IReadOnlyList<torch.Tensor>)g.ToList());
 
     private void AllReduceSumOneType(int rank, IReadOnlyList<torch.Tensor> tensors, string operation)
     {
         var dtype = tensors[0].dtype;
-        int elementSize = CheckTensors(tensors, dtype, operation);
-        long total = 0;
-        foreach (var t in tensors)
-        {
-            total += t.numel();
-        }
+        int elementSize = BucketPacking.CheckTensors(tensors, dtype, operation);
+        long total = BucketPacking.TotalElements(tensors);
         if (total * elementSize <= SmallBytes)
         {
             AllReduceSmall(rank, tensors, dtype, elementSize, total, operation);
@@ -218,7 +188,7 @@ public sealed class InProcessCollectiveHub
             long count = Math.Min(bucketElements, total - start);
             int bytes = checked((int)(count * elementSize));
             EnsureCapacity(rank, bytes);
-            CopyWindow(tensors, start, count, elementSize, _stage[rank], toTensors: false);
+            BucketPacking.Pack(tensors, start, count, elementSize, _stage[rank]);
             Arrive(rank, operation, $"{operation}|sum|{dtype}|{total}|{bucket}");
 
             // Each rank sums one slice of the bucket over all ranks, always in rank order.
@@ -227,15 +197,15 @@ public sealed class InProcessCollectiveHub
             SumSlice(dtype, (int)(sliceStart * elementSize), (int)((sliceEnd - sliceStart) * elementSize));
             Arrive(rank, operation, $"{operation}|sum-done|{bucket}");
 
-            CopyWindow(tensors, start, count, elementSize, _result, toTensors: true);
+            BucketPacking.Unpack(_result.AsSpan(0, bytes), tensors, start, count, elementSize);
         }
     }
 
-    private void BroadcastOneType(int rank, IReadOnlyList<torch.Tensor> tensors, int root, string operation)
+    private void BroadcastOneType(int rank, IReadOnlyList<torch.Tensor> tensors, int root, string operation, TimeSpan? timeout)
     {
         var dtype = tensors[0].dtype;
-        int elementSize = CheckTensors(tensors, dtype, operation);
-        long total = tensors.Sum(t => t.numel());
+        int elementSize = BucketPacking.CheckTensors(tensors, dtype, operation);
+        long total = BucketPacking.TotalElements(tensors);
         long bucketElements = BucketBytes / elementSize;
         int bucket = 0;
         for (long start = 0; start < total; start += bucketElements, bucket++)
@@ -244,25 +214,25 @@ public sealed class InProcessCollectiveHub
             if (rank == root)
             {
                 EnsureCapacity(rank, checked((int)(count * elementSize)));
-                CopyWindow(tensors, start, count, elementSize, _stage[rank], toTensors: false);
+                BucketPacking.Pack(tensors, start, count, elementSize, _stage[rank]);
             }
-            Arrive(rank, operation, $"{operation}|bcast|{root}|{dtype}|{total}|{bucket}");
+            Arrive(rank, operation, $"{operation}|bcast|{root}|{dtype}|{total}|{bucket}", timeout);
             if (rank != root)
             {
-                CopyWindow(tensors, start, count, elementSize, _stage[root], toTensors: true);
+                BucketPacking.Unpack(_stage[root].AsSpan(0, checked((int)(count * elementSize))), tensors, start, count, elementSize);
             }
-            Arrive(rank, operation, $"{operation}|bcast-done|{bucket}");
+            Arrive(rank, operation, $"{operation}|bcast-done|{bucket}", timeout);
         }
     }
 
     internal torch.Tensor[] AllGather(int rank, torch.Tensor tensor, string operation)
     {
         var list = new[] { tensor };
-        int elementSize = CheckTensors(list, tensor.dtype, operation);
+        int elementSize = BucketPacking.CheckTensors(list, tensor.dtype, operation);
         long n = tensor.numel();
         int bytes = checked((int)(n * elementSize));
         EnsureCapacity(rank, bytes);
-        CopyWindow(list, 0, n, elementSize, _stage[rank], toTensors: false);
+        BucketPacking.Pack(list, 0, n, elementSize, _stage[rank]);
         Arrive(rank, operation, $"{operation}|gather|{tensor.dtype}|{string.Join("x", tensor.shape)}");
         var result = new torch.Tensor[WorldSize];
         for (int r = 0; r < WorldSize; r++)
@@ -277,7 +247,19 @@ public sealed class InProcessCollectiveHub
         return result;
     }
 
-    internal void Barrier(int rank, string operation) => Arrive(rank, operation, $"{operation}|barrier");
+    internal void Barrier(int rank, string operation, TimeSpan? timeout = null) => Arrive(rank, operation, $"{operation}|barrier", timeout);
+
+    /// <summary>The exception of whatever ended the hub first (time-out, mismatch or abort), for callers that pass the cause on.</summary>
+    internal CollectiveException? FirstError
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _firstError;
+            }
+        }
+    }
 
     internal CollectiveAbortedException? AbortedError(string operation)
     {
@@ -285,31 +267,6 @@ public sealed class InProcessCollectiveHub
         {
             return _abortReason is null ? null : new CollectiveAbortedException(Epoch, operation, _abortReason);
         }
-    }
-
-    private static int CheckTensors(IReadOnlyList<torch.Tensor> tensors, torch.ScalarType dtype, string operation)
-    {
-        foreach (var t in tensors)
-        {
-            if (t.dtype != dtype)
-            {
-                throw new ArgumentException($"{operation}: all tensors of one call must share a dtype ({dtype} and {t.dtype} given)");
-            }
-            if (t.device_type != DeviceType.CPU)
-            {
-                throw new ArgumentException($"{operation}: the in-process group works on CPU tensors; got one on {t.device}");
-            }
-            if (!t.is_contiguous())
-            {
-                throw new ArgumentException($"{operation}: tensors must be contiguous (shape {string.Join("x", t.shape)})");
-            }
-        }
-        return dtype switch
-        {
-            torch.ScalarType.Float32 or torch.ScalarType.Int32 => 4,
-            torch.ScalarType.Float64 or torch.ScalarType.Int64 => 8,
-            _ => throw new ArgumentException($"{operation}: dtype {dtype} is not supported (float32, float64, int32, int64)"),
-        };
     }
 
     private void EnsureCapacity(int rank, int bytes)
@@ -322,84 +279,19 @@ public sealed class InProcessCollectiveHub
         }
     }
 
-    // Copies the window [start, start + count) of the virtual concatenation of the tensors to or from a buffer.
-    private static void CopyWindow(IReadOnlyList<torch.Tensor> tensors, long start, long count, int elementSize, byte[] buffer, bool toTensors)
-    {
-        long offset = 0;
-        long end = start + count;
-        foreach (var t in tensors)
-        {
-            long n = t.numel();
-            long lo = Math.Max(start, offset);
-            long hi = Math.Min(end, offset + n);
-            if (lo < hi)
-            {
-                Span<byte> data = t.bytes;
-                var tensorPart = data.Slice((int)((lo - offset) * elementSize), (int)((hi - lo) * elementSize));
-                var bufferPart = buffer.AsSpan((int)((lo - start) * elementSize), (int)((hi - lo) * elementSize));
-                if (toTensors)
-                {
-                    bufferPart.CopyTo(tensorPart);
-                }
-                else
-                {
-                    tensorPart.CopyTo(bufferPart);
-                }
-            }
-            offset += n;
-            if (offset >= end)
-            {
-                break;
-            }
-        }
-    }
-
+    // Each rank sums one slice of the bucket over all ranks, always in rank order:
+    // ((stage 0 + stage 1) + stage 2) + ...
     private void SumSlice(torch.ScalarType dtype, int byteOffset, int byteCount)
-    {
-        switch (dtype)
-        {
-            case torch.ScalarType.Float32:
-                SumSlice<float>(byteOffset, byteCount);
-                break;
-            case torch.ScalarType.Float64:
-                SumSlice<double>(byteOffset, byteCount);
-                break;
-            case torch.ScalarType.Int32:
-                SumSlice<int>(byteOffset, byteCount);
-                break;
-            default:
-                SumSlice<long>(byteOffset, byteCount);
-                break;
-        }
-    }
-
-    private void SumSlice<T>(int byteOffset, int byteCount)
-        where T : unmanaged, INumber<T>
     {
         if (byteCount == 0)
         {
             return;
         }
-        var dest = MemoryMarshal.Cast<byte, T>(_result.AsSpan(byteOffset, byteCount));
-        MemoryMarshal.Cast<byte, T>(_stage[0].AsSpan(byteOffset, byteCount)).CopyTo(dest);
+        var dest = _result.AsSpan(byteOffset, byteCount);
+        _stage[0].AsSpan(byteOffset, byteCount).CopyTo(dest);
         for (int r = 1; r < WorldSize; r++)
         {
-            var src = MemoryMarshal.Cast<byte, T>(_stage[r].AsSpan(byteOffset, byteCount));
-            int i = 0;
-            if (Vector.IsHardwareAccelerated)
-            {
-                var vd = MemoryMarshal.Cast<T, Vector<T>>(dest);
-                var vs = MemoryMarshal.Cast<T, Vector<T>>(src);
-                for (int v = 0; v < vd.Length; v++)
-                {
-                    vd[v] += vs[v];
-                }
-                i = vd.Length * Vector<T>.Count;
-            }
-            for (; i < dest.Length; i++)
-            {
-                dest[i] += src[i];
-            }
+            ElementwiseSum.AddInto(dtype, dest, _stage[r].AsSpan(byteOffset, byteCount));
         }
     }
 
@@ -434,13 +326,15 @@ public sealed class InProcessCollectiveHub
     /// <summary>Total time <paramref name="rank"/> has spent waiting for the other members (skew between devices plus wake-up).</summary>
     public TimeSpan WaitTime(int rank) => Stopwatch.GetElapsedTime(0, Volatile.Read(ref _waitTicks[rank]));
 
-    // One phase of a collective: blocks until every rank arrived with the same signature.
-    private void Arrive(int rank, string operation, string signature)
+    // One phase of a collective: blocks until every rank arrived with the same signature. The
+    // timeout overrides the hub's for phases in which members wait on purpose for longer, e.g.
+    // for a leader that is itself bounded by a time-out on a network operation.
+    private void Arrive(int rank, string operation, string signature, TimeSpan? timeout = null)
     {
         long started = Stopwatch.GetTimestamp();
         try
         {
-            ArriveAndWait(rank, operation, signature);
+            ArriveAndWait(rank, operation, signature, timeout);
         }
         finally
         {
@@ -448,7 +342,7 @@ public sealed class InProcessCollectiveHub
         }
     }
 
-    private void ArriveAndWait(int rank, string operation, string signature)
+    private void ArriveAndWait(int rank, string operation, string signature, TimeSpan? timeout)
     {
         lock (_gate)
         {
@@ -467,8 +361,10 @@ public sealed class InProcessCollectiveHub
                     {
                         string detail = string.Join("; ", _signatures.Select((s, i) => $"rank {i}: {s}"));
                         _abortReason = $"operation mismatch ({detail})";
+                        var mismatch = new CollectiveMismatchException(Epoch, operation, detail);
+                        _firstError = mismatch;
                         Monitor.PulseAll(_gate);
-                        throw new CollectiveMismatchException(Epoch, operation, detail);
+                        throw mismatch;
                     }
                 }
                 int needed = _stage.Max(s => s.Length);
@@ -483,19 +379,20 @@ public sealed class InProcessCollectiveHub
                 return;
             }
 
-            var deadline = DateTime.UtcNow + Timeout;
+            var deadline = Deadline.After(_time, timeout ?? Timeout);
             if (SpinUntilReleased(generation))
             {
                 return;
             }
             while (_generation == generation && _abortReason is null)
             {
-                var remaining = deadline - DateTime.UtcNow;
+                var remaining = deadline.WaitSlice;
                 if (remaining <= TimeSpan.Zero)
                 {
                     var missing = Enumerable.Range(0, WorldSize).Where(r => _signatures[r] is null).ToList();
-                    var error = new CollectiveTimeoutException(Epoch, operation, Timeout, missing);
+                    var error = new CollectiveTimeoutException(Epoch, operation, timeout ?? Timeout, missing);
                     _abortReason = error.Message;
+                    _firstError = error;
                     Monitor.PulseAll(_gate);
                     throw error;
                 }

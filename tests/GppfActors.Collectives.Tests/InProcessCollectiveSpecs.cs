@@ -126,8 +126,8 @@ public class InProcessCollectiveSpecs
         });
         waiter.Start();
         entered.Wait();
-        var started = DateTime.UtcNow;
-        while (waiter.ThreadState != ThreadState.WaitSleepJoin && DateTime.UtcNow - started < TimeSpan.FromSeconds(5))
+        long until = Environment.TickCount64 + 5000;
+        while (waiter.ThreadState != ThreadState.WaitSleepJoin && Environment.TickCount64 < until)
         {
             Thread.Yield();
         }

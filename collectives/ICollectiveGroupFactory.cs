@@ -1,0 +1,31 @@
+namespace GppfActors.Collectives;
+
+/// <summary>
+/// Makes this process's collective groups from data-only <see cref="GroupSpec"/>s: the device side
+/// of the actor protocol holds specs, epochs and reasons, never sockets or hubs. One per process.
+/// </summary>
+public interface ICollectiveGroupFactory : IDisposable
+{
+    /// <summary>Identifies this process in <see cref="GroupMember.ProcessId"/>.</summary>
+    string ProcessId { get; }
+
+    /// <summary>This process's collective listener, "host:port", for <see cref="GroupMember.Endpoint"/>.</summary>
+    string Endpoint { get; }
+
+    /// <summary>
+    /// The handle of <paramref name="rank"/> (which <paramref name="spec"/> must place in this
+    /// process) on the group of <paramref name="spec"/>'s epoch. Called on the device's own thread;
+    /// every local rank of one epoch joins with an equal spec. Joining a newer epoch releases the
+    /// older epochs' resources here; joining an epoch older than one already joined or aborted
+    /// throws <see cref="CollectiveAbortedException"/>.
+    /// </summary>
+    ICollectiveGroup Join(GroupSpec spec, int rank);
+
+    /// <summary>
+    /// Aborts <paramref name="epoch"/> from any thread: every local member waiting in a collective
+    /// of that epoch wakes at once with <see cref="CollectiveAbortedException"/>, and the remote
+    /// members see their connections to this process closed and fail too. An epoch not joined yet
+    /// is born aborted; older epochs are released.
+    /// </summary>
+    void Abort(long epoch, string reason);
+}
