@@ -21,6 +21,11 @@ namespace GppfActors.Model.Norm;
 /// Cost. The per-channel arithmetic (C values) runs in managed code and the element-wise work in a
 /// handful of fused tensor ops, because on small CPU layers the number of tensor ops, not their
 /// size, dominates; temporaries live in a scope of their own rather than until the step ends.
+/// Failures. Inside a step (<see cref="NormSync.InStep"/>) a failed forward collective is recorded
+/// rather than thrown (a throw would leak the half-built autograd node and the graph behind it) and
+/// the rest of the forward skips its collectives; a failure inside backward is always recorded and
+/// backward finishes with zero gradients, because an exception must not cross libtorch's frames.
+/// The step owner rethrows it with <see cref="NormSync.ThrowIfFailed"/>.
 /// The weight and bias gradients returned are this device's own share; task-average fusion
 /// combines them across devices afterwards. In fused mode the buffers hold one row per unit of the
 /// lego layer ([N, 2C+1] forward, [N, 2C] backward) and this device fills only its unit's row.
@@ -41,13 +46,36 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
         var bias = (Tensor)vars[2];                              // [C]
         var bn = (SyncBatchNorm2d)vars[3];
         ctx.save_data("bn", bn);
-        return Normalise(ctx, x, weight, bias, bn);
+        var sync = bn.Sync;
+        try
+        {
+            return Normalise(ctx, x, weight, bias, bn);
+        }
+        catch (Exception e) when (sync.InStep)
+        {
+            sync.RecordFailure(e);
+            return Abandon(ctx, x);
+        }
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
     {
         var bn = (SyncBatchNorm2d)ctx.get_data("bn");
-        return Gradients(ctx, gradOutput, bn);
+        var sync = bn.Sync;
+        try
+        {
+            sync.EnterBackward();
+            if (sync.Failure is not null || ctx.get_data("abandoned") is true)
+            {
+                return Zeros(gradOutput, bn);
+            }
+            return Gradients(ctx, gradOutput, bn);
+        }
+        catch (Exception e)
+        {
+            sync.RecordFailure(e);
+            return Zeros(gradOutput, bn);
+        }
     }
 
     private static Tensor Normalise(autograd.AutogradContext ctx, Tensor x, Tensor weight, Tensor bias, SyncBatchNorm2d bn)
@@ -224,6 +252,17 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
     // backward returns one entry per argument of apply: input, weight, bias, and null for the layer.
     private static List<Tensor> Outer(Tensor[] gradients) =>
         [.. gradients.Select(g => g.MoveToOuterDisposeScope()), null!];
+
+    // Forward after a failure in this step: no collectives, no statistics; the step will be thrown away.
+    private static Tensor Abandon(autograd.AutogradContext ctx, Tensor x)
+    {
+        ctx.save_data("abandoned", true);
+        return x.clone();
+    }
+
+    private static List<Tensor> Zeros(Tensor gradOutput, SyncBatchNorm2d bn) =>
+        [zeros_like(gradOutput), zeros(bn.NumFeatures, dtype: gradOutput.dtype, device: gradOutput.device),
+            zeros(bn.NumFeatures, dtype: gradOutput.dtype, device: gradOutput.device), null!];
 
     private static double[] AllReduce(SyncBatchNorm2d bn, double[] values, string operation)
     {

@@ -81,6 +81,7 @@ public class SyncBatchNormPrecisionSpecs(ITestOutputHelper output)
                 x.requires_grad_(true);
                 var y = layer.forward(x, LayerRoute.Single(unitOf[rank]));
                 (y * r).sum().backward();
+                sync.ThrowIfFailed();
                 results[step] = new DeviceStep(y.detach(), x.grad!, own.Weight.grad!.clone(), own.Bias.grad!.clone());
             }
             return results;
