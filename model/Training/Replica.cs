@@ -39,7 +39,9 @@ public sealed class Replica : IDisposable
     /// </summary>
     /// <remarks>
     /// The step either applies on every replica or changes nothing: BatchNorm running statistics
-    /// are staged during forward and written only after the optimizer step; a step that fails (a
+    /// are staged during forward and written only after the optimizer step; a step in which any
+    /// device's loss or gradient is not finite is skipped everywhere (<see cref="StepResult.Applied"/>
+    /// false); a step that fails (a
     /// collective aborted because a peer died, a fault in <see cref="StepPlan.OnPhase"/>) throws and leaves parameters, buffers and optimizer state as
     /// they were. Failures inside backward surface after <c>backward()</c> returns (see
     /// <see cref="NormSync"/>).
@@ -74,9 +76,14 @@ public sealed class Replica : IDisposable
             double lossValue = value.item<float>();
             double forwardBackward = clock.Elapsed.TotalSeconds;
 
-            var fused = fusion.Fuse(group, Network.ParametersForTasks(plan.ActiveTasks));
+            var fused = fusion.Fuse(group, Network.ParametersForTasks(plan.ActiveTasks), !double.IsFinite(lossValue));
             double fusionSeconds = clock.Elapsed.TotalSeconds - forwardBackward;
             plan.OnPhase?.Invoke(StepPhase.AfterFusion);
+            if (fused.NonFiniteRanks > 0)
+            {
+                sync.DiscardRunningStats();
+                return new StepResult(lossValue, 0, forwardBackward, fusionSeconds, 0, Applied: false, NonFiniteRanks: fused.NonFiniteRanks);
+            }
 
             Optimizer.Step(plan.LearningRate);
             sync.CommitRunningStats();
