@@ -20,6 +20,7 @@ namespace GppfActors.Model.Fusion;
 /// The same all-reduce carries each device's "non-finite" flag (its loss, or any of its gradients,
 /// is NaN or infinite), so that every replica learns, without a collective of its own, how many
 /// devices failed: if any did, every replica drops all gradients and the step is skipped everywhere.
+/// It can also carry a caller's small float vector to be summed over the group (side values).
 /// </remarks>
 public sealed class TaskAverageFusion : IDisposable
 {
@@ -29,7 +30,8 @@ public sealed class TaskAverageFusion : IDisposable
     /// <param name="group">The step's group.</param>
     /// <param name="parameters">The step's parameters, the same list on every replica.</param>
     /// <param name="lossNotFinite">True when this device's loss is NaN or infinite.</param>
-    public FusionResult Fuse(ICollectiveGroup group, IReadOnlyList<NamedParameter> parameters, bool lossNotFinite = false)
+    /// <param name="sideValues">Values summed over the group in the same all-reduce, in place; the same length on every replica.</param>
+    public FusionResult Fuse(ICollectiveGroup group, IReadOnlyList<NamedParameter> parameters, bool lossNotFinite = false, float[]? sideValues = null)
     {
         using var scope = NewDisposeScope();
         long total = 0;
@@ -59,17 +61,23 @@ public sealed class TaskAverageFusion : IDisposable
             }
             offset += n;
         }
-        // counts layout: [used count per parameter (P), devices not finite (1)]
-        var countsAndFlags = new float[parameters.Count + 1];
+        // counts layout: [used count per parameter (P), devices not finite (1), side values (S)]
+        int numSide = sideValues?.Length ?? 0;
+        var countsAndFlags = new float[parameters.Count + 1 + numSide];
         countsData.CopyTo(countsAndFlags, 0);
         countsAndFlags[parameters.Count] = lossNotFinite || !AllFinite(packed) ? 1 : 0;
-        var counts = tensor(countsAndFlags);                                // [P + 1]
+        sideValues?.CopyTo(countsAndFlags, parameters.Count + 1);
+        var counts = tensor(countsAndFlags);                                // [P + 1 + S]
 
         group.AllReduceSum([packed, counts], "task-average");
 
         var all = counts.data<float>().ToArray();
         var reduced = all[..parameters.Count];
         int notFinite = (int)Math.Round(all[parameters.Count]);
+        if (sideValues is not null)
+        {
+            Array.Copy(all, parameters.Count + 1, sideValues, 0, numSide);
+        }
         if (notFinite > 0)
         {
             // Skipped everywhere: no parameter may be updated, so none keeps a gradient.

@@ -163,6 +163,46 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
         num_batches_tracked.add_(1);
     }
 
+    /// <summary>Values per layer in the running-statistics exchange of <see cref="RunningStatsAverage"/>: [ran, mean (C), var (C), batches].</summary>
+    internal int ExchangeWidth => 2 * (int)NumFeatures + 2;
+
+    /// <summary>Writes this layer's staged update into <paramref name="slot"/> (all zeros when nothing is staged).</summary>
+    internal void WriteExchange(Span<float> slot)
+    {
+        slot.Clear();
+        if (pendingMean is null || pendingVar is null)
+        {
+            return;
+        }
+        int c = pendingMean.Length;
+        slot[0] = 1;
+        for (int i = 0; i < c; i++)
+        {
+            slot[1 + i] = (float)pendingMean[i];
+            slot[1 + c + i] = (float)pendingVar[i];
+        }
+        slot[^1] = pendingBatches;
+    }
+
+    /// <summary>Replaces the staged update with the average of <paramref name="sums"/> over the devices that staged one.</summary>
+    internal void ReadExchange(ReadOnlySpan<float> sums)
+    {
+        float devices = sums[0];
+        if (devices <= 0)
+        {
+            return;     // no device ran this layer; nothing is staged anywhere
+        }
+        int c = (int)NumFeatures;
+        var mean = new double[c];
+        var variance = new double[c];
+        for (int i = 0; i < c; i++)
+        {
+            mean[i] = sums[1 + i] / (double)devices;
+            variance[i] = sums[1 + c + i] / (double)devices;
+        }
+        SetPending(mean, variance, (long)Math.Round(sums[^1] / devices));
+    }
+
     /// <summary>Writes the staged update into the buffers; called by <see cref="NormSync.CommitRunningStats"/>.</summary>
     internal void CommitPending()
     {

@@ -18,12 +18,16 @@ public sealed class Replica : IDisposable
 {
     private readonly TaskAverageFusion fusion = new();
 
+    // Every BatchNorm of the network in registration order (the same on every replica).
+    private readonly IReadOnlyList<SyncBatchNorm2d> norms;
+
     /// <summary>Takes ownership of <paramref name="network"/> and builds the optimizer over all its parameters.</summary>
     public Replica(GppfNetwork network, OptimizerConfig optimizer)
     {
         Network = network;
         Optimizer = Optimizers.Create(optimizer, network.NamedParameters());
         Optimizer.InitializeState();
+        norms = network.modules().OfType<SyncBatchNorm2d>().ToArray();
     }
 
     /// <summary>The model replica.</summary>
@@ -41,8 +45,8 @@ public sealed class Replica : IDisposable
     /// The step either applies on every replica or changes nothing: BatchNorm running statistics
     /// are staged during forward and written only after the optimizer step; a step in which any
     /// device's loss or gradient is not finite is skipped everywhere (<see cref="StepResult.Applied"/>
-    /// false); a step that fails (a
-    /// collective aborted because a peer died, a fault in <see cref="StepPlan.OnPhase"/>) throws and leaves parameters, buffers and optimizer state as
+    /// false); a step that fails (a collective aborted because a peer died, a fault in
+    /// <see cref="StepPlan.OnPhase"/>) throws and leaves parameters, buffers and optimizer state as
     /// they were. Failures inside backward surface after <c>backward()</c> returns (see
     /// <see cref="NormSync"/>).
     /// </remarks>
@@ -76,13 +80,18 @@ public sealed class Replica : IDisposable
             double lossValue = value.item<float>();
             double forwardBackward = clock.Elapsed.TotalSeconds;
 
-            var fused = fusion.Fuse(group, Network.ParametersForTasks(plan.ActiveTasks), !double.IsFinite(lossValue));
+            var exchange = plan.SyncBatchNorm ? null : RunningStatsAverage.Pack(norms);
+            var fused = fusion.Fuse(group, Network.ParametersForTasks(plan.ActiveTasks), !double.IsFinite(lossValue), exchange);
             double fusionSeconds = clock.Elapsed.TotalSeconds - forwardBackward;
             plan.OnPhase?.Invoke(StepPhase.AfterFusion);
             if (fused.NonFiniteRanks > 0)
             {
                 sync.DiscardRunningStats();
                 return new StepResult(lossValue, 0, forwardBackward, fusionSeconds, 0, Applied: false, NonFiniteRanks: fused.NonFiniteRanks);
+            }
+            if (exchange is not null)
+            {
+                RunningStatsAverage.Unpack(norms, exchange);
             }
 
             Optimizer.Step(plan.LearningRate);
