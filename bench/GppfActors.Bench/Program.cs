@@ -11,43 +11,56 @@ using static TorchSharp.torch;
 // Measures training-step times of the model core side by side and prints ratios:
 //   soft N=2 / static (N=1), hard N=2 / static, SyncBN over 2 in-process devices / plain BN.
 // Configurations are interleaved round by round so machine drift hits all of them alike;
-// each figure is the median over rounds of the mean step time within a round.
+// each figure is the median over rounds of the mean step time within a round. Beside wall time it
+// reports the process's CPU time per step: on a machine shared with other jobs, wall time mostly
+// measures the wait for a core, while CPU time (with --cores 1, one libtorch thread, so no
+// spinning pool threads) still measures the work.
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeVersion()}, libtorch {__version__}");
-Console.WriteLine($"config: backbone small, batch {options.Batch}, image {options.ImageSize}x{options.ImageSize}, {options.Rounds} rounds x {options.Steps} steps, {options.Warmup} warm-up steps");
+Console.WriteLine($"config: backbone small, batch {options.Batch}, image {options.ImageSize}x{options.ImageSize}, {options.Rounds} rounds x {options.Steps} steps, {options.Warmup} warm-up steps, libtorch threads {options.Cores} (1 device) / {Math.Max(1, options.Cores / 2)} (2 devices)");
 
-var single = new Dictionary<string, List<double>> { ["static"] = [], ["static-plain"] = [], ["soft"] = [], ["hard"] = [] };
-var pair = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [], ["syncbn-wait"] = [], ["plainbn-wait"] = [] };
+string[] names = ["static", "static-plain", "soft", "hard", "syncbn", "plainbn"];
+var wall = names.ToDictionary(n => n, _ => new List<double>());
+var cpu = names.ToDictionary(n => n, _ => new List<double>());
+var waits = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [] };
+
+// Runs one configuration for options.Steps steps and records its wall and CPU time per step.
+void Measure(string name, Func<double> run)
+{
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+    wall[name].Add(run());
+    cpu[name].Add((Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / options.Steps);
+}
 
 using var staticNet = new Bench(1, RoutingMode.Soft, options);
 using var softNet = new Bench(2, RoutingMode.Soft, options);
 using var hardNet = new Bench(2, RoutingMode.Hard, options);
-set_num_threads(Environment.ProcessorCount);
+set_num_threads(options.Cores);
 foreach (var b in new[] { staticNet, softNet, hardNet })
 {
     b.RunSingle(options.Warmup);
 }
 for (int round = 0; round < options.Rounds; round++)
 {
-    set_num_threads(Environment.ProcessorCount);
-    single["static"].Add(staticNet.RunSingle(options.Steps));
-    single["static-plain"].Add(staticNet.RunSingle(options.Steps, syncBn: false));
-    single["soft"].Add(softNet.RunSingle(options.Steps));
-    single["hard"].Add(hardNet.RunSingle(options.Steps));
+    set_num_threads(options.Cores);
+    Measure("static", () => staticNet.RunSingle(options.Steps));
+    Measure("static-plain", () => staticNet.RunSingle(options.Steps, syncBn: false));
+    Measure("soft", () => softNet.RunSingle(options.Steps));
+    Measure("hard", () => hardNet.RunSingle(options.Steps));
 
     // Two virtual devices share the cores: libtorch's pool is process-wide, so cores / 2 each.
-    set_num_threads(Math.Max(1, Environment.ProcessorCount / 2));
+    set_num_threads(Math.Max(1, options.Cores / 2));
     if (round == 0)
     {
         Bench.RunPair(options, syncBn: true, options.Warmup);
         Bench.RunPair(options, syncBn: false, options.Warmup);
     }
-    pair["syncbn"].Add(Bench.RunPair(options, syncBn: true, options.Steps));
-    pair["syncbn-wait"].Add(Bench.LastPairWaitSeconds);
-    pair["plainbn"].Add(Bench.RunPair(options, syncBn: false, options.Steps));
-    pair["plainbn-wait"].Add(Bench.LastPairWaitSeconds);
-    Console.WriteLine($"round {round + 1}: static {single["static"][^1] * 1e3:0.0} ms, soft {single["soft"][^1] * 1e3:0.0} ms, hard {single["hard"][^1] * 1e3:0.0} ms, " +
-        $"syncbn x2 {pair["syncbn"][^1] * 1e3:0.0} ms, plain bn x2 {pair["plainbn"][^1] * 1e3:0.0} ms");
+    Measure("syncbn", () => Bench.RunPair(options, syncBn: true, options.Steps));
+    waits["syncbn"].Add(Bench.LastPairWaitSeconds);
+    Measure("plainbn", () => Bench.RunPair(options, syncBn: false, options.Steps));
+    waits["plainbn"].Add(Bench.LastPairWaitSeconds);
+    Console.WriteLine($"round {round + 1}: static {wall["static"][^1] * 1e3:0.0} ms, soft {wall["soft"][^1] * 1e3:0.0} ms, hard {wall["hard"][^1] * 1e3:0.0} ms, " +
+        $"syncbn x2 {wall["syncbn"][^1] * 1e3:0.0} ms, plain bn x2 {wall["plainbn"][^1] * 1e3:0.0} ms");
 }
 
 double Median(List<double> xs)
@@ -56,28 +69,35 @@ double Median(List<double> xs)
     return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
 }
 
-double st = Median(single["static"]), soft = Median(single["soft"]), hard = Median(single["hard"]);
-double sync = Median(pair["syncbn"]), plain = Median(pair["plainbn"]);
+void Table(string title, Dictionary<string, List<double>> times)
+{
+    double st = Median(times["static"]), soft = Median(times["soft"]), hard = Median(times["hard"]);
+    double sync = Median(times["syncbn"]), plain = Median(times["plainbn"]), native = Median(times["static-plain"]);
+    Console.WriteLine();
+    Console.WriteLine($"| measurement | median {title} per step (ms) | ratio | goal |");
+    Console.WriteLine("|---|---|---|---|");
+    Console.WriteLine($"| static (N=1), 1 device | {st * 1e3:0.0} | 1.00 | |");
+    Console.WriteLine($"| static (N=1), 1 device, native BatchNorm | {native * 1e3:0.0} | {native / st:0.00} x static | |");
+    Console.WriteLine($"| soft N=2, 1 device | {soft * 1e3:0.0} | {soft / st:0.00} x static | <= 2.2 |");
+    Console.WriteLine($"| hard N=2, 1 device | {hard * 1e3:0.0} | {hard / st:0.00} x static | <= 1.15 |");
+    Console.WriteLine($"| plain BN, 2 in-process devices | {plain * 1e3:0.0} | 1.00 | |");
+    Console.WriteLine($"| SyncBN, 2 in-process devices | {sync * 1e3:0.0} | {sync / plain:0.00} x plain BN | <= 1.10 |");
+}
+
+Table("wall time", wall);
 Console.WriteLine();
-Console.WriteLine("| measurement | median step (ms) | ratio | goal |");
-Console.WriteLine("|---|---|---|---|");
-Console.WriteLine($"| static (N=1), 1 device | {st * 1e3:0.0} | 1.00 | |");
-Console.WriteLine($"| static (N=1), 1 device, native BatchNorm | {Median(single["static-plain"]) * 1e3:0.0} | {Median(single["static-plain"]) / st:0.00} x static | |");
-Console.WriteLine($"| soft N=2, 1 device | {soft * 1e3:0.0} | {soft / st:0.00} x static | <= 2.2 |");
-Console.WriteLine($"| hard N=2, 1 device | {hard * 1e3:0.0} | {hard / st:0.00} x static | <= 1.15 |");
-Console.WriteLine($"| plain BN, 2 in-process devices | {plain * 1e3:0.0} | 1.00 | |");
-Console.WriteLine($"| SyncBN, 2 in-process devices | {sync * 1e3:0.0} | {sync / plain:0.00} x plain BN | <= 1.10 |");
-Console.WriteLine();
-Console.WriteLine($"time a device waits for its peer per step (median): SyncBN {Median(pair["syncbn-wait"]) * 1e3:0.0} ms, plain BN {Median(pair["plainbn-wait"]) * 1e3:0.0} ms");
+Console.WriteLine($"time a device waits for its peer per step (median): SyncBN {Median(waits["syncbn"]) * 1e3:0.0} ms, plain BN {Median(waits["plainbn"]) * 1e3:0.0} ms");
+// The two-device rows count both devices' CPU time.
+Table("process CPU time", cpu);
 
 static string RuntimeVersion() => System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription;
 
 /// <summary>Command-line options of the benchmark.</summary>
-internal sealed record BenchOptions(int Batch, int ImageSize, int Steps, int Rounds, int Warmup)
+internal sealed record BenchOptions(int Batch, int ImageSize, int Steps, int Rounds, int Warmup, int Cores)
 {
     public static BenchOptions Parse(string[] args)
     {
-        var o = new BenchOptions(16, 64, 10, 7, 5);
+        var o = new BenchOptions(16, 64, 10, 7, 5, Environment.ProcessorCount);
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             int v = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
@@ -88,7 +108,8 @@ internal sealed record BenchOptions(int Batch, int ImageSize, int Steps, int Rou
                 "--steps" => o with { Steps = v },
                 "--rounds" => o with { Rounds = v },
                 "--warmup" => o with { Warmup = v },
-                _ => throw new ArgumentException($"unknown option {args[i]} (--batch, --image-size, --steps, --rounds, --warmup)"),
+                "--cores" => o with { Cores = Math.Max(1, v) },
+                _ => throw new ArgumentException($"unknown option {args[i]} (--batch, --image-size, --steps, --rounds, --warmup, --cores)"),
             };
         }
         return o;

@@ -17,13 +17,21 @@ namespace GppfActors.Model.Fusion;
 /// gradient, which the optimizers treat as "no update at all" (no momentum, no weight decay).
 /// Every replica must pass the same parameter list in the same order (see
 /// <see cref="Network.GppfNetwork.ParametersForTasks"/>).
+/// The same all-reduce carries each device's "non-finite" flag (its loss, or any of its gradients,
+/// is NaN or infinite), so that every replica learns, without a collective of its own, how many
+/// devices failed: if any did, every replica drops all gradients and the step is skipped everywhere.
+/// It can also carry a caller's small float vector to be summed over the group (side values).
 /// </remarks>
 public sealed class TaskAverageFusion : IDisposable
 {
     private Tensor flat = empty(0);
 
     /// <summary>Fuses the gradients of <paramref name="parameters"/> over <paramref name="group"/>; returns what was done.</summary>
-    public FusionResult Fuse(ICollectiveGroup group, IReadOnlyList<NamedParameter> parameters)
+    /// <param name="group">The step's group.</param>
+    /// <param name="parameters">The step's parameters, the same list on every replica.</param>
+    /// <param name="lossNotFinite">True when this device's loss is NaN or infinite.</param>
+    /// <param name="sideValues">Values summed over the group in the same all-reduce, in place; the same length on every replica.</param>
+    public FusionResult Fuse(ICollectiveGroup group, IReadOnlyList<NamedParameter> parameters, bool lossNotFinite = false, float[]? sideValues = null)
     {
         using var scope = NewDisposeScope();
         long total = 0;
@@ -53,11 +61,33 @@ public sealed class TaskAverageFusion : IDisposable
             }
             offset += n;
         }
-        var counts = tensor(countsData);                                    // [P]
+        // counts layout: [used count per parameter (P), devices not finite (1), side values (S)]
+        int numSide = sideValues?.Length ?? 0;
+        var countsAndFlags = new float[parameters.Count + 1 + numSide];
+        countsData.CopyTo(countsAndFlags, 0);
+        countsAndFlags[parameters.Count] = lossNotFinite || !AllFinite(packed) ? 1 : 0;
+        sideValues?.CopyTo(countsAndFlags, parameters.Count + 1);
+        var counts = tensor(countsAndFlags);                                // [P + 1 + S]
 
         group.AllReduceSum([packed, counts], "task-average");
 
-        var reduced = counts.data<float>().ToArray();
+        var all = counts.data<float>().ToArray();
+        var reduced = all[..parameters.Count];
+        int notFinite = (int)Math.Round(all[parameters.Count]);
+        if (sideValues is not null)
+        {
+            Array.Copy(all, parameters.Count + 1, sideValues, 0, numSide);
+        }
+        if (notFinite > 0)
+        {
+            // Skipped everywhere: no parameter may be updated, so none keeps a gradient.
+            foreach (var (_, p) in parameters)
+            {
+                p.grad = null;
+            }
+            return new FusionResult(parameters.Count, 0, reduced, notFinite);
+        }
+
         int updated = 0;
         offset = 0;
         using (no_grad())
@@ -90,6 +120,18 @@ public sealed class TaskAverageFusion : IDisposable
 
     public void Dispose() => flat.Dispose();
 
+    // One pass over the packed gradients: min and max are NaN if any element is NaN, and infinite
+    // if any element is infinite.
+    private static bool AllFinite(Tensor packed)
+    {
+        if (packed.numel() == 0)
+        {
+            return true;
+        }
+        var (min, max) = packed.aminmax();
+        return double.IsFinite(min.item<float>()) && double.IsFinite(max.item<float>());
+    }
+
     private void EnsureCapacity(long elements)
     {
         if (flat.numel() < elements)
@@ -100,5 +142,9 @@ public sealed class TaskAverageFusion : IDisposable
     }
 }
 
-/// <summary>Outcome of one fusion: parameters reduced, parameters that got an averaged gradient, and each parameter's used count.</summary>
-public sealed record FusionResult(int NumParameters, int NumUpdated, IReadOnlyList<float> UsedCounts);
+/// <summary>
+/// Outcome of one fusion: parameters reduced, parameters that got an averaged gradient, each
+/// parameter's used count, and how many devices reported a non-finite loss or gradient (when above
+/// zero, no parameter got a gradient).
+/// </summary>
+public sealed record FusionResult(int NumParameters, int NumUpdated, IReadOnlyList<float> UsedCounts, int NonFiniteRanks = 0);

@@ -41,6 +41,9 @@ internal static class ChannelValues
     }
 
     /// <summary>A [C] tensor of <paramref name="values"/> on <paramref name="like"/>'s device and dtype.</summary>
+    public static Tensor Vector(double[] values, Tensor like) => tensor(values).to(like.dtype, like.device);
+
+    /// <summary>A [C] tensor of <paramref name="values"/> on <paramref name="like"/>'s device and dtype.</summary>
     public static Tensor Vector(float[] values, Tensor like)
     {
         var t = tensor(values);

@@ -1,13 +1,28 @@
+using System.Runtime.ExceptionServices;
 using GppfActors.Collectives;
 
 namespace GppfActors.Model.Norm;
 
 /// <summary>
 /// Per-replica switch that tells every <see cref="SyncBatchNorm2d"/> of a backbone which collective
-/// group to normalise over this step. Shared by all BN layers of one replica; set by whoever runs the step.
+/// group to normalise over this step, and holds the step's staged running-statistics updates and
+/// its first failure. Shared by all BN layers of one replica; set by whoever runs the step.
 /// </summary>
+/// <remarks>
+/// Outside a step (<see cref="BeginStep"/> not called) the layers behave like PyTorch's: running
+/// statistics change in forward and a forward collective failure throws. Inside a step the step
+/// owner decides at the end whether the updates count (<see cref="CommitRunningStats"/>) or not.
+/// A failure inside backward never throws, in or out of a step: backward runs inside libtorch's
+/// autograd engine, and a managed exception that leaves a TorchSharp custom function's backward
+/// crosses native frames and kills the process (checked with TorchSharp 0.107). The failure is
+/// recorded instead and <see cref="ThrowIfFailed"/> rethrows it once backward has returned.
+/// </remarks>
 public sealed class NormSync
 {
+    private readonly List<SyncBatchNorm2d> staged = [];
+    private Exception? failure;
+    private bool backwardEntered;
+
     /// <summary>The group of this step; null means plain per-device batch norm.</summary>
     public ICollectiveGroup? Group { get; set; }
 
@@ -17,4 +32,85 @@ public sealed class NormSync
     /// which keeps every device's sequence of collectives identical.
     /// </summary>
     public bool FuseUnits { get; set; }
+
+    /// <summary>True between <see cref="BeginStep"/> and <see cref="EndStep"/>.</summary>
+    public bool InStep { get; private set; }
+
+    /// <summary>The first failure recorded in this step's SyncBN collectives or hooks, if any.</summary>
+    public Exception? Failure => failure;
+
+    /// <summary>The layers that hold staged running-statistics updates, in the order they were staged.</summary>
+    internal IReadOnlyList<SyncBatchNorm2d> Staged => staged;
+
+    /// <summary>Called once per step, from the first SyncBN backward, before its collective (fault injection, tracing).</summary>
+    internal Action? OnFirstBackward { get; private set; }
+
+    /// <summary>
+    /// Starts a step: discards anything a previous step left behind, binds the group and routing
+    /// mode, and from now on stages running-statistics updates and defers forward failures.
+    /// </summary>
+    public void BeginStep(ICollectiveGroup? group, bool fuseUnits, Action? onFirstBackward = null)
+    {
+        DiscardRunningStats();
+        failure = null;
+        backwardEntered = false;
+        Group = group;
+        FuseUnits = fuseUnits;
+        OnFirstBackward = onFirstBackward;
+        InStep = true;
+    }
+
+    /// <summary>Ends the step: discards updates that were not committed and unbinds the group.</summary>
+    public void EndStep()
+    {
+        DiscardRunningStats();
+        failure = null;
+        Group = null;
+        OnFirstBackward = null;
+        InStep = false;
+    }
+
+    /// <summary>Writes every staged running-statistics update into its layer's buffers (the step is applied).</summary>
+    public void CommitRunningStats()
+    {
+        foreach (var bn in staged)
+        {
+            bn.CommitPending();
+        }
+        staged.Clear();
+    }
+
+    /// <summary>Drops every staged running-statistics update (the step is discarded or skipped).</summary>
+    public void DiscardRunningStats()
+    {
+        foreach (var bn in staged)
+        {
+            bn.DiscardPending();
+        }
+        staged.Clear();
+    }
+
+    /// <summary>Rethrows the first recorded failure, with its original stack trace, and clears it.</summary>
+    public void ThrowIfFailed()
+    {
+        if (failure is { } e)
+        {
+            failure = null;
+            ExceptionDispatchInfo.Throw(e);
+        }
+    }
+
+    internal void Stage(SyncBatchNorm2d bn) => staged.Add(bn);
+
+    internal void RecordFailure(Exception e) => failure ??= e;
+
+    /// <summary>Runs <see cref="OnFirstBackward"/> if this is the step's first SyncBN backward.</summary>
+    internal void EnterBackward()
+    {
+        if (!backwardEntered)
+        {
+            backwardEntered = true;
+            OnFirstBackward?.Invoke();
+        }
+    }
 }

@@ -4,21 +4,37 @@ namespace GppfActors.Model.Norm;
 
 /// <summary>
 /// The autograd function behind <see cref="SyncBatchNorm2d"/> in training with a group: forward
-/// all-reduces per-channel (count, sum, sum of squares), backward all-reduces (sum dy, sum dy*x),
-/// so outputs and gradients equal batch norm over the concatenation of every device's batch.
+/// all-reduces per-channel (count, sum, sum of squares) about a shared shift, backward all-reduces
+/// (sum dy, sum dy*xhat), so outputs and gradients equal batch norm over the concatenation of
+/// every device's batch.
 /// </summary>
 /// <remarks>
-/// Statistics travel in float64: each device contributes n and the first two moments of x centred
-/// on the unit's running mean (a shift every replica shares), and the global variance is formed in
-/// double precision, so the E[x^2] - E[x]^2 step does not cancel away float32 digits. The per-channel arithmetic (C values)
-/// runs in managed code and the element-wise work in a handful of fused tensor ops, because on
-/// small CPU layers the number of tensor ops, not their size, dominates the cost.
+/// Precision. Each device sums x - s and (x - s)^2 in float32 about the unit's running mean s (a
+/// shift every replica shares). Those sums lose about n d^2 / M2 times float32 rounding, d being s's
+/// distance from the device's batch mean (the running mean trails the batch mean, and starts at 0);
+/// when that ratio exceeds <see cref="MaxShiftRatio"/> for any channel the device sums again about
+/// its own mean, estimated from the first sums, and converts the result back to the shared shift
+/// in float64. Devices then add their float64 sums in one all-reduce (the parallel-variance
+/// combination written as plain sums about a common shift; its cancellation is float64's, about
+/// 1e-16 (d/std)^2 relative). Backward sums dy * (x - mean) on the centred input rather than
+/// forming sum(dy*x) - mean*sum(dy), which cancels the same way.
+/// Cost. The per-channel arithmetic (C values) runs in managed code and the element-wise work in a
+/// handful of fused tensor ops, because on small CPU layers the number of tensor ops, not their
+/// size, dominates; temporaries live in a scope of their own rather than until the step ends.
+/// Failures. Inside a step (<see cref="NormSync.InStep"/>) a failed forward collective is recorded
+/// rather than thrown (a throw would leak the half-built autograd node and the graph behind it) and
+/// the rest of the forward skips its collectives; a failure inside backward is always recorded and
+/// backward finishes with zero gradients, because an exception must not cross libtorch's frames.
+/// The step owner rethrows it with <see cref="NormSync.ThrowIfFailed"/>.
 /// The weight and bias gradients returned are this device's own share; task-average fusion
 /// combines them across devices afterwards. In fused mode the buffers hold one row per unit of the
 /// lego layer ([N, 2C+1] forward, [N, 2C] backward) and this device fills only its unit's row.
 /// </remarks>
 public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBatchNormFunction>
 {
+    /// <summary>Largest n d^2 / M2 (see remarks) at which a device keeps its sums about the shared shift.</summary>
+    public const double MaxShiftRatio = 1.0;
+
     private static readonly long[] ChannelDims = [0, 2, 3];
 
     public override string Name => "SyncBatchNorm2d";
@@ -29,6 +45,42 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
         var weight = (Tensor)vars[1];                            // [C]
         var bias = (Tensor)vars[2];                              // [C]
         var bn = (SyncBatchNorm2d)vars[3];
+        ctx.save_data("bn", bn);
+        var sync = bn.Sync;
+        try
+        {
+            return Normalise(ctx, x, weight, bias, bn);
+        }
+        catch (Exception e) when (sync.InStep)
+        {
+            sync.RecordFailure(e);
+            return Abandon(ctx, x);
+        }
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var bn = (SyncBatchNorm2d)ctx.get_data("bn");
+        var sync = bn.Sync;
+        try
+        {
+            sync.EnterBackward();
+            if (sync.Failure is not null || ctx.get_data("abandoned") is true)
+            {
+                return Zeros(gradOutput, bn);
+            }
+            return Gradients(ctx, gradOutput, bn);
+        }
+        catch (Exception e)
+        {
+            sync.RecordFailure(e);
+            return Zeros(gradOutput, bn);
+        }
+    }
+
+    private static Tensor Normalise(autograd.AutogradContext ctx, Tensor x, Tensor weight, Tensor bias, SyncBatchNorm2d bn)
+    {
+        using var scope = NewDisposeScope();
         int c = checked((int)bn.NumFeatures);
         bool fused = bn.Sync.FuseUnits && bn.Siblings.Length > 1;
         int rows = fused ? bn.Siblings.Length : 1;
@@ -36,24 +88,16 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
         int width = 2 * c + 1;
 
         // stats row layout: [n, sum(x - s) (C), sum((x - s)^2) (C)] with the shift s = the unit's
-        // running mean, which is identical on every replica and close to the batch mean, so the
-        // variance E[(x-s)^2] - E[x-s]^2 does not cancel away float32 digits. (var_mean would do,
-        // but over dims (0, 2, 3) it is twenty times slower than two sums on CPU.)
+        // running mean, identical on every replica, so the rows of all devices can simply be added.
         var stats = new double[rows * width];
         double n = x.numel() / Math.Max(1, c);
-        var shift = bn.RunningMean.detach().to_type(x.dtype).view(1, c, 1, 1);      // [1, C, 1, 1]
         if (n > 0)
         {
-            var centred = x - shift;                                                // [B, C, H, W]
-            var localSum = ChannelValues.ToDoubles(centred.sum(ChannelDims));
-            var localSq = ChannelValues.ToDoubles(centred.pow_(2).sum(ChannelDims));   // in place: centred is not needed again
+            var (sum, squares) = LocalMoments(x, ChannelValues.ToDoubles(bn.RunningMean), n);
             int o = row * width;
             stats[o] = n;
-            for (int i = 0; i < c; i++)
-            {
-                stats[o + 1 + i] = localSum[i];
-                stats[o + 1 + c + i] = localSq[i];
-            }
+            sum.CopyTo(stats, o + 1);
+            squares.CopyTo(stats, o + 1 + c);
         }
         stats = AllReduce(bn, stats, fused ? $"syncbn-forward {bn.Tag}" : $"syncbn-forward {bn.Tag} unit {bn.UnitIndex}");
 
@@ -70,14 +114,15 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
             }
             var meanK = new double[c];
             var varK = new double[c];
-            var shiftK = ChannelValues.ToDoubles((fused ? bn.Siblings[k] : bn).RunningMean);
+            var unit = fused ? bn.Siblings[k] : bn;
+            var shiftK = ChannelValues.ToDoubles(unit.RunningMean);
             for (int i = 0; i < c; i++)
             {
                 double centredMean = stats[o + 1 + i] / nk;
                 meanK[i] = shiftK[i] + centredMean;
                 varK[i] = Math.Max(0, stats[o + 1 + c + i] / nk - centredMean * centredMean);
             }
-            (fused ? bn.Siblings[k] : bn).UpdateRunningStats(meanK, varK, nk);
+            unit.UpdateRunningStats(meanK, varK, nk);
             if (k == row)
             {
                 for (int i = 0; i < c; i++)
@@ -89,25 +134,69 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
             }
         }
 
-        double total = stats[row * width];
-        ctx.save_data("count", total);
-        ctx.save_data("bn", bn);
+        ctx.save_data("count", stats[row * width]);
         ctx.save_data("mean", ownMean);
         ctx.save_data("invstd", ownInvStd);
         ctx.save_for_backward([x, weight]);
         if (n == 0)
         {
-            return x.clone();    // an empty batch: nothing to normalise, but backward still joins its collective
+            return x.clone().MoveToOuterDisposeScope();    // an empty batch: nothing to normalise, but backward still joins its collective
         }
-        return nn.functional.batch_norm(x, ChannelValues.Vector(ownMean, x), ChannelValues.Vector(ownVar, x), weight, bias, false, 0.0, bn.Eps);
+        return nn.functional.batch_norm(x, ChannelValues.Vector(ownMean, x), ChannelValues.Vector(ownVar, x), weight, bias, false, 0.0, bn.Eps)
+            .MoveToOuterDisposeScope();
     }
 
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    // Per channel, sum(x - s) and sum((x - s)^2) over this device's batch, accurate to float32
+    // rounding of the centred values whatever the distance of s from the batch mean (see remarks).
+    private static (double[] Sum, double[] Squares) LocalMoments(Tensor x, double[] shift, double n)
     {
+        int c = shift.Length;
+        var shift32 = new float[c];
+        for (int i = 0; i < c; i++)
+        {
+            shift32[i] = (float)shift[i];
+        }
+        var (sum, squares) = CentredSums(x, shift32);
+        bool recentre = false;
+        var better = new float[c];
+        for (int i = 0; i < c; i++)
+        {
+            double d = sum[i] / n;
+            recentre |= n * d * d > MaxShiftRatio * (squares[i] - sum[i] * d);
+            better[i] = (float)(shift32[i] + d);
+        }
+        if (!recentre)
+        {
+            return (sum, squares);
+        }
+
+        // Sums about the device's own mean (better, within float32 rounding of it), then moved to
+        // the shared shift in float64: sum(x - s) = S1 + n delta, sum((x - s)^2) = S2 + 2 delta S1 + n delta^2.
+        var (sum1, squares1) = CentredSums(x, better);
+        for (int i = 0; i < c; i++)
+        {
+            double delta = (double)better[i] - shift32[i];
+            sum[i] = sum1[i] + n * delta;
+            squares[i] = squares1[i] + 2 * delta * sum1[i] + n * delta * delta;
+        }
+        return (sum, squares);
+    }
+
+    // Two sums rather than var_mean: over dims (0, 2, 3) var_mean is twenty times slower on CPU.
+    private static (double[] Sum, double[] Squares) CentredSums(Tensor x, float[] shift)
+    {
+        var centred = x - ChannelValues.Broadcastable(shift, x);                      // [B, C, H, W]
+        var sum = ChannelValues.ToDoubles(centred.sum(ChannelDims));
+        var squares = ChannelValues.ToDoubles(centred.pow_(2).sum(ChannelDims));      // in place: centred is not needed again
+        return (sum, squares);
+    }
+
+    private static List<Tensor> Gradients(autograd.AutogradContext ctx, Tensor gradOutput, SyncBatchNorm2d bn)
+    {
+        using var scope = NewDisposeScope();
         var saved = ctx.get_saved_variables();
         var x = saved[0];                                                     // [B, C, H, W]
         var weight = saved[1];                                                // [C]
-        var bn = (SyncBatchNorm2d)ctx.get_data("bn");
         double total = (double)ctx.get_data("count");
         var mean = (float[])ctx.get_data("mean");
         var invstd = (float[])ctx.get_data("invstd");
@@ -116,17 +205,17 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
         int rows = fused ? bn.Siblings.Length : 1;
         int row = fused ? bn.UnitIndex : 0;
 
+        var centred = x - ChannelValues.Broadcastable(mean, x);               // [B, C, H, W]
         var sumDyT = gradOutput.sum(ChannelDims);                             // [C]
-        var sumDyXT = (gradOutput * x).sum(ChannelDims);                      // [C]
         var sumDy = ChannelValues.ToDoubles(sumDyT);
-        var sumDyX = ChannelValues.ToDoubles(sumDyXT);
+        var sumDyCentred = ChannelValues.ToDoubles((gradOutput * centred).sum(ChannelDims));
 
-        // sum dy*xhat = invstd * (sum dy*x - mean * sum dy), per channel
+        // sum dy*xhat = invstd * sum dy*(x - mean), per channel
         var sums = new double[rows * 2 * c];
         var localDyXhat = new float[c];
         for (int i = 0; i < c; i++)
         {
-            double dyXhat = invstd[i] * (sumDyX[i] - mean[i] * sumDy[i]);
+            double dyXhat = invstd[i] * sumDyCentred[i];
             sums[row * 2 * c + i] = sumDy[i];
             sums[row * 2 * c + c + i] = dyXhat;
             localDyXhat[i] = (float)dyXhat;
@@ -136,29 +225,44 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
         var gradWeight = ChannelValues.Vector(localDyXhat, x);
         if (x.numel() == 0 || total <= 0)
         {
-            return [zeros_like(x), gradWeight, sumDyT, null!];
+            return Outer([zeros_like(x), gradWeight, sumDyT]);
         }
 
-        // dx = w*invstd * (dy - sum_dy/n - xhat * sum_dy_xhat/n), rewritten as dy*a + x*b + c with
-        // per-channel a, b, c so that it costs three element-wise passes.
+        // dx = w*invstd * (dy - sum_dy/n - xhat * sum_dy_xhat/n), rewritten as
+        // dy*a + (x - mean)*b + k with per-channel a, b, k, computed in place in the centred input.
         var w = ChannelValues.ToDoubles(weight);
         var a = new float[c];
         var b = new float[c];
-        var shift = new float[c];
+        var k = new float[c];
         for (int i = 0; i < c; i++)
         {
             double ai = w[i] * invstd[i];
             double meanDy = sums[row * 2 * c + i] / total;
             double meanDyXhat = sums[row * 2 * c + c + i] / total;
-            double bi = -ai * invstd[i] * meanDyXhat;
             a[i] = (float)ai;
-            b[i] = (float)bi;
-            shift[i] = (float)(-ai * meanDy - bi * mean[i]);
+            b[i] = (float)(-ai * invstd[i] * meanDyXhat);
+            k[i] = (float)(-ai * meanDy);
         }
-        var gradInput = addcmul(ChannelValues.Broadcastable(shift, x), gradOutput, ChannelValues.Broadcastable(a, x), 1)
-            .addcmul_(x, ChannelValues.Broadcastable(b, x), 1);             // [B, C, H, W]
-        return [gradInput, gradWeight, sumDyT, null!];
+        var gradInput = centred.mul_(ChannelValues.Broadcastable(b, x))
+            .add_(ChannelValues.Broadcastable(k, x))
+            .addcmul_(gradOutput, ChannelValues.Broadcastable(a, x), 1);   // [B, C, H, W]
+        return Outer([gradInput, gradWeight, sumDyT]);
     }
+
+    // backward returns one entry per argument of apply: input, weight, bias, and null for the layer.
+    private static List<Tensor> Outer(Tensor[] gradients) =>
+        [.. gradients.Select(g => g.MoveToOuterDisposeScope()), null!];
+
+    // Forward after a failure in this step: no collectives, no statistics; the step will be thrown away.
+    private static Tensor Abandon(autograd.AutogradContext ctx, Tensor x)
+    {
+        ctx.save_data("abandoned", true);
+        return x.clone();
+    }
+
+    private static List<Tensor> Zeros(Tensor gradOutput, SyncBatchNorm2d bn) =>
+        [zeros_like(gradOutput), zeros(bn.NumFeatures, dtype: gradOutput.dtype, device: gradOutput.device),
+            zeros(bn.NumFeatures, dtype: gradOutput.dtype, device: gradOutput.device), null!];
 
     private static double[] AllReduce(SyncBatchNorm2d bn, double[] values, string operation)
     {

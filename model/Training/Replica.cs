@@ -2,6 +2,7 @@ using System.Diagnostics;
 using GppfActors.Collectives;
 using GppfActors.Model.Fusion;
 using GppfActors.Model.Network;
+using GppfActors.Model.Norm;
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
 using static TorchSharp.torch;
@@ -17,12 +18,16 @@ public sealed class Replica : IDisposable
 {
     private readonly TaskAverageFusion fusion = new();
 
+    // Every BatchNorm of the network in registration order (the same on every replica).
+    private readonly IReadOnlyList<SyncBatchNorm2d> norms;
+
     /// <summary>Takes ownership of <paramref name="network"/> and builds the optimizer over all its parameters.</summary>
     public Replica(GppfNetwork network, OptimizerConfig optimizer)
     {
         Network = network;
         Optimizer = Optimizers.Create(optimizer, network.NamedParameters());
         Optimizer.InitializeState();
+        norms = network.modules().OfType<SyncBatchNorm2d>().ToArray();
     }
 
     /// <summary>The model replica.</summary>
@@ -36,32 +41,67 @@ public sealed class Replica : IDisposable
     /// and the route request (it owns the data and the head call); everything it creates lives in
     /// this step's dispose scope.
     /// </summary>
+    /// <remarks>
+    /// The step either applies on every replica or changes nothing: BatchNorm running statistics
+    /// are staged during forward and written only after the optimizer step; a step in which any
+    /// device's loss or gradient is not finite is skipped everywhere (<see cref="StepResult.Applied"/>
+    /// false); a step that fails (a collective aborted because a peer died, a fault in
+    /// <see cref="StepPlan.OnPhase"/>) throws and leaves parameters, buffers and optimizer state as
+    /// they were. Failures inside backward surface after <c>backward()</c> returns (see
+    /// <see cref="NormSync"/>).
+    /// </remarks>
     public StepResult TrainStep(ICollectiveGroup group, StepPlan plan, Func<GppfNetwork, RouteRequest, Tensor> loss)
     {
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
+        var sync = Network.Sync;
         Network.train();
         Network.zero_grad(true);        // to null, so "used this step" is "has a gradient"
-        Network.Sync.Group = plan.SyncBatchNorm ? group : null;
-        Network.Sync.FuseUnits = plan.Mode == RoutingMode.Hard;
+        sync.BeginStep(plan.SyncBatchNorm ? group : null, plan.Mode == RoutingMode.Hard,
+            plan.OnPhase is { } onPhase ? () => onPhase(StepPhase.InBackward) : null);
         try
         {
             var request = new RouteRequest(plan.Mode, plan.Tau, plan.Seed, plan.Step, group.Rank);
-            var value = loss(Network, request);
+            Tensor value;
+            try
+            {
+                value = loss(Network, request);
+            }
+            catch when (sync.Failure is not null)
+            {
+                // The forward went on without collectives after one failed; what broke next is a consequence.
+                sync.ThrowIfFailed();
+                throw;
+            }
+            sync.ThrowIfFailed();
+            plan.OnPhase?.Invoke(StepPhase.AfterForward);
             value.backward();
+            sync.ThrowIfFailed();
             double lossValue = value.item<float>();
             double forwardBackward = clock.Elapsed.TotalSeconds;
 
-            var fused = fusion.Fuse(group, Network.ParametersForTasks(plan.ActiveTasks));
+            var exchange = plan.SyncBatchNorm ? null : RunningStatsAverage.Pack(norms);
+            var fused = fusion.Fuse(group, Network.ParametersForTasks(plan.ActiveTasks), !double.IsFinite(lossValue), exchange);
             double fusionSeconds = clock.Elapsed.TotalSeconds - forwardBackward;
+            plan.OnPhase?.Invoke(StepPhase.AfterFusion);
+            if (fused.NonFiniteRanks > 0)
+            {
+                sync.DiscardRunningStats();
+                return new StepResult(lossValue, 0, forwardBackward, fusionSeconds, 0, Applied: false, NonFiniteRanks: fused.NonFiniteRanks);
+            }
+            if (exchange is not null)
+            {
+                RunningStatsAverage.Unpack(norms, exchange);
+            }
 
             Optimizer.Step(plan.LearningRate);
+            sync.CommitRunningStats();
             double optimizerSeconds = clock.Elapsed.TotalSeconds - forwardBackward - fusionSeconds;
             return new StepResult(lossValue, fused.NumUpdated, forwardBackward, fusionSeconds, optimizerSeconds);
         }
         finally
         {
-            Network.Sync.Group = null;
+            sync.EndStep();             // discards whatever was not committed
         }
     }
 
