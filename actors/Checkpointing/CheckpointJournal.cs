@@ -80,6 +80,22 @@ public sealed class CheckpointJournal : ReceivePersistentActor
         return Akka.Actor.Props.Create(() => new CheckpointJournal(persistenceId, policy, injector, remove, clock));
     }
 
+    /// <summary>
+    /// The journal under a back-off supervisor, as nodes run it: a failed write (disk full, a slow
+    /// SQLite write past the circuit breaker) stops the journal, and it is started again after a
+    /// growing pause (0.2 s to 10 s) and recovers its state from the database. Commands sent while
+    /// it is down are lost, which is why commits are acknowledged, timed and retried by the sender.
+    /// The child is named <see cref="ActorPaths.CheckpointJournal"/>.
+    /// </summary>
+    public static Props SupervisedProps(string persistenceId, RetentionPolicy? retention = null, ICrashInjector? crashInjector = null) =>
+        Akka.Pattern.BackoffSupervisor.Props(Akka.Pattern.Backoff.OnStop(
+            Props(persistenceId, retention, crashInjector),
+            ActorPaths.CheckpointJournal,
+            minBackoff: TimeSpan.FromMilliseconds(200),
+            maxBackoff: TimeSpan.FromSeconds(10),
+            randomFactor: 0.2,
+            maxNrOfRetries: -1));
+
     /// <summary>The persistence id of run <paramref name="runName"/>'s journal: one event stream per run.</summary>
     public static string PersistenceIdFor(string runName)
     {

@@ -781,11 +781,43 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         return true;
     }
 
+    // No more steps; a checkpoint already being written or committed still finishes (its state is
+    // from before the failure, and keeping it keeps progress), bounded by its deadlines, and only
+    // then is the failure reported, so the process does not end in the middle of a commit.
     private void Fail(string reason)
     {
         log.Error("training failed at step {0}: {1}", step, reason);
         hub?.Abort(reason);
-        listener?.Tell(new TrainingFailed(step, reason));
+        if (capture.Phase == CapturePhase.AwaitingState)
+        {
+            capture.Failed(capture.Step);     // the write order was never sent
+        }
+        var failed = new TrainingFailed(step, reason);
+        if (!capture.Busy)
+        {
+            listener?.Tell(failed);
+            Become(Finished);
+            return;
+        }
+        Become(() =>
+        {
+            CheckpointHandlers();     // a commit or a failure settles it; the next tick reports
+            Receive<Tick>(_ =>
+            {
+                CheckCaptureDeadline();
+                ReportFailureWhenSettled(failed);
+            });
+            ReceiveAny(m => log.Debug("failing: ignoring {0}", m.GetType().Name));
+        });
+    }
+
+    private void ReportFailureWhenSettled(TrainingFailed failed)
+    {
+        if (capture.Busy)
+        {
+            return;
+        }
+        listener?.Tell(failed);
         Become(Finished);
     }
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Akka.Actor;
-using Akka.Pattern;
 using GppfActors.Actors;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Coordinator;
@@ -164,17 +163,8 @@ public sealed class TrainingNode : IAsyncDisposable
         folder.Dispose();
     }
 
-    // A failed write (disk full, a slow SQLite write past the circuit breaker) stops the journal
-    // actor; it is started again with back-off and recovers its state from the database. Commands
-    // sent while it is down are lost, which is why the coordinator's commits time out and retry.
     private static Props JournalProps(JobConfig job) =>
-        BackoffSupervisor.Props(Backoff.OnStop(
-            CheckpointJournal.Props(CheckpointJournal.PersistenceIdFor(job.Name), JobObjects.Retention(job), EnvironmentCrashInjector.FromEnvironment()),
-            ActorPaths.CheckpointJournal,
-            minBackoff: TimeSpan.FromMilliseconds(200),
-            maxBackoff: TimeSpan.FromSeconds(10),
-            randomFactor: 0.2,
-            maxNrOfRetries: -1));
+        CheckpointJournal.SupervisedProps(CheckpointJournal.PersistenceIdFor(job.Name), JobObjects.Retention(job), EnvironmentCrashInjector.FromEnvironment());
 
     private static void EnsureData(JobConfig job, Action<string> log)
     {

@@ -1,4 +1,5 @@
 using GppfActors.Model.Norm;
+using GppfActors.Model.Tensors;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -36,6 +37,6 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var x = nn.functional.relu(bn1.forward(conv1.forward(input)));      // [B, W, H/s, W/s]
         x = bn2.forward(conv2.forward(x));                                  // [B, W, H/s, W/s]
         var identity = downsample is null ? input : downsample.forward(input);
-        return nn.functional.relu(x + identity);
+        return nn.functional.relu(x.add(identity, Scalars.One));   // not x + identity: see Scalars
     }
 }

@@ -1,4 +1,5 @@
 using GppfActors.Model.Norm;
+using GppfActors.Model.Tensors;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -46,6 +47,6 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         x = nn.functional.relu(bn2.forward(conv2.forward(x)));              // [B, W, H/s, W/s]
         x = bn3.forward(conv3.forward(x));                                  // [B, 4W, H/s, W/s]
         var identity = downsample is null ? input : downsample.forward(input);
-        return nn.functional.relu(x + identity);
+        return nn.functional.relu(x.add(identity, Scalars.One));   // not x + identity: see Scalars
     }
 }

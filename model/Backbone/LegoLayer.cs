@@ -1,5 +1,6 @@
 using GppfActors.Model.Norm;
 using GppfActors.Model.Routing;
+using GppfActors.Model.Tensors;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -48,7 +49,7 @@ public sealed class LegoLayer : nn.Module<Tensor, Tensor>
         for (int k = 0; k < units.Count; k++)
         {
             var term = units[k].forward(input) * route.Weights![k];
-            sum = sum is null ? term : sum + term;
+            sum = sum is null ? term : sum.add(term, Scalars.One);   // not sum + term: see Scalars
         }
         return sum!;
     }

@@ -1,5 +1,6 @@
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Model.Checkpoints;
+using GppfActors.Testing;
 using Xunit;
 
 namespace GppfActors.Host.Tests;
@@ -34,8 +35,8 @@ public sealed class InspectExportSpecs(SyntheticDataFixture fixture) : IClassFix
         // The exported stem is the chosen stem unit of the checkpoint.
         var exported = SafeTensorsFile.Load(file);
         var model = SafeTensorsFile.Load(Path.Combine(run, CheckpointLayout.DirectoryName(6), CheckpointLayout.ModelFile));
-        Assert.True(exported["conv1.weight"].eq(model[$"backbone.stem.units.{path[0]}.conv1.weight"]).all().item<bool>());
-        Assert.True(exported["layer2.0.conv2.weight"].eq(model[$"backbone.layer2.0.units.{path[2]}.conv2.weight"]).all().item<bool>());
+        TensorAssert.Equal(exported["conv1.weight"], model[$"backbone.stem.units.{path[0]}.conv1.weight"], "conv1.weight");
+        TensorAssert.Equal(exported["layer2.0.conv2.weight"], model[$"backbone.layer2.0.units.{path[2]}.conv2.weight"], "layer2.0.conv2.weight");
 
         var missing = GppfProcess.Run(fixture.Root, ["inspect", Path.Combine(fixture.Root, "nowhere")]);
         Assert.Equal(2, missing.ExitCode);

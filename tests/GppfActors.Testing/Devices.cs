@@ -57,9 +57,7 @@ public static class TensorAssert
         Xunit.Assert.True(diff <= rtol * scale + atol, $"{what}: max abs diff {diff:g4} exceeds {rtol:g2} x scale {scale:g4} + {atol:g2}");
     }
 
-    public static void Equal(Tensor actual, Tensor expected, string what = "")
-    {
-        Xunit.Assert.Equal(expected.shape, actual.shape);
-        Xunit.Assert.True(actual.dtype == expected.dtype && (actual.numel() == 0 || actual.eq(expected).all().item<bool>()), $"{what}: tensors differ");
-    }
+    /// <summary>Same dtype, shape and bytes (not <c>eq</c>, which treats -0 and +0 as equal and NaN as unequal to itself).</summary>
+    public static void Equal(Tensor actual, Tensor expected, string what = "") =>
+        StateAssert.BytesEqual(new Dictionary<string, Tensor> { [what] = expected }, new Dictionary<string, Tensor> { [what] = actual }, what);
 }

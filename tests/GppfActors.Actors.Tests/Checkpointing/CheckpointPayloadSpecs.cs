@@ -39,4 +39,24 @@ public class CheckpointPayloadSpecs
         // Refused before taking ownership: the caller's tensor is untouched and still usable.
         Assert.Equal(1.0f, weight.item<float>());
     }
+
+    [Fact]
+    public void Should_refuse_to_capture_a_replica_whose_state_holds_non_finite_values_naming_the_key()
+    {
+        using var replica = new GppfActors.Model.Training.Replica(
+            GppfActors.Testing.Nets.Tiny(2, 1, ("cls", 3)), new GppfActors.Model.Optim.OptimizerConfig(GppfActors.Model.Optim.OptimizerKind.Sgd));
+        using (var clean = CheckpointPayload.FromReplica(replica, 1, 1, "[]", "{}", "{}"))
+        {
+            Assert.Equal(1, clean.Step);
+        }
+        using (no_grad())
+        {
+            replica.Network.state_dict()["heads.cls.fc.weight"][0, 0] = float.PositiveInfinity;
+        }
+
+        var refused = Assert.Throws<NonFiniteStateException>(() => CheckpointPayload.FromReplica(replica, 2, 1, "[]", "{}", "{}"));
+
+        Assert.Equal(["heads.cls.fc.weight"], refused.Keys);
+        Assert.Contains("not checkpointed", refused.Message);
+    }
 }

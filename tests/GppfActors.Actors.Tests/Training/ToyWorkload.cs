@@ -43,7 +43,12 @@ public sealed class ToyWorkload : IDeviceWorkload
         var clock = Stopwatch.StartNew();
         var (x, y) = ToyTasks.Batch(plan.Task, sampleIndices[0], 0, sampleIndices.Count);
         double data = clock.Elapsed.TotalSeconds;
-        var result = Replica.TrainStep(group, plan, (net, request) => nn.functional.cross_entropy(net.Forward(plan.Task, x, request), y));
+        bool poisoned = faults.NonFiniteLoss(device, plan.Step);
+        var result = Replica.TrainStep(group, plan, (net, request) =>
+        {
+            var loss = nn.functional.cross_entropy(net.Forward(plan.Task, x, request), y);
+            return poisoned ? loss * float.NaN : loss;
+        });
         x.Dispose();
         y.Dispose();
         return new DeviceStepOutcome(result.Loss, new Dictionary<string, double>(), sampleIndices.Count, result, data);
@@ -89,6 +94,9 @@ public sealed class FaultPlan(params (int Ordinal, long Step)[] faults)
 
     public string? FailingEvaluation { get; init; }
 
+    /// <summary>(device ordinal, step) pairs whose loss is NaN.</summary>
+    public IReadOnlySet<(int Ordinal, long Step)> NonFinite { get; init; } = new HashSet<(int, long)>();
+
     /// <summary>Set once the hanging device is stuck.</summary>
     public ManualResetEventSlim Hanging { get; } = new(false);
 
@@ -105,6 +113,8 @@ public sealed class FaultPlan(params (int Ordinal, long Step)[] faults)
     public bool BadData(DeviceId device, long step) => Data == (device.Ordinal, step);
 
     public bool EvaluationFails(string task) => FailingEvaluation == task;
+
+    public bool NonFiniteLoss(DeviceId device, long step) => NonFinite.Contains((device.Ordinal, step));
 
     /// <summary>Blocks the device (outside any collective) the first time it runs the hang step, until <see cref="Release"/>.</summary>
     public void HangIfAsked(DeviceId device, long step)
