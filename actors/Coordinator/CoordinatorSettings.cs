@@ -42,6 +42,12 @@ public sealed record CoordinatorSettings(
     /// <summary>This many non-finite (skipped) steps in a row stop the run.</summary>
     public int MaxNonFiniteSteps { get; init; } = 10;
 
+    /// <summary>The committed checkpoint a resumed run starts from: the first alignment's root loads it.</summary>
+    public Checkpointing.CheckpointRecord? ResumeFrom { get; init; }
+
+    /// <summary>At the end, every replica reports a digest of its state and the run fails if they differ.</summary>
+    public bool VerifyReplicas { get; init; } = true;
+
     /// <summary>How often deadlines are checked.</summary>
     public double TickSeconds { get; init; } = 1;
 

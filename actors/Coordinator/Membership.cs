@@ -16,7 +16,9 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     where TDevice : notnull
 {
     private readonly Dictionary<TDevice, DeviceId> live = [];
+    private readonly Dictionary<TDevice, (string ProcessId, string Endpoint)> collectives = [];
     private readonly HashSet<TDevice> stale = [];
+    private readonly HashSet<TDevice> suspended = [];
     private List<TDevice> ranks = [];
 
     /// <summary>The current epoch (the last one formed; <c>startEpoch</c> before any).</summary>
@@ -31,6 +33,13 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     /// <summary>True when devices joined or left since the current epoch was formed.</summary>
     public bool Changed { get; private set; }
 
+    /// <summary>
+    /// True while some device is suspended: its node is unreachable, and whether it comes back or is
+    /// removed from the cluster is not yet known. No new epoch is formed meanwhile, so a side of a
+    /// partition that is about to be downed does not train on alone.
+    /// </summary>
+    public bool HasSuspended => suspended.Count > 0;
+
     /// <summary>The id of a live device.</summary>
     public DeviceId IdOf(TDevice device) => live[device];
 
@@ -40,10 +49,14 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     /// <summary>The device's rank in the current epoch, or -1.</summary>
     public int RankOf(TDevice device) => ranks.IndexOf(device);
 
-    /// <summary>A device (re)started: it is live and its replica is stale until aligned.</summary>
-    public void Register(TDevice device, DeviceId id)
+    /// <summary>
+    /// A device (re)started: it is live and its replica is stale until aligned. <paramref name="processId"/>
+    /// and <paramref name="endpoint"/> say where its collectives meet.
+    /// </summary>
+    public void Register(TDevice device, DeviceId id, string processId = "", string endpoint = "")
     {
         live[device] = id;
+        collectives[device] = (processId, endpoint);
         stale.Add(device);
         Changed = true;
     }
@@ -58,16 +71,49 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     {
         int rank = RankOf(device);
         bool wasLive = live.Remove(device);
+        collectives.Remove(device);
         stale.Remove(device);
+        suspended.Remove(device);
         Changed |= wasLive;
         return wasLive ? rank : -1;
     }
 
-    /// <summary>Forms the next epoch over the live devices (ranks ordered by device id) and returns it.</summary>
+    /// <summary>
+    /// The device's node became unreachable: it keeps its place among the live devices but is left
+    /// out of new epochs until it is lost (<see cref="Lose"/>) or comes back (<see cref="Resume"/>).
+    /// Returns its rank in the current epoch, or -1.
+    /// </summary>
+    public int Suspend(TDevice device)
+    {
+        if (!live.ContainsKey(device) || !suspended.Add(device))
+        {
+            return -1;
+        }
+        Changed = true;
+        return RankOf(device);
+    }
+
+    /// <summary>The device's node is reachable again: it rejoins at the next boundary and takes a healthy replica's state first.</summary>
+    public void Resume(TDevice device)
+    {
+        if (suspended.Remove(device))
+        {
+            stale.Add(device);
+            Changed = true;
+        }
+    }
+
+    /// <summary>Whether <paramref name="device"/> is suspended.</summary>
+    public bool IsSuspended(TDevice device) => suspended.Contains(device);
+
+    /// <summary>Live devices, suspended or not (for looking them up by node).</summary>
+    public IEnumerable<TDevice> Live => live.Keys;
+
+    /// <summary>Forms the next epoch over the live devices that are not suspended (ranks in <see cref="DeviceId.RankOrder"/>) and returns it.</summary>
     public long FormEpoch()
     {
         Epoch++;
-        ranks = live.OrderBy(kv => kv.Value.Kind, StringComparer.Ordinal).ThenBy(kv => kv.Value.Ordinal).Select(kv => kv.Key).ToList();
+        ranks = live.Where(kv => !suspended.Contains(kv.Key)).OrderBy(kv => kv.Value, DeviceId.RankOrder).Select(kv => kv.Key).ToList();
         Changed = false;
         return Epoch;
     }
@@ -89,6 +135,13 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
 
     /// <summary>Every member now holds the current state.</summary>
     public void Aligned() => stale.ExceptWith(ranks);
+
+    /// <summary>The collective group of the current epoch, as data: each rank's process and that process's endpoint.</summary>
+    public GppfActors.Collectives.GroupSpec GroupSpec(double timeoutSeconds) => new(Epoch, timeoutSeconds,
+        ranks.Select((device, rank) => new GppfActors.Collectives.GroupMember(rank, collectives[device].ProcessId, collectives[device].Endpoint)).ToList());
+
+    /// <summary>Whether the device's replica is not current.</summary>
+    public bool IsStale(TDevice device) => stale.Contains(device);
 
     /// <summary>The members in rank order, for logs.</summary>
     public string Describe() => string.Join(", ", ranks.Select(r => live.TryGetValue(r, out var id) ? id.ToString() : "?"));

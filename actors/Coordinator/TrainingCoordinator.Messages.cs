@@ -50,3 +50,12 @@ public sealed record CheckpointSaved(Checkpointing.CheckpointRecord Record) : IG
 
 /// <summary>A checkpoint could not be written or committed; training goes on, the previous checkpoint stays the latest.</summary>
 public sealed record CheckpointNotSaved(long Step, string Reason) : IGppfMessage;
+
+/// <summary>A cluster node's reachability changed as its failure detector sees it (relayed from Akka.Cluster; local to the coordinator's node).</summary>
+public sealed record NodeReachability(string Node, bool Reachable) : IGppfMessage;
+
+/// <summary>For displays: a node became unreachable or reachable again, and what that means for its devices.</summary>
+public sealed record NodeStatusChanged(string Node, string Status) : IGppfMessage;
+
+/// <summary>At the end of the job every replica reported the same digest of its model and optimizer state.</summary>
+public sealed record ReplicasVerified(long Step, int NumReplicas, string Sha256, IReadOnlyList<string> Devices) : IGppfMessage;

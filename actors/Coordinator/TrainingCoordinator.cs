@@ -3,9 +3,9 @@ using Akka.Actor;
 using Akka.Event;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
+using GppfActors.Actors.Node;
 using GppfActors.Actors.Sampling;
 using GppfActors.Actors.Schedule;
-using GppfActors.Collectives;
 
 namespace GppfActors.Actors.Coordinator;
 
@@ -35,9 +35,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private readonly StepRetries alignRetries;
     private readonly NonFiniteGuard nonFinite;
 
-    // The current epoch's group and the members whose answer (joined, aligned) is awaited.
-    private InProcessCollectiveHub? hub;
+    // The members whose answer (joined, restored, aligned) is awaited, and whether the resumed
+    // checkpoint still has to be loaded into the first alignment's root.
     private readonly HashSet<IActorRef> awaiting = [];
+    private bool restorePending;
+
+    // Every node agent that ever had a device here: each is told when the job ends.
+    private readonly HashSet<ActorPath> agents = [];
     private double awaitingDeadline;
 
     // The step loop.
@@ -48,6 +52,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private EvaluationRound? evaluation;
     private EvaluationRound? finalEvaluation;
     private bool finishing;
+    private bool verifying;
+    private readonly Dictionary<string, string> digests = [];
     private string? finalCheckpointFailure;
     private string? childFailure;
 
@@ -65,6 +71,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         stepRetries = new StepRetries(settings.StepRetries);
         alignRetries = new StepRetries(settings.StepRetries);
         nonFinite = new NonFiniteGuard(settings.MaxNonFiniteSteps);
+        restorePending = settings.ResumeFrom is not null;
         sampler = Context.Watch(Context.ActorOf(TaskSamplerActor.Props(samplerState), ActorPaths.TaskSampler));
         schedule = Context.Watch(Context.ActorOf(ScheduleManager.Props(scheduleState), ActorPaths.ScheduleManager));
         WaitingForDevices();
@@ -92,7 +99,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     protected override void PreStart() => Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromSeconds(settings.TickSeconds));
 
-    protected override void PostStop() => hub?.Abort("coordinator stopped");
+    protected override void PostStop() => AbortEpoch("coordinator stopped");
 
     // A bug in a handler: the run is reported failed with the cause before the actor stops (the
     // node runs top-level actors under a stopping strategy), never restarted into a fresh
@@ -115,9 +122,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Become(() =>
         {
             CheckpointHandlers();
+            ClusterHandlers();
             Receive<DeviceStarted>(m =>
             {
-                Register(Sender, m.Device);
+                Register(Sender, m);
                 if (membership.LiveCount >= settings.ExpectedDevices)
                 {
                     FormGroup($"{membership.LiveCount} device(s) started", stepDiscarded: false);
@@ -145,24 +153,144 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     // A new epoch: abort the old group (unblocking anyone still in it), assign ranks, hand out the group.
     private void FormGroup(string reason, bool stepDiscarded)
     {
+        if (membership.HasSuspended)
+        {
+            // A node is unreachable: whether it comes back or is downed decides who trains next.
+            AbortEpoch($"epoch {membership.Epoch}: {reason}");
+            log.Warning("waiting for unreachable node(s) to come back or be removed before forming the next epoch ({0})", reason);
+            Become(WaitingForReachability);
+            return;
+        }
         if (membership.LiveCount == 0)
         {
             Fail($"no device is left ({reason})");
             return;
         }
         long previous = membership.Epoch;
+        AbortEpoch($"epoch {previous} superseded: {reason}");
         long epoch = membership.FormEpoch();
-        hub?.Abort($"epoch {previous} superseded: {reason}");
         var ranks = membership.Ranks;
-        hub = new InProcessCollectiveHub(epoch, ranks.Count, TimeSpan.FromSeconds(settings.CollectiveTimeoutSeconds));
+        var spec = membership.GroupSpec(settings.CollectiveTimeoutSeconds);
         log.Info("epoch {0}: {1} device(s) [{2}] ({3})", epoch, ranks.Count, membership.Describe(), reason);
         listener?.Tell(new MembershipChanged(epoch, ranks.Count, reason, stepDiscarded));
         Await(ranks);
         for (int r = 0; r < ranks.Count; r++)
         {
-            ranks[r].Tell(new JoinGroup(epoch, r, hub));
+            ranks[r].Tell(new JoinGroup(epoch, r, spec));
         }
         Become(Joining);
+    }
+
+    // Wakes every member of the current epoch's group: each node agent aborts its process's part,
+    // which also closes the group's sockets, so members elsewhere wake too.
+    private void AbortEpoch(string reason)
+    {
+        foreach (var agent in membership.Ranks.Select(d => d.Path.Parent).Distinct())
+        {
+            Context.ActorSelection(agent).Tell(new AbortGroup(membership.Epoch, reason));
+        }
+    }
+
+    // Between a node becoming unreachable and it being removed (downed) or reachable again: no epoch
+    // is formed, so the side of a partition that the split-brain resolver is about to down does not
+    // train on alone.
+    private void WaitingForReachability()
+    {
+        CheckpointHandlers();
+        Receive<NodeReachability>(m =>
+        {
+            ApplyReachability(m);
+            FormGroupOnceSettled($"node {m.Node} reachable again");
+        });
+        Receive<DeviceStarted>(m =>
+        {
+            Register(Sender, m);
+            FormGroupOnceSettled($"{m.Device} started");
+        });
+        Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
+        Receive<Terminated>(m =>
+        {
+            if (!ChildStopped(m.ActorRef))
+            {
+                LoseQuietly(m.ActorRef);
+                FormGroupOnceSettled($"{m.ActorRef.Path.Name} on {m.ActorRef.Path.Address} removed");
+            }
+        });
+        Receive<Tick>(_ => CheckCaptureDeadline());
+        ReceiveAny(m => log.Debug("waiting for reachability: ignoring {0}", m.GetType().Name));
+    }
+
+    private void FormGroupOnceSettled(string reason)
+    {
+        if (!membership.HasSuspended)
+        {
+            FormGroup(reason, stepDiscarded: false);
+        }
+    }
+
+    // A node's devices are suspended while it is unreachable (abort the epoch's collectives at once,
+    // so nobody waits for it) and resumed when it is reachable again; Terminated, when the cluster
+    // removes it, loses them for good.
+    private void ClusterHandlers()
+    {
+        Receive<NodeReachability>(m =>
+        {
+            var ranks = ApplyReachability(m);
+            if (m.Reachable || ranks.Count == 0)
+            {
+                return;
+            }
+            AbortEpoch($"node {m.Node} is unreachable");
+            if (round is not null)
+            {
+                foreach (int rank in ranks)
+                {
+                    round.Lose(rank);
+                }
+                CheckRound();
+                return;
+            }
+            if (evaluation is not null)
+            {
+                foreach (int rank in ranks)
+                {
+                    evaluation.DeviceLost(membership.Ranks[rank], $"node {m.Node} is unreachable");
+                }
+                CheckEvaluation();
+                return;
+            }
+            if (!finishing)
+            {
+                FormGroup($"node {m.Node} is unreachable", stepDiscarded: false);
+            }
+        });
+    }
+
+    // Suspends or resumes the node's devices; returns the ranks (in the current epoch) suspended now.
+    private List<int> ApplyReachability(NodeReachability m)
+    {
+        var devices = membership.Live.Where(d => d.Path.Address.ToString() == m.Node).ToList();
+        var ranks = new List<int>();
+        foreach (var device in devices)
+        {
+            if (m.Reachable)
+            {
+                membership.Resume(device);
+            }
+            else if (membership.Suspend(device) is var rank and >= 0)
+            {
+                ranks.Add(rank);
+            }
+        }
+        if (devices.Count > 0)
+        {
+            string status = m.Reachable
+                ? $"reachable again; its {devices.Count} device(s) rejoin at the next step boundary"
+                : $"unreachable; its {devices.Count} device(s) are suspended until it comes back or is removed";
+            log.Warning("node {0} {1}", m.Node, status);
+            listener?.Tell(new NodeStatusChanged(m.Node, status));
+        }
+        return ranks;
     }
 
     private void Joining()
@@ -173,6 +301,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             if (m.Epoch == membership.Epoch && awaiting.Remove(Sender) && awaiting.Count == 0)
             {
                 Align();
+            }
+        });
+        Receive<StepFailed>(m =>
+        {
+            if (m.Epoch == membership.Epoch)
+            {
+                AlignmentFailed($"joining the group failed on rank {m.Rank}: {m.Reason}");
             }
         });
         Receive<Tick>(_ => AwaitingTick("joining the group"));
@@ -186,12 +321,59 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             Fail($"every device lost its state at step {step}; restart from the last checkpoint with --resume");
             return;
         }
+        var rootDevice = membership.Ranks[root];
+        if (restorePending && settings.ResumeFrom is { } record && membership.IsStale(rootDevice))
+        {
+            // Resuming: the root loads the checkpoint (from storage every node reads) and the
+            // alignment that follows hands its state to everyone.
+            Await([rootDevice]);
+            rootDevice.Tell(new RestoreCheckpoint(membership.Epoch, record));
+            Become(() => Restoring(root));
+            return;
+        }
         Await(membership.Ranks);
         foreach (var device in membership.Ranks)
         {
             device.Tell(new AlignReplicas(membership.Epoch, root));
         }
         Become(Aligning);
+    }
+
+    private void Restoring(int root)
+    {
+        CheckpointHandlers();
+        Receive<CheckpointRestored>(m =>
+        {
+            if (m.Epoch == membership.Epoch && awaiting.Remove(Sender) && awaiting.Count == 0)
+            {
+                restorePending = false;
+                Await(membership.Ranks);
+                foreach (var device in membership.Ranks)
+                {
+                    device.Tell(new AlignReplicas(membership.Epoch, root));
+                }
+                Become(Aligning);
+            }
+        });
+        Receive<RestoreFailed>(m =>
+        {
+            if (m.Epoch == membership.Epoch)
+            {
+                Fail($"the resumed checkpoint could not be loaded on rank {m.Rank}: {m.Reason}");
+            }
+        });
+        Receive<Tick>(_ => AwaitingTick("loading the resumed checkpoint"));
+        MembershipHandlers();
+    }
+
+    private void AlignmentFailed(string reason)
+    {
+        if (!alignRetries.Discarded(step))
+        {
+            Fail($"forming the group failed {alignRetries.Attempts} times in a row (train.step_retries = {settings.StepRetries}); last: {reason}");
+            return;
+        }
+        FormGroup(reason, stepDiscarded: false);
     }
 
     private void Aligning()
@@ -207,16 +389,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         });
         Receive<StepFailed>(m =>
         {
-            if (m.Epoch != membership.Epoch)
+            if (m.Epoch == membership.Epoch)
             {
-                return;
+                AlignmentFailed($"aligning replicas failed on rank {m.Rank}: {m.Reason}");
             }
-            if (!alignRetries.Discarded(step))
-            {
-                Fail($"aligning replicas failed {alignRetries.Attempts} times in a row (train.step_retries = {settings.StepRetries}); last: rank {m.Rank}: {m.Reason}");
-                return;
-            }
-            FormGroup($"aligning replicas failed on rank {m.Rank}: {m.Reason}", stepDiscarded: false);
         });
         Receive<Tick>(_ => AwaitingTick("aligning replicas"));
         MembershipHandlers();
@@ -249,6 +425,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private void Stepping()
     {
         CheckpointHandlers();
+        ClusterHandlers();
         Receive<StepDrawn>(m =>
         {
             if (m.Step == step && m.Tasks.Count == membership.Ranks.Count)
@@ -281,7 +458,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 CheckRound();
             }
         });
-        Receive<DeviceStarted>(m => LoseAndRegister(Sender, m.Device));
+        Receive<DeviceStarted>(m => LoseAndRegister(Sender, m));
         Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
         Receive<Terminated>(m =>
         {
@@ -305,7 +482,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 round.Lose(rank);
                 DropSilent(membership.Ranks[rank], $"no answer to step {round.Step} within train.step_timeout_seconds ({settings.StepTimeoutSeconds:0.#} s)");
             }
-            hub?.Abort($"step {round.Step}: rank(s) {string.Join(", ", silent)} silent for {settings.StepTimeoutSeconds:0.#} s");
+            AbortEpoch($"step {round.Step}: rank(s) {string.Join(", ", silent)} silent for {settings.StepTimeoutSeconds:0.#} s");
             CheckRound();
         });
     }
@@ -431,6 +608,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private void Evaluating()
     {
         CheckpointHandlers();
+        ClusterHandlers();
         Receive<TaskEvaluated>(m =>
         {
             if (evaluation is not null && m.Step == evaluation.Step)
@@ -450,7 +628,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<DeviceStarted>(m =>
         {
             evaluation?.DeviceLost(Sender, $"{m.Device} restarted during the evaluation");
-            LoseAndRegister(Sender, m.Device);
+            LoseAndRegister(Sender, m);
             CheckEvaluation();
         });
         Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
@@ -524,17 +702,95 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             }
             return;
         }
-        if (finalEvaluation is null)
+        if (finalEvaluation is null || verifying)
         {
             return;
         }
-        listener?.Tell(new TrainingFinished(step, finalEvaluation.Metrics, finalEvaluation.Failures));
+        if (!settings.VerifyReplicas || membership.Ranks.Count == 0)
+        {
+            Finish(finalEvaluation);
+            return;
+        }
+        // The invariant every recovery must keep: all replicas hold the same bits. Checked once more
+        // at the end, by a digest of each replica's model and optimizer state.
+        verifying = true;
+        digests.Clear();
+        Await(membership.Ranks);
+        foreach (var device in membership.Ranks)
+        {
+            device.Tell(new ReportReplicaDigest(membership.Epoch));
+        }
+        Become(Verifying);
+    }
+
+    private void Verifying()
+    {
+        CheckpointHandlers();
+        Receive<ReplicaDigest>(m =>
+        {
+            if (m.Epoch != membership.Epoch || !awaiting.Remove(Sender))
+            {
+                return;
+            }
+            digests[m.Device.ToString()] = m.Sha256;
+            if (awaiting.Count == 0)
+            {
+                Verified();
+            }
+        });
+        Receive<Terminated>(m =>
+        {
+            if (!ChildStopped(m.ActorRef) && awaiting.Remove(m.ActorRef) && awaiting.Count == 0)
+            {
+                Verified();
+            }
+        });
+        Receive<Tick>(_ =>
+        {
+            CheckCaptureDeadline();
+            if (Now >= awaitingDeadline && awaiting.Count > 0)
+            {
+                log.Warning("{0} replica(s) did not report a digest in time; verifying the others", awaiting.Count);
+                awaiting.Clear();
+                Verified();
+            }
+        });
+        ReceiveAny(m => log.Debug("verifying: ignoring {0}", m.GetType().Name));
+    }
+
+    private void Verified()
+    {
+        var distinct = digests.Values.Distinct().ToList();
+        if (distinct.Count > 1)
+        {
+            Fail("replicas diverged: " + string.Join("; ", digests.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value[..16]}")));
+            return;
+        }
+        if (distinct.Count == 1)
+        {
+            listener?.Tell(new ReplicasVerified(step, digests.Count, distinct[0], digests.Keys.Order(StringComparer.Ordinal).ToList()));
+        }
+        Finish(finalEvaluation!);
+    }
+
+    private void Finish(EvaluationRound final)
+    {
+        listener?.Tell(new TrainingFinished(step, final.Metrics, final.Failures));
+        TellAgents(new JobEnded(true, step, $"finished at step {step}"));
         Become(Finished);
+    }
+
+    private void TellAgents(object message)
+    {
+        foreach (var agent in agents)
+        {
+            Context.ActorSelection(agent).Tell(message);
+        }
     }
 
     private void Finished()
     {
-        Receive<DeviceStarted>(m => Register(Sender, m.Device));
+        Receive<DeviceStarted>(m => Register(Sender, m));
         Receive<Terminated>(m => membership.Lose(m.ActorRef));
         Receive<Tick>(_ => { });
         ReceiveAny(m => log.Debug("finished: ignoring {0}", m.GetType().Name));
@@ -653,7 +909,8 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private void MembershipHandlers()
     {
-        Receive<DeviceStarted>(m => LoseAndRegister(Sender, m.Device));
+        ClusterHandlers();
+        Receive<DeviceStarted>(m => LoseAndRegister(Sender, m));
         Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
         Receive<Terminated>(m =>
         {
@@ -673,14 +930,15 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     // A device (re)started. A member of the epoch that restarted lost its part of whatever was in
     // flight: the group is woken and re-formed; a newcomer is admitted at the next boundary.
-    private void LoseAndRegister(IActorRef device, DeviceId id)
+    private void LoseAndRegister(IActorRef device, DeviceStarted started)
     {
+        var id = started.Device;
         int rank = membership.RankOf(device);
         if (capture.WriterLost(device) is { } reason)
         {
             NotSaved(capture.Step, reason);
         }
-        Register(device, id);
+        Register(device, started);
         if (rank < 0)
         {
             if (round is null && evaluation is null && !finishing)
@@ -689,7 +947,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             }
             return;
         }
-        hub?.Abort($"{id} (rank {rank}) restarted");
+        AbortEpoch($"{id} (rank {rank}) restarted");
         if (round is not null)
         {
             round.Lose(rank);
@@ -708,7 +966,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         {
             return;
         }
-        hub?.Abort($"rank {rank}: {reason}");
+        AbortEpoch($"rank {rank}: {reason}");
         if (round is null)
         {
             FormGroup(reason, stepDiscarded: false);
@@ -742,10 +1000,11 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         device.Tell(Kill.Instance);
     }
 
-    private void Register(IActorRef device, DeviceId id)
+    private void Register(IActorRef device, DeviceStarted started)
     {
         Context.Watch(device);
-        membership.Register(device, id);
+        agents.Add(device.Path.Parent);
+        membership.Register(device, started.Device, started.ProcessId, started.Endpoint);
     }
 
     private void Await(IEnumerable<IActorRef> devices)
@@ -787,7 +1046,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private void Fail(string reason)
     {
         log.Error("training failed at step {0}: {1}", step, reason);
-        hub?.Abort(reason);
+        AbortEpoch(reason);
         if (capture.Phase == CapturePhase.AwaitingState)
         {
             capture.Failed(capture.Step);     // the write order was never sent
@@ -795,8 +1054,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var failed = new TrainingFailed(step, reason);
         if (!capture.Busy)
         {
-            listener?.Tell(failed);
-            Become(Finished);
+            ReportFailure(failed);
             return;
         }
         Become(() =>
@@ -817,7 +1075,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         {
             return;
         }
+        ReportFailure(failed);
+    }
+
+    private void ReportFailure(TrainingFailed failed)
+    {
         listener?.Tell(failed);
+        TellAgents(new JobEnded(false, failed.Step, failed.Reason));
         Become(Finished);
     }
 

@@ -4,11 +4,14 @@ using GppfActors.Collectives;
 namespace GppfActors.Actors.Devices;
 
 /// <summary>
-/// Tells a device which collective group it belongs to for <paramref name="Epoch"/>. The in-process
-/// hub is a local object: this message never leaves its process (cross-process groups are
-/// described by endpoints instead).
+/// Tells a device which collective group it belongs to for <paramref name="Epoch"/>: the group is
+/// described by data only (each rank's process and that process's collective endpoint), and the
+/// device's <see cref="ICollectiveGroupFactory"/> turns it into a group, in-process or over TCP.
 /// </summary>
-public sealed record JoinGroup(long Epoch, int Rank, InProcessCollectiveHub Hub) : IGppfMessage;
+public sealed record JoinGroup(long Epoch, int Rank, GroupSpec Spec) : IGppfMessage;
+
+/// <summary>To a node agent: abort every local member of the epoch's group (wakes devices blocked in a collective; the sockets close, so remote members wake too).</summary>
+public sealed record AbortGroup(long Epoch, string Reason) : IGppfMessage;
 
 /// <summary>The device joined the group of <paramref name="Epoch"/> as <paramref name="Rank"/>.</summary>
 public sealed record GroupJoined(long Epoch, int Rank, DeviceId Device) : IGppfMessage;
@@ -78,8 +81,26 @@ public sealed record EvaluationFailed(long Step, string Task, string Reason) : I
 /// <summary>Held-out metrics of one task at a step, and its controller's unit-selection probabilities per layer ([L][N]).</summary>
 public sealed record TaskEvaluated(long Step, string Task, IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<IReadOnlyList<double>> UnitProbabilities) : IGppfMessage;
 
-/// <summary>A device actor (re)started and needs the current state before it can step.</summary>
-public sealed record DeviceStarted(DeviceId Device) : IGppfMessage;
+/// <summary>
+/// A device actor (re)started and needs the current state before it can step. <paramref name="ProcessId"/>
+/// and <paramref name="Endpoint"/> are its process's collective identity, for the group specs.
+/// </summary>
+public sealed record DeviceStarted(DeviceId Device, string ProcessId, string Endpoint) : IGppfMessage;
+
+/// <summary>Load the committed checkpoint <paramref name="Record"/> into this replica (the root of the first alignment of a resumed run).</summary>
+public sealed record RestoreCheckpoint(long Epoch, Checkpointing.CheckpointRecord Record) : IGppfMessage;
+
+/// <summary>The replica now holds the checkpoint's state.</summary>
+public sealed record CheckpointRestored(long Epoch, int Rank) : IGppfMessage;
+
+/// <summary>The checkpoint could not be loaded on this device's node.</summary>
+public sealed record RestoreFailed(long Epoch, int Rank, string Reason) : IGppfMessage;
+
+/// <summary>Report a SHA-256 of this replica's model and optimizer state (to check that replicas are identical).</summary>
+public sealed record ReportReplicaDigest(long Epoch) : IGppfMessage;
+
+/// <summary>The SHA-256 of a replica's model and optimizer state, key by key in key order.</summary>
+public sealed record ReplicaDigest(long Epoch, int Rank, DeviceId Device, string Sha256) : IGppfMessage;
 
 /// <summary>A device actor could not build its workload (a checkpoint that does not fit, out of memory); it is stopped.</summary>
 public sealed record DeviceFailedToStart(DeviceId Device, string Reason) : IGppfMessage;

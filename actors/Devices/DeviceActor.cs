@@ -16,6 +16,7 @@ public sealed class DeviceActor : ReceiveActor
 {
     private readonly DeviceId device;
     private readonly IDeviceWorkloadFactory factory;
+    private readonly ICollectiveGroupFactory collectives;
     private readonly IActorRef coordinator;
     private readonly RoutingMode mode;
     private readonly bool syncBatchNorm;
@@ -27,11 +28,13 @@ public sealed class DeviceActor : ReceiveActor
     private long epoch = -1;
     private bool writing;
 
-    public DeviceActor(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed, DeviceFaults? faults = null)
+    public DeviceActor(DeviceId device, IDeviceWorkloadFactory factory, ICollectiveGroupFactory collectives, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm,
+        ulong seed, DeviceFaults? faults = null)
     {
         this.faults = faults ?? DeviceFaults.None;
         this.device = device;
         this.factory = factory;
+        this.collectives = collectives;
         this.coordinator = coordinator;
         this.mode = mode;
         this.syncBatchNorm = syncBatchNorm;
@@ -41,6 +44,8 @@ public sealed class DeviceActor : ReceiveActor
         Receive<RunStep>(Handle);
         Receive<EvaluateTask>(Handle);
         Receive<WriteCheckpoint>(Handle);
+        Receive<RestoreCheckpoint>(Handle);
+        Receive<ReportReplicaDigest>(m => Sender.Tell(new ReplicaDigest(m.Epoch, group?.Rank ?? -1, device, workload!.StateDigest())));
         Receive<Written>(m =>
         {
             writing = false;
@@ -49,8 +54,9 @@ public sealed class DeviceActor : ReceiveActor
     }
 
     /// <summary>Props on the pinned device dispatcher: the actor keeps one OS thread for its life.</summary>
-    public static Props Props(DeviceId device, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed, DeviceFaults? faults = null) =>
-        Akka.Actor.Props.Create(() => new DeviceActor(device, factory, coordinator, mode, syncBatchNorm, seed, faults))
+    public static Props Props(DeviceId device, IDeviceWorkloadFactory factory, ICollectiveGroupFactory collectives, IActorRef coordinator, RoutingMode mode,
+        bool syncBatchNorm, ulong seed, DeviceFaults? faults = null) =>
+        Akka.Actor.Props.Create(() => new DeviceActor(device, factory, collectives, coordinator, mode, syncBatchNorm, seed, faults))
             .WithDispatcher(ActorPaths.DeviceDispatcher);
 
     /// <summary>The replica, for tests and the in-process benchmarks that inspect weights.</summary>
@@ -69,7 +75,7 @@ public sealed class DeviceActor : ReceiveActor
             coordinator.Tell(new DeviceFailedToStart(device, e.InnerException is { } inner && e is System.Reflection.TargetInvocationException ? inner.Message : e.Message));
             throw;
         }
-        coordinator.Tell(new DeviceStarted(device));
+        coordinator.Tell(new DeviceStarted(device, collectives.ProcessId, collectives.Endpoint));
     }
 
     protected override void PostStop()
@@ -81,9 +87,38 @@ public sealed class DeviceActor : ReceiveActor
     private void Handle(JoinGroup message)
     {
         group?.Dispose();
-        group = message.Hub.Join(message.Rank);
+        group = null;
         epoch = message.Epoch;
+        try
+        {
+            // Joining builds (or, for the other local ranks, finds) the epoch's group; connecting to
+            // remote members happens on the first collective, bounded by the spec's time-out.
+            group = collectives.Join(message.Spec, message.Rank);
+        }
+        catch (CollectiveException e)
+        {
+            log.Warning("{0}: could not join the group of epoch {1}: {2}", device, message.Epoch, e.Message);
+            Sender.Tell(new StepFailed(message.Epoch, -1, message.Rank, e.Message));
+            return;
+        }
         Sender.Tell(new GroupJoined(message.Epoch, message.Rank, device));
+    }
+
+    private void Handle(RestoreCheckpoint message)
+    {
+        if (!IsCurrent(message.Epoch, nameof(RestoreCheckpoint)))
+        {
+            return;
+        }
+        try
+        {
+            workload!.Restore(message.Record);
+            Sender.Tell(new CheckpointRestored(message.Epoch, group!.Rank));
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            Sender.Tell(new RestoreFailed(message.Epoch, group!.Rank, $"{device}: {e.Message}"));
+        }
     }
 
     private void Handle(AlignReplicas message)

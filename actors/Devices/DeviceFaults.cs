@@ -68,7 +68,7 @@ public sealed class DeviceFaults
     {
         lock (pending)
         {
-            return pending.Remove((device.ToString(), step), out phase);
+            return pending.Remove((device.Local, step), out phase);
         }
     }
 }

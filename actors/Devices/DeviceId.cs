@@ -2,10 +2,33 @@ using System.Globalization;
 
 namespace GppfActors.Actors.Devices;
 
-/// <summary>A device of a node: <c>cpu:K</c> (a virtual CPU device) or <c>cuda:K</c> (a GPU ordinal).</summary>
+/// <summary>
+/// A device of a node: <c>cpu:K</c> (a virtual CPU device) or <c>cuda:K</c> (a GPU ordinal), and in a
+/// cluster the node it is on (its Akka address, <c>host:port</c>), so devices of different nodes
+/// with the same ordinal are distinct. Ranks are ordered by node, then kind, then ordinal, which
+/// keeps the devices of one process contiguous (the hierarchical collectives rely on it).
+/// </summary>
 public sealed record DeviceId(string Kind, int Ordinal)
 {
-    public override string ToString() => $"{Kind}:{Ordinal}";
+    /// <summary>The node (<c>host:port</c>); empty in a single-process run.</summary>
+    public string Node { get; init; } = "";
+
+    /// <summary>The device on its node, e.g. <c>cpu:1</c>, as <c>--devices</c> and fault injection name it.</summary>
+    public string Local => $"{Kind}:{Ordinal}";
+
+    public override string ToString() => Node.Length == 0 ? Local : $"{Local}@{Node}";
+
+    /// <summary>The rank order of devices: node, kind, ordinal.</summary>
+    public static IComparer<DeviceId> RankOrder { get; } = Comparer<DeviceId>.Create((a, b) =>
+    {
+        int byNode = string.CompareOrdinal(a.Node, b.Node);
+        if (byNode != 0)
+        {
+            return byNode;
+        }
+        int byKind = string.CompareOrdinal(a.Kind, b.Kind);
+        return byKind != 0 ? byKind : a.Ordinal.CompareTo(b.Ordinal);
+    });
 
     /// <summary>
     /// Parses a device list: <c>cpu:4</c> means four virtual CPU devices cpu:0..cpu:3; <c>cuda:0,1</c>

@@ -30,6 +30,20 @@ public interface IDeviceWorkload : IDisposable
     Checkpointing.CheckpointPayload CaptureCheckpoint(long step, long epoch, string scheduleJson, string samplerJson, string configJson,
         IReadOnlyDictionary<string, string> metadata) =>
         Checkpointing.CheckpointPayload.FromReplica(Replica, step, epoch, scheduleJson, samplerJson, configJson, metadata);
+
+    /// <summary>Loads a committed checkpoint (verified against its journaled manifest hash) into the replica.</summary>
+    void Restore(Checkpointing.CheckpointRecord record)
+    {
+        using var payload = Checkpointing.CheckpointResolver.LoadVerified(record);
+        Replica.Restore(payload.ModelState, payload.OptimizerState);
+    }
+
+    /// <summary>The SHA-256 of the replica's model and optimizer state.</summary>
+    string StateDigest()
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        return Model.Checkpoints.StateDigest.Of(Replica.Network.state_dict(), Replica.Optimizer.StateDict());
+    }
 }
 
 /// <summary>Builds a device's workload on the device thread.</summary>

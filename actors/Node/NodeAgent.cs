@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using GppfActors.Actors.Devices;
+using GppfActors.Collectives;
 using GppfActors.Model.Routing;
 using TorchSharp;
 
@@ -8,34 +9,42 @@ namespace GppfActors.Actors.Node;
 
 /// <summary>
 /// One per node: sets libtorch's process-wide thread count for the local devices, creates one
-/// device actor per device and supervises them. Child of the node's root (the host).
+/// device actor per device and supervises them, aborts the local members of a group when the
+/// coordinator says so (on its own thread, since device threads may be blocked in that group), and
+/// passes the end of the job on to the node's listener. Child of the node's root (the host).
 /// </summary>
 public sealed class NodeAgent : ReceiveActor
 {
     private readonly IReadOnlyList<DeviceId> devices;
     private readonly IDeviceWorkloadFactory factory;
+    private readonly ICollectiveGroupFactory collectives;
     private readonly IActorRef coordinator;
+    private readonly IActorRef? nodeListener;
     private readonly RoutingMode mode;
     private readonly bool syncBatchNorm;
     private readonly ulong seed;
     private readonly DeviceFaults faults;
     private readonly ILoggingAdapter log = Context.GetLogger();
 
-    public NodeAgent(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed,
-        DeviceFaults? faults = null)
+    public NodeAgent(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, ICollectiveGroupFactory collectives, IActorRef coordinator, RoutingMode mode,
+        bool syncBatchNorm, ulong seed, DeviceFaults? faults = null, IActorRef? nodeListener = null)
     {
         this.faults = faults ?? DeviceFaults.None;
         this.devices = devices;
         this.factory = factory;
+        this.collectives = collectives;
         this.coordinator = coordinator;
+        this.nodeListener = nodeListener;
         this.mode = mode;
         this.syncBatchNorm = syncBatchNorm;
         this.seed = seed;
+        Receive<AbortGroup>(m => this.collectives.Abort(m.Epoch, m.Reason));
+        Receive<JobEnded>(m => this.nodeListener?.Tell(m));
     }
 
-    public static Props Props(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm, ulong seed,
-        DeviceFaults? faults = null) =>
-        Akka.Actor.Props.Create(() => new NodeAgent(devices, factory, coordinator, mode, syncBatchNorm, seed, faults));
+    public static Props Props(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, ICollectiveGroupFactory collectives, IActorRef coordinator,
+        RoutingMode mode, bool syncBatchNorm, ulong seed, DeviceFaults? faults = null, IActorRef? nodeListener = null) =>
+        Akka.Actor.Props.Create(() => new NodeAgent(devices, factory, collectives, coordinator, mode, syncBatchNorm, seed, faults, nodeListener));
 
     /// <summary>
     /// Policy: a device that throws is restarted (a fresh replica; the coordinator then brings it
@@ -63,7 +72,7 @@ public sealed class NodeAgent : ReceiveActor
         }
         foreach (var device in devices)
         {
-            Context.ActorOf(DeviceActor.Props(device, factory, coordinator, mode, syncBatchNorm, seed, faults), ActorPaths.Device(device));
+            Context.ActorOf(DeviceActor.Props(device, factory, collectives, coordinator, mode, syncBatchNorm, seed, faults), ActorPaths.Device(device));
         }
     }
 }

@@ -92,7 +92,7 @@ double PlainLoop(int total, int warmup)
     double start = 0, end = 0;
     var threads = devices.Select((device, rank) => new Thread(() =>
     {
-        using var workload = new TaskWorkload(job, datasets, device, null, _ => { });
+        using var workload = new TaskWorkload(job, datasets, device, _ => { });
         using var group = hub.Join(rank);
         workload.Replica.AlignFrom(group);
         var clock = Stopwatch.StartNew();

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Akka.Actor;
 using GppfActors.Actors;
 using GppfActors.Actors.Checkpointing;
@@ -8,8 +6,7 @@ using GppfActors.Actors.Devices;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Workloads;
-using GppfActors.Model.Checkpoints;
-using GppfActors.Tasks.Synthetic;
+using GppfActors.Collectives;
 
 namespace GppfActors.ClusterConfig.Node;
 
@@ -22,21 +19,21 @@ namespace GppfActors.ClusterConfig.Node;
 public sealed class TrainingNode : IAsyncDisposable
 {
     /// <summary>The resolved job configuration written next to the checkpoints.</summary>
-    public const string ResolvedJobFile = "job.resolved.json";
+    public const string ResolvedJobFile = RunPreparation.ResolvedJobFile;
 
     private static readonly TimeSpan JournalAnswerTimeout = TimeSpan.FromSeconds(30);
 
     private readonly ActorSystem system;
     private readonly IActorRef journal;
     private readonly RunFolder folder;
-    private readonly CheckpointPayload? resumed;
+    private readonly CollectiveNode collectives;
 
-    private TrainingNode(ActorSystem system, IActorRef journal, RunFolder folder, CheckpointPayload? resumed, Task<object> completion, long startStep)
+    private TrainingNode(ActorSystem system, IActorRef journal, RunFolder folder, CollectiveNode collectives, Task<object> completion, long startStep)
     {
         this.system = system;
         this.journal = journal;
         this.folder = folder;
-        this.resumed = resumed;
+        this.collectives = collectives;
         Completion = completion;
         StartStep = startStep;
     }
@@ -48,14 +45,14 @@ public sealed class TrainingNode : IAsyncDisposable
     public long StartStep { get; }
 
     /// <summary>The journal database of a job.</summary>
-    public static string JournalPath(JobConfig job) => Path.Combine(Path.GetFullPath(job.Checkpoint.Dir), "journal.db");
+    public static string JournalPath(JobConfig job) => RunPreparation.JournalPath(job);
 
     /// <summary>Starts the run; every refusal (a locked or foreign run folder, a journal that cannot be used, nothing to resume) throws with one line naming the file or key.</summary>
     public static async Task<TrainingNode> StartAsync(JobConfig job, string resolvedJson, ResumeOptions resume, Action<object> onEvent, Action<string> log)
     {
         var folder = RunFolder.Open(job.Checkpoint.Dir, JobObjects.Identity(job));
         ActorSystem? system = null;
-        CheckpointPayload? payload = null;
+        CollectiveNode? collectives = null;
         try
         {
             var devices = DeviceId.ParseList(job.Train.Devices, TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0);
@@ -63,85 +60,35 @@ public sealed class TrainingNode : IAsyncDisposable
             {
                 throw new NotSupportedException($"train.devices: '{job.Train.Devices}': GPU devices need the CUDA build and the NCCL group, which this version does not have yet; use cpu:K");
             }
-            EnsureData(job, log);
+            RunPreparation.EnsureData(job, log);
             var journalPath = JournalPath(job);
             CheckpointJournalConfig.VerifySqlite(journalPath);
 
             system = ActorSystem.Create("gppf", NodeConfig.SingleProcess(journalPath));
             var journal = system.ActorOf(JournalProps(job), ActorPaths.CheckpointJournalSupervisor);
-            LatestCheckpoint latest;
-            try
-            {
-                latest = await journal.Ask<LatestCheckpoint>(GetLatestCheckpoint.Instance, JournalAnswerTimeout);
-            }
-            catch (AskTimeoutException)
-            {
-                throw new IOException($"checkpoint journal '{journalPath}' did not answer within {JournalAnswerTimeout.TotalSeconds:0} s (see the log above for the cause)");
-            }
-            if (!resume.Resume && latest.Record is not null)
-            {
-                throw new InvalidOperationException(
-                    $"{journalPath} already holds checkpoints of job '{job.Name}' (latest: step {latest.Record.Step}); pass --resume to continue it, or choose another checkpoint.dir");
-            }
-
-            foreach (var stale in CheckpointHygiene.ListStale(folder.Path, latest.Committed, job.Name))
-            {
-                log($"removing {stale}: left by an interrupted checkpoint write or removal, never committed");
-                CheckpointDirectories.Remove(stale);
-            }
-
-            var resolved = resume.Resume
-                ? CheckpointResolver.Resolve(latest.Committed, CheckpointResolver.LoadVerified, resume.DiscardMissing, message => log($"WARNING: {message}"))
-                : null;
-            payload = resolved?.Payload;
-            foreach (var skipped in resolved?.Skipped ?? [])
-            {
-                // Discarded in the journal first, then moved aside for inspection under a name no
-                // clean-up touches: this run will write that step again, and never overwrites a folder.
-                await journal.Ask<CheckpointDiscarded>(new DiscardCheckpoint(skipped.Record.Step, skipped.Reason), JournalAnswerTimeout);
-                if (Directory.Exists(skipped.Record.Directory))
-                {
-                    var aside = $"{skipped.Record.Directory}.unusable-{DateTime.UtcNow:yyyyMMddTHHmmss}";
-                    Directory.Move(skipped.Record.Directory, aside);
-                    log($"moved the unusable checkpoint of step {skipped.Record.Step} aside to {aside}");
-                }
-            }
-            // Epochs of this process start above every epoch the journal or the checkpoint saw, so
-            // the journal never refuses this run's commits as coming from an older epoch.
-            long startEpoch = Math.Max(latest.Committed.Select(r => r.Epoch).DefaultIfEmpty(0).Max(), payload?.Epoch ?? 0);
-
             var datasets = JobDatasets.Open(job);
-            var sampler = JobObjects.Sampler(job, datasets);
-            var schedule = JobObjects.Schedule(job);
-            if (payload is not null)
-            {
-                sampler.LoadJson(payload.SamplerStateJson);
-                schedule.LoadJson(payload.ScheduleStateJson);
-                log($"resuming from checkpoint of step {payload.Step} ({resolved!.Record.Directory}), epoch {startEpoch + 1}");
-            }
-
-            // Written only now: a refused start must not change the run folder.
-            var resolvedBytes = Encoding.UTF8.GetBytes(resolvedJson);
-            DurableFile.Replace(Path.Combine(folder.Path, ResolvedJobFile), stream => stream.Write(resolvedBytes));
-            journal.Tell(new RecordRunStarted(job.Name, Convert.ToHexStringLower(SHA256.HashData(resolvedBytes))));
+            var run = await RunPreparation.PrepareAsync(job, resolvedJson, resume, folder, journal, devices.Count, datasets, log);
+            var (sampler, schedule, settings) = (run.Sampler, run.Schedule, run.Settings);
 
             var completion = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
             var listener = system.ActorOf(Props.Create(() => new EventForwarder(onEvent, completion)), "progress");
-            var settings = JobObjects.Coordinator(job, devices.Count, payload?.Step ?? 0, startEpoch, resolvedJson);
+            long startStep = settings.StartStep;
             var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, listener, journal, EnvironmentCrashInjector.FromEnvironment()),
                 ActorPaths.Coordinator);
             listener.Tell(new EventForwarder.WatchCoordinator(coordinator));
-            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, payload, log), coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
+            // One process: every group is in-process (the node's TCP listener stays on loopback, unused).
+            collectives = new CollectiveNode(new CollectiveNodeOptions { BindAddress = "127.0.0.1" });
+            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, log), collectives, coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
                 DeviceFaults.FromEnvironment()), ActorPaths.NodeAgent);
-            return new TrainingNode(system, journal, folder, payload, completion.Task, payload?.Step ?? 0);
+            return new TrainingNode(system, journal, folder, collectives, completion.Task, startStep);
         }
         catch
         {
-            payload?.Dispose();
             if (system is not null)
             {
                 await system.Terminate();
             }
+            collectives?.Dispose();
             folder.Dispose();
             throw;
         }
@@ -159,27 +106,12 @@ public sealed class TrainingNode : IAsyncDisposable
             // Whatever is left is an uncommitted directory, which start-up hygiene removes.
         }
         await system.Terminate();
-        resumed?.Dispose();
+        collectives.Dispose();
         folder.Dispose();
     }
 
     private static Props JournalProps(JobConfig job) =>
         CheckpointJournal.SupervisedProps(CheckpointJournal.PersistenceIdFor(job.Name), JobObjects.Retention(job), EnvironmentCrashInjector.FromEnvironment());
-
-    private static void EnsureData(JobConfig job, Action<string> log)
-    {
-        if (File.Exists(Path.Combine(job.Data.Root, SynthLayout.ManifestFile)) || !job.Data.GenerateIfMissing)
-        {
-            return;
-        }
-        if (Directory.Exists(job.Data.Root) && Directory.EnumerateFileSystemEntries(job.Data.Root).Any())
-        {
-            throw new InvalidOperationException($"data.root '{job.Data.Root}' is not empty but holds no synthetic data set; point data.root elsewhere or set data.generate_if_missing=false");
-        }
-        var size = job.Data.SyntheticSize == "medium" ? SynthSize.Medium : SynthSize.Small;
-        log($"generating the synthetic data set ({job.Data.SyntheticSize}, seed {job.Data.SyntheticSeed}) in {job.Data.Root}");
-        SyntheticDatasetWriter.Write(job.Data.Root, new SynthOptions { Seed = (long)job.Data.SyntheticSeed, Size = size });
-    }
 
     /// <summary>Hands every event to the host and completes the run's task on its last event, or when the coordinator stops without one.</summary>
     private sealed class EventForwarder : ReceiveActor

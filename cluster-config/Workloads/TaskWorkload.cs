@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.Collectives;
@@ -23,7 +22,7 @@ public sealed class TaskWorkload : IDeviceWorkload
     private readonly Dictionary<string, PrefetchingLoader> train = [];
     private readonly Dictionary<string, PrefetchingLoader> eval = [];
 
-    public TaskWorkload(JobConfig job, JobDatasets datasets, DeviceId device, CheckpointPayload? resumeFrom, Action<string> log)
+    public TaskWorkload(JobConfig job, JobDatasets datasets, DeviceId device, Action<string> log)
     {
         tasks = job.Tasks.ToDictionary(t => t.Name);
         var backbone = job.BackboneConfig;
@@ -31,14 +30,11 @@ public sealed class TaskWorkload : IDeviceWorkload
         Replica = new Replica(network, job.Optimizer.ToOptimizerConfig());
         try
         {
-            if (resumeFrom is not null)
-            {
-                Replica.Restore(resumeFrom.ModelState, resumeFrom.OptimizerState);
-            }
             foreach (var task in job.Tasks)
             {
-                // The loader's rank is the device ordinal: stable across epochs on one node, so a
-                // resumed run with the same devices augments exactly as the uninterrupted one.
+                // Training batches are augmented for the step's rank (passed with each batch), so the
+                // randomness of a step depends on the ranks of the step, not on which device or node
+                // runs them; the ordinal here only seeds evaluation batches, which are deterministic.
                 var options = new LoaderOptions
                 {
                     Seed = (long)job.Seed,
@@ -67,7 +63,7 @@ public sealed class TaskWorkload : IDeviceWorkload
         TaskBatch batch;
         try
         {
-            batch = train[plan.Task].Get(plan.Step, sampleIndices);
+            batch = train[plan.Task].Get(plan.Step, group.Rank, sampleIndices);
         }
         catch (DataFormatException e)
         {
@@ -82,7 +78,7 @@ public sealed class TaskWorkload : IDeviceWorkload
         double dataSeconds = clock.Elapsed.TotalSeconds;
         if (next is not null)
         {
-            train[next.Task].Prefetch(next.Step, next.SampleIndices);
+            train[next.Task].Prefetch(next.Step, group.Rank, next.SampleIndices);
         }
         var result = TaskTrainer.TrainStep(Replica, group, plan, batch, tasks[plan.Task]);
         return new DeviceStepOutcome(result.Loss, result.Metrics, batch.Count, result.Replica, dataSeconds);

@@ -1,11 +1,10 @@
-using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
 using GppfActors.ClusterConfig.Jobs;
 
 namespace GppfActors.ClusterConfig.Workloads;
 
-/// <summary>Builds each device's <see cref="TaskWorkload"/>, restoring the resume checkpoint's state when there is one.</summary>
-public sealed class TaskWorkloadFactory(JobConfig job, JobDatasets datasets, CheckpointPayload? resumeFrom, Action<string> log) : IDeviceWorkloadFactory
+/// <summary>Builds each device's <see cref="TaskWorkload"/> (a freshly initialised replica; a resumed run's state arrives through the first alignment).</summary>
+public sealed class TaskWorkloadFactory(JobConfig job, JobDatasets datasets, Action<string> log) : IDeviceWorkloadFactory
 {
-    public IDeviceWorkload Create(DeviceId device) => new TaskWorkload(job, datasets, device, resumeFrom, log);
+    public IDeviceWorkload Create(DeviceId device) => new TaskWorkload(job, datasets, device, log);
 }

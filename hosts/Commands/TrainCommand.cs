@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Threading.Channels;
 using GppfActors.Actors.Coordinator;
 using GppfActors.ClusterConfig.Jobs;
@@ -74,40 +73,23 @@ internal static class TrainCommand
                     console.MarkupLine(Markup.Escape(line.Message));
                 }
             }
-            console.MarkupLine($"[red]cannot start:[/] {Markup.Escape(OneLine(e))}");
-            if (Environment.GetEnvironmentVariable("GPPF_DEBUG") == "1")
-            {
-                console.WriteLine(e.ToString());
-            }
-            return CannotStart;
+            return CannotStartWith(console, e);
         }
 
         await using (node)
         {
-            string tensorboard = Path.Combine(job.Checkpoint.Dir, "tensorboard");
-            using var sink = new TensorBoardSink(tensorboard, node.StartStep);
+            using var run = new RunConsole(console, job, node.StartStep, reportEvery);
             console.MarkupLine($"resolved configuration: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, TrainingNode.ResolvedJobFile))}");
-            var view = new ProgressView(job.Train.MaxSteps, node.StartStep, Math.Max(1, reportEvery), console);
-            console.MarkupLine($"checkpoints and journal: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; TensorBoard: {Markup.Escape(tensorboard)}");
+            console.MarkupLine($"checkpoints and journal: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; TensorBoard: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "tensorboard"))}");
             _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
-            TrainingFinished? finished = null;
             try
             {
                 await foreach (var e in events.Reader.ReadAllAsync(cancel))
                 {
-                    switch (e)
+                    run.Show(e);
+                    if (e is TrainingFailed)
                     {
-                        case LogLine line: console.MarkupLine($"[grey]{Markup.Escape(line.Message)}[/]"); break;
-                        case TrainingProgress p: view.Show(p); sink.Write(p); break;
-                        case StepSkipped s: view.Show(s); sink.Write(s); break;
-                        case EvaluationReport r: view.Show(r); sink.Write(r); break;
-                        case MembershipChanged m: view.Show(m); break;
-                        case CheckpointSaved c:
-                            console.MarkupLine($"[green]checkpoint[/] step {c.Record.Step} committed ({c.Record.Bytes / 1e6:0.0} MB, {Markup.Escape(c.Record.Directory)})");
-                            break;
-                        case CheckpointNotSaved n: console.MarkupLine($"[yellow]checkpoint of step {n.Step} not saved:[/] {Markup.Escape(n.Reason)}"); break;
-                        case TrainingFailed f: view.Show(f); return Failed;
-                        case TrainingFinished f: finished = f; break;
+                        return Failed;
                     }
                 }
             }
@@ -116,19 +98,24 @@ internal static class TrainCommand
                 console.MarkupLine("[yellow]interrupted; committed checkpoints are kept, continue with --resume[/]");
                 return 130;
             }
-            if (finished is null)
+            if (run.Finished is not { } finished)
             {
                 return Failed;
             }
-            ShowFinal(console, finished, job);
-            if (finished.EvaluationFailures.Count > 0)
-            {
-                console.MarkupLine($"[red]the final evaluation failed for {finished.EvaluationFailures.Count} task(s):[/] " +
-                    Markup.Escape(string.Join("; ", finished.EvaluationFailures.Select(kv => $"{kv.Key}: {kv.Value}"))));
-                return Failed;
-            }
-            return 0;
+            console.MarkupLine($"journal: {Markup.Escape(TrainingNode.JournalPath(job))}");
+            return finished.EvaluationFailures.Count > 0 ? Failed : 0;
         }
+    }
+
+    /// <summary>One line for a start-up failure (the stack only with GPPF_DEBUG=1).</summary>
+    internal static int CannotStartWith(IAnsiConsole console, Exception e)
+    {
+        console.MarkupLine($"[red]cannot start:[/] {Markup.Escape(OneLine(e))}");
+        if (Environment.GetEnvironmentVariable("GPPF_DEBUG") == "1")
+        {
+            console.WriteLine(e.ToString());
+        }
+        return CannotStart;
     }
 
     private static string OneLine(Exception e)
@@ -137,22 +124,4 @@ internal static class TrainCommand
         return message.ReplaceLineEndings(" ");
     }
 
-    private static void ShowFinal(IAnsiConsole console, TrainingFinished finished, JobConfig job)
-    {
-        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps");
-        table.AddColumn("task");
-        table.AddColumn("family");
-        table.AddColumn("metrics");
-        foreach (var task in job.Tasks)
-        {
-            string metrics = finished.FinalMetrics.TryGetValue(task.Name, out var m)
-                ? string.Join("  ", m.Select(kv => $"{kv.Key} {kv.Value.ToString("0.####", CultureInfo.InvariantCulture)}"))
-                : finished.EvaluationFailures.TryGetValue(task.Name, out var reason) ? $"failed: {reason}" : "-";
-            table.AddRow(Markup.Escape(task.Name), task.Family.ToString(), Markup.Escape(metrics));
-        }
-        console.Write(table);
-        console.MarkupLine($"journal: {Markup.Escape(TrainingNode.JournalPath(job))}");
-    }
-
-    private sealed record LogLine(string Message);
 }

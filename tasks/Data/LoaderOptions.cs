@@ -9,7 +9,7 @@ public sealed record LoaderOptions
     /// <summary>Run seed; with (step, rank, sample index) it fixes every augmentation draw.</summary>
     public long Seed { get; init; }
 
-    /// <summary>The device (rank) this loader feeds; different ranks augment differently.</summary>
+    /// <summary>The rank of calls that do not name one; different ranks augment differently (the trainer passes each step's rank).</summary>
     public int Rank { get; init; }
 
     public int NumWorkers { get; init; } = DefaultNumWorkers;
@@ -22,7 +22,7 @@ public sealed record LoaderOptions
 
     /// <summary>
     /// When true a sample that fails to decode is replaced by the next good index (i+1, i+2, ... wrapping),
-    /// counted, and logged; when false the failure surfaces from <see cref="PrefetchingLoader.Get"/>.
+    /// counted, and logged; when false the failure surfaces from <see cref="PrefetchingLoader.Get(long, int, IReadOnlyList{long})"/>.
     /// </summary>
     public bool SkipBadSamples { get; init; }
 
@@ -30,7 +30,7 @@ public sealed record LoaderOptions
     public int MaxSkipAttempts { get; init; } = 16;
 
     /// <summary>
-    /// How long <see cref="PrefetchingLoader.Get"/> waits for a batch, measured on the monotonic clock, before failing
+    /// How long <see cref="PrefetchingLoader.Get(long, int, IReadOnlyList{long})"/> waits for a batch, measured on the monotonic clock, before failing
     /// with a <see cref="TimeoutException"/> naming the sample and file it waited on; finite, in (0, <see cref="MaxTimeoutSeconds"/>].
     /// Keep it below the collective time-out (<c>collectives.timeout_seconds</c>, 60 s by default): a device stuck on a
     /// slow file then fails naming that file, instead of every other device failing first at the next collective with

@@ -13,9 +13,10 @@ internal sealed class PendingBatch
     private int remaining;
     private volatile bool cancelled;
 
-    public PendingBatch(long step, long[] indices)
+    public PendingBatch(long step, int rank, long[] indices)
     {
         Step = step;
+        Rank = rank;
         Indices = indices;
         Results = new AugmentedSample?[indices.Length];
         Errors = new Exception?[indices.Length];
@@ -25,6 +26,9 @@ internal sealed class PendingBatch
     }
 
     public long Step { get; }
+
+    /// <summary>The rank the batch is augmented for (a key of its randomness).</summary>
+    public int Rank { get; }
 
     public long[] Indices { get; }
 
@@ -40,7 +44,7 @@ internal sealed class PendingBatch
     /// <summary>Set when nobody will collect this batch (the hint was wrong, or Get gave up); workers then skip its jobs.</summary>
     public bool Cancelled => cancelled;
 
-    public bool Matches(long step, IReadOnlyList<long> indices) => step == Step && indices.SequenceEqual(Indices);
+    public bool Matches(long step, int rank, IReadOnlyList<long> indices) => step == Step && rank == Rank && indices.SequenceEqual(Indices);
 
     public void Cancel() => cancelled = true;
 

@@ -55,18 +55,25 @@ public sealed class PrefetchingLoader : IDisposable
     /// Starts decoding the batch of (<paramref name="step"/>, <paramref name="indices"/>) in the background.
     /// A new hint for an already hinted step replaces it; beyond <see cref="LoaderOptions.PrefetchDepth"/> hints the oldest is dropped.
     /// </summary>
-    public void Prefetch(long step, IReadOnlyList<long> indices)
+    public void Prefetch(long step, IReadOnlyList<long> indices) => Prefetch(step, options.Rank, indices);
+
+    /// <summary>
+    /// Like <see cref="Prefetch(long, IReadOnlyList{long})"/>, augmenting for <paramref name="rank"/>:
+    /// a batch's randomness comes from (seed, step, rank, sample, position), so the step's rank, not
+    /// the device, decides it, and a step drawn again for the same ranks is the same step.
+    /// </summary>
+    public void Prefetch(long step, int rank, IReadOnlyList<long> indices)
     {
         CheckIndices(indices);
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            if (prefetched.Any(p => p.Matches(step, indices)))
+            if (prefetched.Any(p => p.Matches(step, rank, indices)))
             {
                 return;
             }
             Drop(p => p.Step == step);
-            prefetched.Add(Submit(step, indices, urgent: false));
+            prefetched.Add(Submit(step, rank, indices, urgent: false));
             while (prefetched.Count > options.PrefetchDepth)
             {
                 prefetched[0].Cancel();
@@ -81,14 +88,17 @@ public sealed class PrefetchingLoader : IDisposable
     /// naming the file (unless skipped); a batch not ready within the time-out throws a <see cref="TimeoutException"/>
     /// naming the file waited on.
     /// </summary>
-    public TaskBatch Get(long step, IReadOnlyList<long> indices)
+    public TaskBatch Get(long step, IReadOnlyList<long> indices) => Get(step, options.Rank, indices);
+
+    /// <summary>The batch of (<paramref name="step"/>, <paramref name="rank"/>, <paramref name="indices"/>); see <see cref="Get(long, IReadOnlyList{long})"/>.</summary>
+    public TaskBatch Get(long step, int rank, IReadOnlyList<long> indices)
     {
         CheckIndices(indices);
         PendingBatch batch;
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            var match = prefetched.FirstOrDefault(p => p.Matches(step, indices));
+            var match = prefetched.FirstOrDefault(p => p.Matches(step, rank, indices));
             // Hints for this step or earlier ones that did not match will never be collected; later steps' stay.
             Drop(p => p != match && p.Step <= step);
             if (match is not null)
@@ -99,7 +109,7 @@ public sealed class PrefetchingLoader : IDisposable
             }
             else
             {
-                batch = Submit(step, indices, urgent: true);
+                batch = Submit(step, rank, indices, urgent: true);
                 PrefetchMisses++;
             }
         }
@@ -146,9 +156,9 @@ public sealed class PrefetchingLoader : IDisposable
         }
     }
 
-    private PendingBatch Submit(long step, IReadOnlyList<long> indices, bool urgent)
+    private PendingBatch Submit(long step, int rank, IReadOnlyList<long> indices, bool urgent)
     {
-        var batch = new PendingBatch(step, [.. indices]);
+        var batch = new PendingBatch(step, rank, [.. indices]);
         for (var position = 0; position < indices.Count; position++)
         {
             jobs.Add((batch, position), urgent);
@@ -188,7 +198,7 @@ public sealed class PrefetchingLoader : IDisposable
             {
                 try
                 {
-                    batch.Results[position] = producer.Produce(batch.Step, position, batch.Indices[position], batch.Skips[position]);
+                    batch.Results[position] = producer.Produce(batch.Step, batch.Rank, position, batch.Indices[position], batch.Skips[position]);
                 }
                 catch (Exception e)
                 {

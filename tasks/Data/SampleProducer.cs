@@ -23,11 +23,11 @@ public sealed class SampleProducer
     /// Sample <paramref name="index"/> at batch <paramref name="position"/> of <paramref name="step"/>. Skips
     /// are appended to <paramref name="skips"/>; the result's SampleIndex is the index actually used.
     /// </summary>
-    public AugmentedSample Produce(long step, int position, long index, List<SkippedSample> skips)
+    public AugmentedSample Produce(long step, int rank, int position, long index, List<SkippedSample> skips)
     {
         // Seeded by the requested index and position: a replacement sample gets the draws the bad one would
         // have had, and a duplicate index in one batch (sampling with replacement) still gets its own crop.
-        var random = SeedMixer.CreateRandom(options.Seed, step, options.Rank, index, position);
+        var random = SeedMixer.CreateRandom(options.Seed, step, rank, index, position);
         var attempts = options.SkipBadSamples ? Math.Min(options.MaxSkipAttempts, dataset.Count) : 1;
         var bad = new List<(long Index, DataFormatException Error)>();
         for (var attempt = 0; attempt < attempts; attempt++)

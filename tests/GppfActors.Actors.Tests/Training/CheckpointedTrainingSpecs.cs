@@ -7,6 +7,7 @@ using GppfActors.Actors.Node;
 using GppfActors.Actors.Sampling;
 using GppfActors.Actors.Schedule;
 using GppfActors.Actors.Tests.Checkpointing;
+using GppfActors.Collectives;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Schedules;
 using Microsoft.Data.Sqlite;
@@ -25,6 +26,7 @@ public sealed class CheckpointedTrainingSpecs : TestKit, IDisposable
 
     private Outcome Run(long maxSteps, CheckpointPayload? resume, RetentionPolicy retention)
     {
+        using var collectives = new CollectiveNode();
         using var system = ActorSystem.Create("job", JournalDatabase.ConfigFor(dir.Combine("journal.db")));
         var probe = CreateTestProbe(system);
         var sampler = new TaskSamplerState(Tasks, 5, SamplingMode.Simt);
@@ -39,7 +41,7 @@ public sealed class CheckpointedTrainingSpecs : TestKit, IDisposable
             StartStep: resume?.Step ?? 0, CheckpointRoot: dir.Combine("checkpoints"), ConfigJson: "{\"job\":\"toy\"}");
         var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, probe, journal), ActorPaths.Coordinator);
         var factory = new ToyWorkloadFactory(new FaultPlan(), resumeFrom: resume);
-        system.ActorOf(NodeAgent.Props(DeviceId.ParseList("cpu:3"), factory, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
+        system.ActorOf(NodeAgent.Props(DeviceId.ParseList("cpu:3"), factory, collectives, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
 
         var events = new List<object>();
         while (events.LastOrDefault() is not TrainingFinished)

@@ -5,6 +5,7 @@ using GppfActors.Actors.Devices;
 using GppfActors.Actors.Node;
 using GppfActors.Actors.Sampling;
 using GppfActors.Actors.Schedule;
+using GppfActors.Collectives;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Schedules;
 using Xunit;
@@ -19,6 +20,16 @@ namespace GppfActors.Actors.Tests.Training;
 public class CoordinatorFailureSpecs() : TestKit(ActorSystemConfig.Base)
 {
     private static readonly SampledTask[] Tasks = [new("colour", 2.0, 512, 8), new("stripes", 1.0, 512, 8)];
+    private readonly CollectiveNode collectives = new();
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            collectives.Dispose();
+        }
+    }
 
     private IActorRef Start(int devices, long maxSteps, IDeviceWorkloadFactory factory, Func<CoordinatorSettings, CoordinatorSettings>? adjust = null, int evalEvery = 0)
     {
@@ -27,7 +38,7 @@ public class CoordinatorFailureSpecs() : TestKit(ActorSystemConfig.Base)
         var settings = new CoordinatorSettings(maxSteps, devices, EvalEverySteps: evalEvery, EvalBatches: 1, CollectiveTimeoutSeconds: 20) { TickSeconds = 0.1, StepRetries = 2 };
         settings = adjust?.Invoke(settings) ?? settings;
         var coordinator = Sys.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, TestActor), ActorPaths.Coordinator);
-        Sys.ActorOf(NodeAgent.Props(DeviceId.ParseList($"cpu:{devices}"), factory, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
+        Sys.ActorOf(NodeAgent.Props(DeviceId.ParseList($"cpu:{devices}"), factory, collectives, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
         return coordinator;
     }
 
@@ -59,7 +70,7 @@ public class CoordinatorFailureSpecs() : TestKit(ActorSystemConfig.Base)
         var schedule = new ScheduleState(new CosineWarmupSchedule(0.05, 5, 10), new TemperatureSchedule(5.0, 0.5, 10));
         var settings = new CoordinatorSettings(10, 3, CollectiveTimeoutSeconds: 20) { TickSeconds = 0.1, StartTimeoutSeconds = 2 };
         var coordinator = Sys.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, TestActor), ActorPaths.Coordinator);
-        Sys.ActorOf(NodeAgent.Props(DeviceId.ParseList("cpu:2"), new ToyWorkloadFactory(new FaultPlan()), coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
+        Sys.ActorOf(NodeAgent.Props(DeviceId.ParseList("cpu:2"), new ToyWorkloadFactory(new FaultPlan()), collectives, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
 
         var failed = ExpectMsg<TrainingFailed>(TimeSpan.FromSeconds(20));
 

@@ -7,6 +7,7 @@ using GppfActors.Actors.Node;
 using GppfActors.Actors.Sampling;
 using GppfActors.Actors.Schedule;
 using GppfActors.Actors.Tests.Checkpointing;
+using GppfActors.Collectives;
 using GppfActors.Model.Checkpoints;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Schedules;
@@ -24,6 +25,7 @@ public sealed class NonFiniteTrainingSpecs : TestKit
 {
     private static readonly SampledTask[] Tasks = [new("colour", 2.0, 256, 8), new("stripes", 1.0, 256, 8)];
     private readonly TempDirectory dir;
+    private readonly CollectiveNode collectives = new();
 
     public NonFiniteTrainingSpecs()
         : this(new TempDirectory())
@@ -47,7 +49,7 @@ public sealed class NonFiniteTrainingSpecs : TestKit
         { MaxNonFiniteSteps = maxNonFinite, TickSeconds = 0.1 };
         var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, TestActor, journal), ActorPaths.Coordinator);
         var factory = new ToyWorkloadFactory(faults);
-        system.ActorOf(NodeAgent.Props(DeviceId.ParseList("cpu:2"), factory, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
+        system.ActorOf(NodeAgent.Props(DeviceId.ParseList("cpu:2"), factory, collectives, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
         return (factory, journal);
     }
 
@@ -90,7 +92,8 @@ public sealed class NonFiniteTrainingSpecs : TestKit
         var failed = Assert.IsType<TrainingFailed>(events[^1]);
         Assert.Contains("3 steps in a row (train.max_nonfinite_steps) had non-finite loss or gradients, the last at step 8", failed.Reason);
         Assert.Equal([6L, 7L, 8L], events.OfType<StepSkipped>().Select(s => s.Step));
-        Assert.Equal([4L], events.OfType<CheckpointSaved>().Select(c => c.Record.Step));
+        // Boundary 8 (before the third skipped step) holds the state of step 5: finite, and committed.
+        Assert.Equal([4L, 8L], events.OfType<CheckpointSaved>().Select(c => c.Record.Step));
         var latest = await journal.Ask<LatestCheckpoint>(GetLatestCheckpoint.Instance, TimeSpan.FromSeconds(10));
         using var payload = CheckpointResolver.LoadVerified(latest.Record!);
         Assert.Empty(FiniteCheck.NonFiniteKeys(payload.ModelState));
@@ -102,6 +105,7 @@ public sealed class NonFiniteTrainingSpecs : TestKit
         base.Dispose(disposing);
         if (disposing)
         {
+            collectives.Dispose();
             SqliteConnection.ClearAllPools();
             dir.Dispose();
         }

@@ -5,6 +5,7 @@ using GppfActors.Actors.Devices;
 using GppfActors.Actors.Node;
 using GppfActors.Actors.Sampling;
 using GppfActors.Actors.Schedule;
+using GppfActors.Collectives;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Schedules;
 using Xunit;
@@ -15,6 +16,16 @@ namespace GppfActors.Actors.Tests.Training;
 public class TrainingLoopSpecs() : TestKit(ActorSystemConfig.Base)
 {
     private static readonly SampledTask[] Tasks = [new("colour", 2.0, 512, 8), new("stripes", 1.0, 512, 8)];
+    private readonly CollectiveNode collectives = new();
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            collectives.Dispose();
+        }
+    }
 
     private (IActorRef Coordinator, ToyWorkloadFactory Factory) Start(int devices, long maxSteps, FaultPlan faults, int evalEvery = 0)
     {
@@ -24,7 +35,7 @@ public class TrainingLoopSpecs() : TestKit(ActorSystemConfig.Base)
         var coordinator = Sys.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, TestActor), ActorPaths.Coordinator);
         var factory = new ToyWorkloadFactory(faults);
         var ids = DeviceId.ParseList($"cpu:{devices}");
-        Sys.ActorOf(NodeAgent.Props(ids, factory, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
+        Sys.ActorOf(NodeAgent.Props(ids, factory, collectives, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
         return (coordinator, factory);
     }
 

@@ -1,0 +1,122 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.Singleton;
+using GppfActors.Actors;
+using GppfActors.Actors.Devices;
+using GppfActors.Actors.Node;
+using GppfActors.ClusterConfig.Jobs;
+using GppfActors.ClusterConfig.Workloads;
+using GppfActors.Collectives;
+
+namespace GppfActors.ClusterConfig.Node;
+
+/// <summary>
+/// One process of a training cluster (<c>gppf node</c>): joins the Akka.Cluster through the seed
+/// nodes, hosts this node's devices under a node agent, and takes part in the job's singleton (the
+/// job leader with coordinator, sampler, schedule and journal, running on the oldest node). Its
+/// collectives meet the other processes' over TCP. Events reach <c>onEvent</c> on actor threads;
+/// <see cref="Completion"/> ends when the job ends everywhere or this node is removed.
+/// </summary>
+public sealed class ClusterNode : IAsyncDisposable
+{
+    /// <summary>The singleton manager's name (the job leader runs below it on the oldest node).</summary>
+    public const string JobLeaderManager = "job-leader";
+
+    private readonly ActorSystem system;
+    private readonly CollectiveNode collectives;
+    private readonly JobEndedFlag ended;
+
+    private ClusterNode(ActorSystem system, CollectiveNode collectives, JobEndedFlag ended, Task<object> completion)
+    {
+        this.system = system;
+        this.collectives = collectives;
+        this.ended = ended;
+        Completion = completion;
+    }
+
+    /// <summary>Completes with <see cref="JobEnded"/> or <see cref="NodeRemoved"/>.</summary>
+    public Task<object> Completion { get; }
+
+    public static Task<ClusterNode> StartAsync(JobConfig job, string resolvedJson, ClusterOptions cluster, ResumeOptions resume, Action<object> onEvent, Action<string> log)
+    {
+        cluster.Validate();
+        var devices = DeviceId.ParseList(job.Train.Devices).Select(d => d with { Node = cluster.NodeName }).ToList();
+        if (devices.Any(d => d.Kind != "cpu"))
+        {
+            throw new NotSupportedException($"train.devices: '{job.Train.Devices}': GPU devices need the CUDA build and the NCCL group, which this version does not have yet; use cpu:K");
+        }
+        SharedData.Ensure(job, log);
+        var datasets = JobDatasets.Open(job);
+        // The journal's folder must exist for the SQLite configuration; only the leader opens the file.
+        Directory.CreateDirectory(job.Checkpoint.Dir);
+
+        var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.ClusterSetup(NodeConfig.Cluster(cluster, RunPreparation.JournalPath(job))));
+        CollectiveNode? collectives = null;
+        try
+        {
+            collectives = new CollectiveNode(new CollectiveNodeOptions { BindAddress = cluster.ListenHost, ProcessId = cluster.NodeName });
+            var ended = new JobEndedFlag();
+            var completion = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var listener = system.ActorOf(Props.Create(() => new NodeEvents(onEvent, completion, ended)), "node-events");
+            int expected = cluster.MinDevices > 0 ? cluster.MinDevices : cluster.MinNodes * devices.Count;
+            var spec = new JobLeader.JobSpec(job, resolvedJson, resume, expected, datasets, () => ended.Value);
+            system.ActorOf(ClusterSingletonManager.Props(JobLeader.Props(spec, listener), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)),
+                JobLeaderManager);
+            var leader = system.ActorOf(ClusterSingletonProxy.Props($"/user/{JobLeaderManager}", ClusterSingletonProxySettings.Create(system)), "job-leader-proxy");
+            system.ActorOf(ClusterWatcher.Props(listener), "cluster-watcher");
+            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, log), collectives, leader, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
+                DeviceFaults.FromEnvironment(), listener), ActorPaths.NodeAgent);
+            return Task.FromResult(new ClusterNode(system, collectives, ended, completion.Task));
+        }
+        catch
+        {
+            collectives?.Dispose();
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            throw;
+        }
+    }
+
+    /// <summary>Leaves the cluster (so the others see a graceful exit, not a failure) and stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        ended.Value = true;
+        try
+        {
+            await Cluster.Get(system).LeaveAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            // The others will see this node unreachable instead; the job is over either way.
+        }
+        await system.Terminate();
+        collectives.Dispose();
+    }
+
+    private sealed class JobEndedFlag
+    {
+        private volatile bool value;
+
+        public bool Value
+        {
+            get => value;
+            set => this.value = value;
+        }
+    }
+
+    /// <summary>Hands every event to the host; the node's run ends with the job, or when the cluster removes this node.</summary>
+    private sealed class NodeEvents : ReceiveActor
+    {
+        public NodeEvents(Action<object> onEvent, TaskCompletionSource<object> completion, JobEndedFlag ended)
+        {
+            ReceiveAny(message =>
+            {
+                onEvent(message);
+                if (message is JobEnded or NodeRemoved)
+                {
+                    ended.Value = true;
+                    completion.TrySetResult(message);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace GppfActors.ClusterConfig.Node;
+
+/// <summary>
+/// How a node joins its cluster: the address it listens on (and that others use to reach it), the
+/// seed nodes, how many nodes must be up before training starts, and the failure-detection and
+/// split-brain settings (documented defaults; tests shorten them).
+/// </summary>
+public sealed record ClusterOptions(string ListenHost, int ListenPort, IReadOnlyList<string> Seeds, int MinNodes = 1)
+{
+    /// <summary>Seconds between heartbeats of the failure detector (Akka's default).</summary>
+    public double HeartbeatIntervalSeconds { get; init; } = 1;
+
+    /// <summary>
+    /// How long missed heartbeats are tolerated before a node is marked unreachable. 3 s (Akka's
+    /// default) detects a dead process in about 4 s on a quiet network; raise it on congested ones.
+    /// </summary>
+    public double AcceptableHeartbeatPauseSeconds { get; init; } = 3;
+
+    /// <summary>How long the cluster must be stable before the split-brain resolver downs unreachable nodes (keep-majority).</summary>
+    public double StableAfterSeconds { get; init; } = 5;
+
+    /// <summary>Devices the job waits for before its first step; 0 means min-nodes times this node's devices.</summary>
+    public int MinDevices { get; init; }
+
+    /// <summary>This node's name in device ids and group specs: its address as host:port.</summary>
+    public string NodeName => $"{ListenHost}:{ListenPort.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Parses <c>HOST:PORT</c>; the error names the option.</summary>
+    public static (string Host, int Port) ParseEndpoint(string text, string option)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+        {
+            throw new ArgumentException($"{option}: '{text}' is not HOST:PORT with a port in [1, 65535]");
+        }
+        return (text[..colon].Trim('[', ']'), port);
+    }
+
+    /// <summary>Checks the options; the message names the option.</summary>
+    public ClusterOptions Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ListenHost))
+        {
+            throw new ArgumentException("--listen: a host is needed");
+        }
+        if (MinNodes < 1)
+        {
+            throw new ArgumentException($"--min-nodes must be >= 1, got {MinNodes}");
+        }
+        if (Seeds.Count == 0)
+        {
+            throw new ArgumentException("--seeds: at least one seed node is needed (a node may list itself)");
+        }
+        foreach (var seed in Seeds)
+        {
+            ParseEndpoint(seed, "--seeds");
+        }
+        return this;
+    }
+}

@@ -1,0 +1,120 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using GppfActors.Actors;
+using GppfActors.Actors.Checkpointing;
+using GppfActors.Actors.Coordinator;
+using GppfActors.Actors.Node;
+using GppfActors.ClusterConfig.Jobs;
+using GppfActors.ClusterConfig.Workloads;
+
+namespace GppfActors.ClusterConfig.Node;
+
+/// <summary>
+/// The cluster singleton of a job, created by the singleton manager of every node and running on the
+/// oldest: takes the run folder, starts the checkpoint journal, prepares the run (resume point,
+/// sampler, schedule) and starts the coordinator; then hands it every message that reaches the
+/// singleton (devices talk to it through the singleton proxy) and the cluster's reachability
+/// events. Parent of the journal and the coordinator.
+/// </summary>
+public sealed class JobLeader : ReceiveActor, IWithStash
+{
+    private readonly JobSpec spec;
+    private readonly IActorRef listener;
+    private readonly ILoggingAdapter log = Context.GetLogger();
+    private RunFolder? folder;
+    private IActorRef? coordinator;
+
+    public JobLeader(JobSpec spec, IActorRef listener)
+    {
+        this.spec = spec;
+        this.listener = listener;
+        Preparing();
+    }
+
+    /// <summary>What the leader needs to run the job; the same on every node.</summary>
+    public sealed record JobSpec(JobConfig Job, string ResolvedJson, ResumeOptions Resume, int ExpectedDevices, JobDatasets Datasets, Func<bool> EndedHere);
+
+    public static Props Props(JobSpec spec, IActorRef listener) => Akka.Actor.Props.Create(() => new JobLeader(spec, listener));
+
+    public IStash Stash { get; set; } = null!;
+
+    /// <summary>Policy: the journal has its own back-off supervisor; the coordinator reports its own failure before it stops, and is not restarted.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(0, TimeSpan.Zero, _ => Directive.Stop);
+
+    protected override void PreStart()
+    {
+        if (spec.EndedHere())
+        {
+            // The job already ended on this node; the singleton only moved here while nodes leave.
+            Become(() => ReceiveAny(_ => { }));
+            return;
+        }
+        try
+        {
+            folder = RunFolder.Open(spec.Job.Checkpoint.Dir, JobObjects.Identity(spec.Job));
+            CheckpointJournalConfig.VerifySqlite(RunPreparation.JournalPath(spec.Job));
+        }
+        catch (Exception e) when (e is RunFolderException or IOException)
+        {
+            FailToStart(e.Message);
+            return;
+        }
+        var journal = Context.ActorOf(CheckpointJournal.SupervisedProps(CheckpointJournal.PersistenceIdFor(spec.Job.Name), JobObjects.Retention(spec.Job),
+            EnvironmentCrashInjector.FromEnvironment()), ActorPaths.CheckpointJournalSupervisor);
+        var heldFolder = folder;
+        RunPreparation.PrepareAsync(spec.Job, spec.ResolvedJson, spec.Resume, heldFolder, journal, spec.ExpectedDevices, spec.Datasets,
+                line => listener.Tell(new NodeLog(line)))
+            .PipeTo(Self, success: run => new Prepared(run, journal), failure: e => new PreparationFailed(e is AggregateException { InnerException: { } inner } ? inner.Message : e.Message));
+        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IReachabilityEvent));
+    }
+
+    protected override void PostStop()
+    {
+        Cluster.Get(Context.System).Unsubscribe(Self);
+        folder?.Dispose();
+    }
+
+    private void Preparing()
+    {
+        Receive<Prepared>(m =>
+        {
+            coordinator = Context.Watch(Context.ActorOf(TrainingCoordinator.Props(m.Run.Settings, m.Run.Sampler, m.Run.Schedule, listener, m.Journal,
+                EnvironmentCrashInjector.FromEnvironment()), ActorPaths.Coordinator));
+            log.Info("job {0}: coordinator started on {1}", spec.Job.Name, Cluster.Get(Context.System).SelfAddress);
+            Stash.UnstashAll();
+            Become(Leading);
+        });
+        Receive<PreparationFailed>(m => FailToStart(m.Reason));
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Leading()
+    {
+        Receive<ClusterEvent.UnreachableMember>(m => coordinator!.Tell(new NodeReachability(m.Member.Address.ToString(), Reachable: false)));
+        Receive<ClusterEvent.ReachableMember>(m => coordinator!.Tell(new NodeReachability(m.Member.Address.ToString(), Reachable: true)));
+        Receive<Terminated>(m => log.Info("job {0}: the coordinator stopped", spec.Job.Name));
+        ReceiveAny(m => coordinator!.Forward(m));
+    }
+
+    // The run cannot start (the folder is another job's, the journal is damaged, nothing to resume):
+    // every node is told, so that no process waits for a coordinator that will never come.
+    private void FailToStart(string reason)
+    {
+        log.Error("job {0} cannot start: {1}", spec.Job.Name, reason);
+        var failed = new TrainingFailed(-1, $"cannot start: {reason}");
+        listener.Tell(failed);
+        foreach (var member in Cluster.Get(Context.System).State.Members)
+        {
+            Context.ActorSelection(new RootActorPath(member.Address) / "user" / ActorPaths.NodeAgent).Tell(new JobEnded(false, -1, failed.Reason));
+        }
+        Become(() => ReceiveAny(_ => { }));
+    }
+
+    private sealed record Prepared(RunPreparation.PreparedRun Run, IActorRef Journal);
+
+    private sealed record PreparationFailed(string Reason);
+}
+
+/// <summary>A line for the node's own output (preparation messages, membership changes).</summary>
+public sealed record NodeLog(string Line);

@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Threading.Channels;
+using GppfActors.Actors.Node;
+using GppfActors.ClusterConfig.Jobs;
+using GppfActors.ClusterConfig.Node;
+using GppfActors.Host.Training;
+using Spectre.Console;
+
+namespace GppfActors.Host.Commands;
+
+/// <summary>
+/// <c>gppf node</c>: one process of a training cluster. Every node is started with the same job;
+/// training starts once <c>--min-nodes</c> are up; the node that runs the coordinator (the oldest)
+/// prints progress, writes TensorBoard files and commits checkpoints; every node prints one line
+/// when a node joins, leaves or becomes unreachable, and exits when the job ends.
+/// </summary>
+internal static class NodeCommand
+{
+    public static Command Create()
+    {
+        var job = new Option<string>("--job") { Description = $"A preset ({string.Join(", ", JobConfigLoader.Presets)}) or a job JSON file", DefaultValueFactory = _ => "cpu-small" };
+        var listen = new Option<string>("--listen") { Description = "HOST:PORT this node listens on and is reached at (loopback unless you name an address)", DefaultValueFactory = _ => "127.0.0.1:4053" };
+        var seeds = new Option<string>("--seeds") { Description = "Seed nodes, HOST:PORT[,HOST:PORT...] (the same list on every node; a node may list itself)", Required = true };
+        var devices = new Option<string?>("--devices") { Description = "This node's devices: cpu:K (overrides train.devices)" };
+        var minNodes = new Option<int>("--min-nodes") { Description = "Nodes that must be up before training starts", DefaultValueFactory = _ => 1 };
+        var minDevices = new Option<int>("--min-devices") { Description = "Devices the first step waits for (default: min-nodes x this node's devices)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest committed checkpoint in the job's journal" };
+        var discardMissing = new Option<bool>("--discard-missing") { Description = "With --resume: fall back past committed checkpoints whose folders are gone" };
+        var set = new Option<string[]>("--set") { Description = "Override a job setting (the same on every node)", AllowMultipleArgumentsPerToken = false };
+        var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps", DefaultValueFactory = _ => 10 };
+        var heartbeatPause = new Option<double?>("--failure-detection-seconds") { Description = "Tolerated heartbeat silence before a node is unreachable (default 3)" };
+        var stableAfter = new Option<double?>("--stable-after-seconds") { Description = "Quiet time before the split-brain resolver downs unreachable nodes (default 5)" };
+        var command = new Command("node", "Run one node of a training cluster (Akka.Cluster; the coordinator runs on the oldest node)")
+        {
+            job, listen, seeds, devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            ClusterOptions options;
+            try
+            {
+                var (host, port) = ClusterOptions.ParseEndpoint(parse.GetValue(listen)!, "--listen");
+                var defaults = new ClusterOptions(host, port, []);
+                options = new ClusterOptions(host, port, parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(minNodes))
+                {
+                    MinDevices = parse.GetValue(minDevices),
+                    AcceptableHeartbeatPauseSeconds = parse.GetValue(heartbeatPause) ?? defaults.AcceptableHeartbeatPauseSeconds,
+                    StableAfterSeconds = parse.GetValue(stableAfter) ?? defaults.StableAfterSeconds,
+                }.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                AnsiConsole.Console.MarkupLine($"[red]cannot start:[/] {Markup.Escape(e.Message)}");
+                return Task.FromResult(TrainCommand.CannotStart);
+            }
+            return RunAsync(parse.GetValue(job)!, parse.GetValue(devices), options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
+                parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string jobName, string? devices, ClusterOptions cluster, ResumeOptions resume, string[] sets, int reportEvery, CancellationToken cancel)
+    {
+        var console = AnsiConsole.Console;
+        JobConfig job;
+        string resolved;
+        try
+        {
+            var overrides = devices is null ? sets : [.. sets, $"train.devices={devices}"];
+            (job, resolved) = JobConfigLoader.Load(jobName, overrides);
+        }
+        catch (ArgumentException e)
+        {
+            console.MarkupLine($"[red]job configuration:[/] {Markup.Escape(e.Message)}");
+            return TrainCommand.CannotStart;
+        }
+        console.MarkupLine($"[bold]gppf node[/] {Markup.Escape(cluster.NodeName)} job [bold]{Markup.Escape(job.Name)}[/]: devices {job.Train.Devices}, " +
+            $"seeds {Markup.Escape(string.Join(",", cluster.Seeds))}, min nodes {cluster.MinNodes}");
+
+        var events = Channel.CreateUnbounded<object>();
+        ClusterNode node;
+        try
+        {
+            node = await ClusterNode.StartAsync(job, resolved, cluster, resume, e => events.Writer.TryWrite(e), line => events.Writer.TryWrite(new LogLine(line)));
+        }
+        catch (Exception e)
+        {
+            return TrainCommand.CannotStartWith(console, e);
+        }
+        await using (node)
+        {
+            // The start step is known only on the coordinator's node; the view counts from 0 elsewhere.
+            using var run = new RunConsole(console, job, 0, reportEvery);
+            _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
+            JobEnded? ended = null;
+            try
+            {
+                await foreach (var e in events.Reader.ReadAllAsync(cancel))
+                {
+                    run.Show(e);
+                    ended = e as JobEnded ?? ended;
+                    if (e is NodeRemoved)
+                    {
+                        return TrainCommand.Failed;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                console.MarkupLine("[yellow]interrupted; this node leaves the cluster[/]");
+                return 130;
+            }
+            if (ended is null || !ended.Succeeded || run.Failed is not null)
+            {
+                return TrainCommand.Failed;
+            }
+            return run.Finished is { EvaluationFailures.Count: > 0 } ? TrainCommand.Failed : 0;
+        }
+    }
+}

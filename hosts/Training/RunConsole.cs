@@ -1,0 +1,78 @@
+using System.Globalization;
+using GppfActors.Actors.Coordinator;
+using GppfActors.Actors.Node;
+using GppfActors.ClusterConfig.Jobs;
+using GppfActors.ClusterConfig.Node;
+using Spectre.Console;
+
+namespace GppfActors.Host.Training;
+
+/// <summary>
+/// What a run prints and records, for `gppf train` and `gppf node` alike: progress lines, evaluation
+/// tables, membership and node changes, checkpoints, the final table; and the TensorBoard files.
+/// </summary>
+internal sealed class RunConsole(IAnsiConsole console, JobConfig job, long startStep, int reportEvery) : IDisposable
+{
+    private readonly ProgressView view = new(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console);
+    private TensorBoardSink? sink;
+
+    /// <summary>The final event, once the run finished.</summary>
+    public TrainingFinished? Finished { get; private set; }
+
+    /// <summary>The failure, once the run failed.</summary>
+    public TrainingFailed? Failed { get; private set; }
+
+    /// <summary>Shows one event. The TensorBoard files are opened on the first training event (only the coordinator's node has those).</summary>
+    public void Show(object e)
+    {
+        switch (e)
+        {
+            case LogLine line: console.MarkupLine($"[grey]{Markup.Escape(line.Message)}[/]"); break;
+            case NodeLog line: console.MarkupLine($"[grey]{Markup.Escape(line.Line)}[/]"); break;
+            case TrainingProgress p: view.Show(p); Sink().Write(p); break;
+            case StepSkipped s: view.Show(s); Sink().Write(s); break;
+            case EvaluationReport r: view.Show(r); Sink().Write(r); break;
+            case MembershipChanged m: view.Show(m); break;
+            case NodeStatusChanged n: console.MarkupLine($"[blue]node {Markup.Escape(n.Node)}[/] {Markup.Escape(n.Status)}"); break;
+            case ReplicasVerified v:
+                console.MarkupLine($"replicas identical: {v.NumReplicas} device(s) [{Markup.Escape(string.Join(", ", v.Devices))}], sha256 {v.Sha256}");
+                break;
+            case CheckpointSaved c:
+                console.MarkupLine($"[green]checkpoint[/] step {c.Record.Step} committed ({c.Record.Bytes / 1e6:0.0} MB, {Markup.Escape(c.Record.Directory)})");
+                break;
+            case CheckpointNotSaved n: console.MarkupLine($"[yellow]checkpoint of step {n.Step} not saved:[/] {Markup.Escape(n.Reason)}"); break;
+            case TrainingFailed f: Failed = f; view.Show(f); break;
+            case TrainingFinished f: Finished = f; ShowFinal(f); break;
+            case JobEnded j: console.MarkupLine($"job ended: {Markup.Escape(j.Summary)}"); break;
+            case NodeRemoved r: console.MarkupLine($"[red]{Markup.Escape(r.Reason)}[/]"); break;
+        }
+    }
+
+    public void Dispose() => sink?.Dispose();
+
+    private TensorBoardSink Sink() => sink ??= new TensorBoardSink(Path.Combine(job.Checkpoint.Dir, "tensorboard"), startStep);
+
+    private void ShowFinal(TrainingFinished finished)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps");
+        table.AddColumn("task");
+        table.AddColumn("family");
+        table.AddColumn("metrics");
+        foreach (var task in job.Tasks)
+        {
+            string metrics = finished.FinalMetrics.TryGetValue(task.Name, out var m)
+                ? string.Join("  ", m.Select(kv => $"{kv.Key} {kv.Value.ToString("0.####", CultureInfo.InvariantCulture)}"))
+                : finished.EvaluationFailures.TryGetValue(task.Name, out var reason) ? $"failed: {reason}" : "-";
+            table.AddRow(Markup.Escape(task.Name), task.Family.ToString(), Markup.Escape(metrics));
+        }
+        console.Write(table);
+        if (finished.EvaluationFailures.Count > 0)
+        {
+            console.MarkupLine($"[red]the final evaluation failed for {finished.EvaluationFailures.Count} task(s):[/] " +
+                Markup.Escape(string.Join("; ", finished.EvaluationFailures.Select(kv => $"{kv.Key}: {kv.Value}"))));
+        }
+    }
+}
+
+/// <summary>A line of the host's own log.</summary>
+internal sealed record LogLine(string Message);
