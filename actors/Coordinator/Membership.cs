@@ -19,6 +19,7 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     private readonly Dictionary<TDevice, (string ProcessId, string Endpoint)> collectives = [];
     private readonly HashSet<TDevice> stale = [];
     private readonly HashSet<TDevice> suspended = [];
+    private readonly List<string> changes = [];
     private List<TDevice> ranks = [];
 
     /// <summary>The current epoch (the last one formed; <c>startEpoch</c> before any).</summary>
@@ -55,6 +56,7 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     /// </summary>
     public void Register(TDevice device, DeviceId id, string processId = "", string endpoint = "")
     {
+        changes.Add(live.ContainsKey(device) ? $"{id} restarted" : $"{id} joined");
         live[device] = id;
         collectives[device] = (processId, endpoint);
         stale.Add(device);
@@ -70,6 +72,10 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     public int Lose(TDevice device)
     {
         int rank = RankOf(device);
+        if (live.TryGetValue(device, out var id))
+        {
+            changes.Add($"{id} left");
+        }
         bool wasLive = live.Remove(device);
         collectives.Remove(device);
         stale.Remove(device);
@@ -113,6 +119,7 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     public long FormEpoch()
     {
         Epoch++;
+        changes.Clear();
         ranks = live.Where(kv => !suspended.Contains(kv.Key)).OrderBy(kv => kv.Value, DeviceId.RankOrder).Select(kv => kv.Key).ToList();
         Changed = false;
         return Epoch;
@@ -139,6 +146,9 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
     /// <summary>The collective group of the current epoch, as data: each rank's process and that process's endpoint.</summary>
     public GppfActors.Collectives.GroupSpec GroupSpec(double timeoutSeconds) => new(Epoch, timeoutSeconds,
         ranks.Select((device, rank) => new GppfActors.Collectives.GroupMember(rank, collectives[device].ProcessId, collectives[device].Endpoint)).ToList());
+
+    /// <summary>The joins, restarts and departures since the current epoch was formed, for logs ("cpu:1 joined, cpu:0@10.0.0.2:4053 left").</summary>
+    public string ChangesSinceEpoch => changes.Count == 0 ? "no change" : string.Join(", ", changes.Distinct());
 
     /// <summary>Whether the device's replica is not current.</summary>
     public bool IsStale(TDevice device) => stale.Contains(device);

@@ -402,7 +402,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     {
         if (membership.Changed)
         {
-            FormGroup("devices joined or left", stepDiscarded: false);
+            FormGroup(membership.ChangesSinceEpoch, stepDiscarded: false);
             return;
         }
         if (step >= settings.MaxSteps)

@@ -16,11 +16,11 @@ public sealed class ProjectTypeFilter : Hyperion.ITypeFilter
         "System.Int32", "System.UInt32", "System.Int64", "System.UInt64", "System.Single", "System.Double", "System.Decimal",
         "System.DateTime", "System.DateTimeOffset", "System.TimeSpan", "System.Guid", "System.Object",
         "System.Collections.Generic.List`1", "System.Collections.Generic.Dictionary`2", "System.Collections.Generic.HashSet`1",
-        "System.Collections.Generic.KeyValuePair`2", "System.Collections.Generic.GenericEqualityComparer`1",
+        "System.Collections.Generic.KeyValuePair`2", "System.Collections.DictionaryEntry", "System.Collections.Generic.GenericEqualityComparer`1",
         "System.Collections.Generic.NonRandomizedStringEqualityComparer", "System.Collections.Generic.ObjectEqualityComparer`1",
         "System.Collections.Generic.EqualityComparer`1", "System.OrdinalComparer", "System.Collections.Generic.Comparer`1",
         "System.Collections.ObjectModel.ReadOnlyCollection`1", "System.Collections.ObjectModel.ReadOnlyDictionary`2",
-        "System.Nullable`1", "System.ValueTuple`2", "System.ValueTuple`3", "System.Tuple`2", "System.Tuple`3",
+        "System.Nullable`1", "System.Collections.Generic.IReadOnlyList`1", "System.Collections.Generic.IReadOnlyDictionary`2", "System.Collections.Generic.IReadOnlyCollection`1", "System.Collections.Generic.IList`1", "System.Collections.Generic.IDictionary`2", "System.Collections.Generic.IEnumerable`1", "System.ValueTuple`2", "System.ValueTuple`3", "System.Tuple`2", "System.Tuple`3",
     ];
 
     /// <summary>The one instance the serializer is set up with.</summary>

@@ -62,7 +62,9 @@ public sealed class ClusterNode : IAsyncDisposable
             var spec = new JobLeader.JobSpec(job, resolvedJson, resume, expected, datasets, () => ended.Value);
             system.ActorOf(ClusterSingletonManager.Props(JobLeader.Props(spec, listener), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)),
                 JobLeaderManager);
-            var leader = system.ActorOf(ClusterSingletonProxy.Props($"/user/{JobLeaderManager}", ClusterSingletonProxySettings.Create(system)), "job-leader-proxy");
+            // Until min-nodes are up there is no singleton to find; that is expected, not worth a warning.
+            var leader = system.ActorOf(ClusterSingletonProxy.Props($"/user/{JobLeaderManager}",
+                ClusterSingletonProxySettings.Create(system).WithLogSingletonIdentificationFailure(false)), "job-leader-proxy");
             system.ActorOf(ClusterWatcher.Props(listener), "cluster-watcher");
             system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, log), collectives, leader, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
                 DeviceFaults.FromEnvironment(), listener), ActorPaths.NodeAgent);

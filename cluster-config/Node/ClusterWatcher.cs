@@ -17,14 +17,14 @@ public sealed class ClusterWatcher : ReceiveActor
     {
         this.listener = listener;
         self = Cluster.Get(Context.System).SelfAddress;
-        Receive<ClusterEvent.MemberUp>(m => Line($"node {m.Member.Address.HostPort()} joined ({Cluster.Get(Context.System).State.Members.Count(x => x.Status == MemberStatus.Up)} up)"));
-        Receive<ClusterEvent.MemberLeft>(m => Line($"node {m.Member.Address.HostPort()} is leaving"));
-        Receive<ClusterEvent.MemberExited>(m => Line($"node {m.Member.Address.HostPort()} left"));
-        Receive<ClusterEvent.UnreachableMember>(m => Line($"node {m.Member.Address.HostPort()} is unreachable"));
-        Receive<ClusterEvent.ReachableMember>(m => Line($"node {m.Member.Address.HostPort()} is reachable again"));
+        Receive<ClusterEvent.MemberUp>(m => Line($"node {Name(m.Member.Address)} joined"));
+        Receive<ClusterEvent.MemberLeft>(m => Line($"node {Name(m.Member.Address)} is leaving"));
+        Receive<ClusterEvent.MemberExited>(m => Line($"node {Name(m.Member.Address)} left"));
+        Receive<ClusterEvent.UnreachableMember>(m => Line($"node {Name(m.Member.Address)} is unreachable"));
+        Receive<ClusterEvent.ReachableMember>(m => Line($"node {Name(m.Member.Address)} is reachable again"));
         Receive<ClusterEvent.MemberRemoved>(m =>
         {
-            Line($"node {m.Member.Address.HostPort()} was removed from the cluster ({m.PreviousStatus})");
+            Line($"node {Name(m.Member.Address)} was removed from the cluster (it was {m.PreviousStatus.ToString().ToLowerInvariant()})");
             if (m.Member.Address.Equals(self))
             {
                 listener.Tell(new NodeRemoved($"this node was removed from the cluster ({m.PreviousStatus})"));
@@ -41,6 +41,8 @@ public sealed class ClusterWatcher : ReceiveActor
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
 
     private void Line(string text) => listener.Tell(new NodeLog(text));
+
+    private static string Name(Address address) => $"{address.Host}:{address.Port}";
 }
 
 /// <summary>The cluster removed this node (it was downed): its run is over.</summary>

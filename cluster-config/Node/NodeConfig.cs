@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
-using Akka.Serialization.Hyperion;
 using GppfActors.Actors;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Messages;
@@ -65,6 +63,9 @@ public static class NodeConfig
         var hocon = $$"""
             akka {
               actor.provider = cluster
+              # A dead peer is reported by the cluster (unreachable, removed) in one line each; the
+              # transport's own association errors would repeat it with stack traces.
+              remote.log-remote-lifecycle-events = off
               remote.dot-netty.tcp {
                 hostname = {{JsonSerializer.Serialize(options.ListenHost)}}
                 port = {{options.ListenPort.ToString(CultureInfo.InvariantCulture)}}
@@ -94,6 +95,5 @@ public static class NodeConfig
     public const string SystemName = "gppf";
 
     /// <summary>The setup of a cluster node's actor system: the config, and Hyperion restricted to the project's types.</summary>
-    public static ActorSystemSetup ClusterSetup(Config config) =>
-        BootstrapSetup.Create().WithConfig(config).And(HyperionSerializerSetup.Empty.WithTypeFilter(ProjectTypeFilter.Instance));
+    public static ActorSystemSetup ClusterSetup(Config config) => ActorSystemConfig.Setup(config);
 }

@@ -64,7 +64,7 @@ public sealed class TrainingNode : IAsyncDisposable
             var journalPath = JournalPath(job);
             CheckpointJournalConfig.VerifySqlite(journalPath);
 
-            system = ActorSystem.Create("gppf", NodeConfig.SingleProcess(journalPath));
+            system = ActorSystem.Create(NodeConfig.SystemName, ActorSystemConfig.Setup(NodeConfig.SingleProcess(journalPath)));
             var journal = system.ActorOf(JournalProps(job), ActorPaths.CheckpointJournalSupervisor);
             var datasets = JobDatasets.Open(job);
             var run = await RunPreparation.PrepareAsync(job, resolvedJson, resume, folder, journal, devices.Count, datasets, log);

@@ -35,7 +35,7 @@ internal sealed class RunConsole(IAnsiConsole console, JobConfig job, long start
             case MembershipChanged m: view.Show(m); break;
             case NodeStatusChanged n: console.MarkupLine($"[blue]node {Markup.Escape(n.Node)}[/] {Markup.Escape(n.Status)}"); break;
             case ReplicasVerified v:
-                console.MarkupLine($"replicas identical: {v.NumReplicas} device(s) [{Markup.Escape(string.Join(", ", v.Devices))}], sha256 {v.Sha256}");
+                console.MarkupLine(Markup.Escape($"replicas identical: {v.NumReplicas} device(s) ({string.Join(", ", v.Devices)}), sha256 {v.Sha256}"));
                 break;
             case CheckpointSaved c:
                 console.MarkupLine($"[green]checkpoint[/] step {c.Record.Step} committed ({c.Record.Bytes / 1e6:0.0} MB, {Markup.Escape(c.Record.Directory)})");
