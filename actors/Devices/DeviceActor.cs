@@ -46,11 +46,7 @@ public sealed class DeviceActor : ReceiveActor
         Receive<WriteCheckpoint>(Handle);
         Receive<RestoreCheckpoint>(Handle);
         Receive<ReportReplicaDigest>(m => Sender.Tell(new ReplicaDigest(m.Epoch, group?.Rank ?? -1, device, workload!.StateDigest())));
-        Receive<Written>(m =>
-        {
-            writing = false;
-            m.ReplyTo.Tell(m.Result);
-        });
+        Receive<WriteEnded>(_ => writing = false);
     }
 
     /// <summary>Props on the pinned device dispatcher: the actor keeps one OS thread for its life.</summary>
@@ -210,7 +206,8 @@ public sealed class DeviceActor : ReceiveActor
     }
 
     // State is copied to host memory here, between two steps; the files are written on a
-    // background task while this actor goes on stepping, and the outcome comes back via PipeTo.
+    // background task while this actor goes on stepping. The outcome goes straight to the
+    // coordinator (the commit never waits for this actor, which may be inside a long step).
     private void Handle(WriteCheckpoint message)
     {
         if (writing)
@@ -231,26 +228,32 @@ public sealed class DeviceActor : ReceiveActor
             return;
         }
         writing = true;
-        var replyTo = Sender;
+        var (replyTo, self) = (Sender, Self);
         var writer = new CheckpointWriter(EnvironmentCrashInjector.FromEnvironment());
         Task.Run(() =>
         {
+            object result;
             try
             {
-                return (object)new CheckpointWritten(message.Step, writer.Write(message.Root, payload));
+                result = new CheckpointWritten(message.Step, writer.Write(message.Root, payload));
             }
             catch (Exception e)
             {
-                return new CheckpointWriteFailed(message.Step, e.Message);
+                result = new CheckpointWriteFailed(message.Step, e.Message);
             }
             finally
             {
                 payload.Dispose();
             }
-        }).PipeTo(Self, success: result => new Written(result, replyTo));
+            replyTo.Tell(result, self);
+            self.Tell(WriteEnded.Instance);
+        });
     }
 
-    private sealed record Written(object Result, IActorRef ReplyTo);
+    private sealed record WriteEnded
+    {
+        public static WriteEnded Instance { get; } = new();
+    }
 
     private bool IsCurrent(long messageEpoch, string what)
     {

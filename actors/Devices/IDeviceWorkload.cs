@@ -50,6 +50,14 @@ public interface IDeviceWorkload : IDisposable
 public interface IDeviceWorkloadFactory
 {
     IDeviceWorkload Create(DeviceId device);
+
+    /// <summary>
+    /// Process-wide settings for the devices this process hosts (libtorch's intra-op thread pool),
+    /// called once by the node agent before any device starts.
+    /// </summary>
+    void PrepareProcess(IReadOnlyList<DeviceId> localDevices)
+    {
+    }
 }
 
 /// <summary>One device's step: loss, training metrics, samples and where the time went.</summary>

@@ -3,7 +3,6 @@ using Akka.Event;
 using GppfActors.Actors.Devices;
 using GppfActors.Collectives;
 using GppfActors.Model.Routing;
-using TorchSharp;
 
 namespace GppfActors.Actors.Node;
 
@@ -64,12 +63,7 @@ public sealed class NodeAgent : ReceiveActor
 
     protected override void PreStart()
     {
-        // libtorch's intra-op pool is process-wide: K devices share the cores.
-        int cpuDevices = devices.Count(d => d.Kind == "cpu");
-        if (cpuDevices > 0)
-        {
-            torch.set_num_threads(Math.Max(1, Environment.ProcessorCount / cpuDevices));
-        }
+        factory.PrepareProcess(devices);
         foreach (var device in devices)
         {
             Context.ActorOf(DeviceActor.Props(device, factory, collectives, coordinator, mode, syncBatchNorm, seed, faults), ActorPaths.Device(device));

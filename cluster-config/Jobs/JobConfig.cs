@@ -134,8 +134,15 @@ public sealed record OptimizerSection(OptimizerKind Kind = OptimizerKind.Sgd, do
 /// non-finite steps in a row stop the run.
 /// </summary>
 public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu:2", double StartTimeoutSeconds = 600, double StepTimeoutSeconds = 600,
-    int StepRetries = 3, int MaxNonfiniteSteps = 10)
+    int StepRetries = 3, int MaxNonfiniteSteps = 10, int IntraOpThreads = 0)
 {
+    /// <summary>
+    /// libtorch's intra-op threads in a process hosting <paramref name="cpuDevices"/> CPU devices:
+    /// train.intra_op_threads, or (0) the cores shared out among them. Results are bit-identical
+    /// across process layouts only when every process uses the same number.
+    /// </summary>
+    public int ThreadsFor(int cpuDevices) => IntraOpThreads > 0 ? IntraOpThreads : Math.Max(1, Environment.ProcessorCount / Math.Max(1, cpuDevices));
+
     public void Validate()
     {
         JobConfig.Check(MaxSteps >= 1, "train.max_steps", $"must be >= 1, got {MaxSteps}");
@@ -143,6 +150,7 @@ public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu
         JobConfig.Check(StepTimeoutSeconds > 0 && double.IsFinite(StepTimeoutSeconds), "train.step_timeout_seconds", $"must be > 0, got {StepTimeoutSeconds}");
         JobConfig.Check(StepRetries >= 0, "train.step_retries", $"must be >= 0, got {StepRetries}");
         JobConfig.Check(MaxNonfiniteSteps >= 1, "train.max_nonfinite_steps", $"must be >= 1, got {MaxNonfiniteSteps}");
+        JobConfig.Check(IntraOpThreads is >= 0 and <= 1024, "train.intra_op_threads", $"must be in [0, 1024] (0: the cores shared out among the process's CPU devices), got {IntraOpThreads}");
         Actors.Devices.DeviceId.ParseList(Devices, visibleGpus: 1);
     }
 }

@@ -24,6 +24,38 @@ public sealed record ClusterOptions(string ListenHost, int ListenPort, IReadOnly
     /// <summary>Devices the job waits for before its first step; 0 means min-nodes times this node's devices.</summary>
     public int MinDevices { get; init; }
 
+    /// <summary>
+    /// A HOCON file laid over the node's Akka configuration (<c>--akka-config</c>): TLS for
+    /// Akka.Remote, a public hostname behind NAT, other transport settings. Its values win.
+    /// </summary>
+    public string? AkkaConfigFile { get; init; }
+
+    /// <summary>The user's HOCON overrides, or an empty config; the error names the file.</summary>
+    public Akka.Configuration.Config Overrides()
+    {
+        if (AkkaConfigFile is null)
+        {
+            return Akka.Configuration.Config.Empty;
+        }
+        string text;
+        try
+        {
+            text = File.ReadAllText(AkkaConfigFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"--akka-config: '{AkkaConfigFile}' cannot be read: {e.Message}", e);
+        }
+        try
+        {
+            return Akka.Configuration.ConfigurationFactory.ParseString(text);
+        }
+        catch (Exception e)
+        {
+            throw new ArgumentException($"--akka-config: '{AkkaConfigFile}' is not valid HOCON: {e.Message}", e);
+        }
+    }
+
     /// <summary>This node's name in device ids and group specs: its address as host:port.</summary>
     public string NodeName => $"{ListenHost}:{ListenPort.ToString(CultureInfo.InvariantCulture)}";
 
@@ -57,6 +89,7 @@ public sealed record ClusterOptions(string ListenHost, int ListenPort, IReadOnly
         {
             ParseEndpoint(seed, "--seeds");
         }
+        Overrides();
         return this;
     }
 }

@@ -81,7 +81,7 @@ public sealed class JobLeader : ReceiveActor, IWithStash
         {
             coordinator = Context.Watch(Context.ActorOf(TrainingCoordinator.Props(m.Run.Settings, m.Run.Sampler, m.Run.Schedule, listener, m.Journal,
                 EnvironmentCrashInjector.FromEnvironment()), ActorPaths.Coordinator));
-            log.Info("job {0}: coordinator started on {1}", spec.Job.Name, Cluster.Get(Context.System).SelfAddress);
+            listener.Tell(new NodeLog($"coordinator of job {spec.Job.Name} runs on this node ({Cluster.Get(Context.System).SelfAddress}): progress, checkpoints and TensorBoard come from here"));
             Stash.UnstashAll();
             Become(Leading);
         });

@@ -47,8 +47,10 @@ public static class NodeConfig
     /// <item>downed nodes run coordinated shutdown (the default), so a downed node's process ends;</item>
     /// <item>Hyperion is bound to the project's message marker only and, through the setup, refuses
     /// every type outside the project and plain .NET data (<see cref="ProjectTypeFilter"/>). Akka.Remote
-    /// itself carries no TLS here: across machines, enable <c>akka.remote.dot-netty.tcp.enable-ssl</c>
-    /// with a certificate (see the README), or run the cluster on a private network.</item>
+    /// itself carries no TLS by default: across machines, enable <c>akka.remote.dot-netty.tcp.enable-ssl</c>
+    /// with a certificate in a file given to <c>--akka-config</c> (see the README), or run the cluster
+    /// on a private network.</item>
+    /// <item><c>--akka-config</c>: the user's HOCON file, laid over all of the above.</item>
     /// </list>
     /// The journal is the coordinator's SQLite file (the coordinator runs on the oldest node).
     /// </remarks>
@@ -88,7 +90,7 @@ public static class NodeConfig
               coordinated-shutdown.exit-clr = off
             }
             """;
-        return ConfigurationFactory.ParseString(hocon).WithFallback(Common).WithFallback(CheckpointJournalConfig.Sqlite(journalPath));
+        return options.Overrides().WithFallback(ConfigurationFactory.ParseString(hocon)).WithFallback(Common).WithFallback(CheckpointJournalConfig.Sqlite(journalPath));
     }
 
     /// <summary>The actor system's name on every node (part of every remote address).</summary>

@@ -63,10 +63,11 @@ public sealed class TrainingNode : IAsyncDisposable
             RunPreparation.EnsureData(job, log);
             var journalPath = JournalPath(job);
             CheckpointJournalConfig.VerifySqlite(journalPath);
+            // Data errors are found before the actor system starts, so a refusal never races the journal's start-up.
+            var datasets = JobDatasets.Open(job);
 
             system = ActorSystem.Create(NodeConfig.SystemName, ActorSystemConfig.Setup(NodeConfig.SingleProcess(journalPath)));
             var journal = system.ActorOf(JournalProps(job), ActorPaths.CheckpointJournalSupervisor);
-            var datasets = JobDatasets.Open(job);
             var run = await RunPreparation.PrepareAsync(job, resolvedJson, resume, folder, journal, devices.Count, datasets, log);
             var (sampler, schedule, settings) = (run.Sampler, run.Schedule, run.Settings);
 

@@ -7,4 +7,14 @@ namespace GppfActors.ClusterConfig.Workloads;
 public sealed class TaskWorkloadFactory(JobConfig job, JobDatasets datasets, Action<string> log) : IDeviceWorkloadFactory
 {
     public IDeviceWorkload Create(DeviceId device) => new TaskWorkload(job, datasets, device, log);
+
+    // libtorch's intra-op pool is process-wide: the process's CPU devices share it.
+    public void PrepareProcess(IReadOnlyList<DeviceId> localDevices)
+    {
+        int cpuDevices = localDevices.Count(d => d.Kind == "cpu");
+        if (cpuDevices > 0)
+        {
+            TorchSharp.torch.set_num_threads(job.Train.ThreadsFor(cpuDevices));
+        }
+    }
 }

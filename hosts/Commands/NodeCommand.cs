@@ -30,9 +30,10 @@ internal static class NodeCommand
         var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps", DefaultValueFactory = _ => 10 };
         var heartbeatPause = new Option<double?>("--failure-detection-seconds") { Description = "Tolerated heartbeat silence before a node is unreachable (default 3)" };
         var stableAfter = new Option<double?>("--stable-after-seconds") { Description = "Quiet time before the split-brain resolver downs unreachable nodes (default 5)" };
+        var akkaConfig = new Option<string?>("--akka-config") { Description = "A HOCON file laid over the node's Akka settings (TLS for Akka.Remote, a public hostname)" };
         var command = new Command("node", "Run one node of a training cluster (Akka.Cluster; the coordinator runs on the oldest node)")
         {
-            job, listen, seeds, devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter,
+            job, listen, seeds, devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -46,6 +47,7 @@ internal static class NodeCommand
                     MinDevices = parse.GetValue(minDevices),
                     AcceptableHeartbeatPauseSeconds = parse.GetValue(heartbeatPause) ?? defaults.AcceptableHeartbeatPauseSeconds,
                     StableAfterSeconds = parse.GetValue(stableAfter) ?? defaults.StableAfterSeconds,
+                    AkkaConfigFile = parse.GetValue(akkaConfig),
                 }.Validate();
             }
             catch (ArgumentException e)

@@ -8,7 +8,7 @@ namespace GppfActors.Host.Tests;
 /// </summary>
 public sealed class SyntheticDataFixture : IDisposable
 {
-    private readonly Dictionary<(long Steps, int Every), string> references = [];
+    private readonly Dictionary<(long Steps, int Every, string Extra), string> references = [];
 
     public SyntheticDataFixture()
     {
@@ -35,18 +35,20 @@ public sealed class SyntheticDataFixture : IDisposable
 
     /// <summary>
     /// The folder of an undisturbed run of <paramref name="maxSteps"/> steps checkpointing every
-    /// <paramref name="every"/> steps and keeping every checkpoint: what a disturbed run must equal.
+    /// <paramref name="every"/> steps and keeping every checkpoint (with <paramref name="extra"/>
+    /// arguments): what a disturbed run must equal.
     /// </summary>
-    public string Reference(long maxSteps, int every)
+    public string Reference(long maxSteps, int every, params string[] extra)
     {
         lock (references)
         {
-            if (!references.TryGetValue((maxSteps, every), out var run))
+            var key = (maxSteps, every, string.Join(' ', extra));
+            if (!references.TryGetValue(key, out var run))
             {
-                run = Path.Combine(Root, $"reference-{maxSteps}-{every}");
-                var result = GppfProcess.Run(Root, Job(run, maxSteps, every, "--set", "checkpoint.keep_last=1000"));
+                run = Path.Combine(Root, $"reference-{maxSteps}-{every}-{references.Count}");
+                var result = GppfProcess.Run(Root, Job(run, maxSteps, every, ["--set", "checkpoint.keep_last=1000", .. extra]));
                 Assert.True(result.ExitCode == 0, result.Output);
-                references[(maxSteps, every)] = run;
+                references[key] = run;
             }
             return run;
         }

@@ -63,12 +63,27 @@ public sealed class NonFiniteTrainingSpecs : TestKit
         return events;
     }
 
+    // Device 1 (not the writer) holds at step 5 until checkpoint 4 is committed, so the capture of boundary 8 is never
+    // refused because a commit is still in flight (one capture runs at a time; toy steps are fast).
+    private List<object> UntilCommitted(long checkpoint, FaultPlan faults)
+    {
+        var events = new List<object>();
+        while (events.LastOrDefault() is not CheckpointSaved saved || saved.Record.Step != checkpoint)
+        {
+            events.Add(ExpectMsg<object>(TimeSpan.FromSeconds(60)));
+        }
+        faults.Release();
+        return events;
+    }
+
     [Fact]
     public void Should_skip_a_non_finite_step_on_every_replica_and_go_on()
     {
-        var (factory, _) = Start(10, new FaultPlan { NonFinite = new HashSet<(int, long)> { (1, 5) } }, maxNonFinite: 3);
+        var faults = new FaultPlan { NonFinite = new HashSet<(int, long)> { (1, 5) }, Hang = (1, 5) };
+        var (factory, _) = Start(10, faults, maxNonFinite: 3);
 
-        var events = UntilEnd();
+        var events = UntilCommitted(4, faults);
+        events.AddRange(UntilEnd());
 
         Assert.IsType<TrainingFinished>(events[^1]);
         var skipped = Assert.Single(events.OfType<StepSkipped>());
@@ -85,9 +100,11 @@ public sealed class NonFiniteTrainingSpecs : TestKit
     [Fact]
     public async Task Should_stop_after_too_many_non_finite_steps_in_a_row_and_keep_the_last_good_checkpoint()
     {
-        var (factory, journal) = Start(20, new FaultPlan { NonFinite = new HashSet<(int, long)> { (0, 6), (0, 7), (1, 8) } }, maxNonFinite: 3);
+        var faults = new FaultPlan { NonFinite = new HashSet<(int, long)> { (0, 6), (0, 7), (1, 8) }, Hang = (1, 5) };
+        var (factory, journal) = Start(20, faults, maxNonFinite: 3);
 
-        var events = UntilEnd();
+        var events = UntilCommitted(4, faults);
+        events.AddRange(UntilEnd());
 
         var failed = Assert.IsType<TrainingFailed>(events[^1]);
         Assert.Contains("3 steps in a row (train.max_nonfinite_steps) had non-finite loss or gradients, the last at step 8", failed.Reason);
