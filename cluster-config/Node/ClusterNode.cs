@@ -56,10 +56,12 @@ public sealed class ClusterNode : IAsyncDisposable
         {
             collectives = new CollectiveNode(new CollectiveNodeOptions { BindAddress = cluster.ListenHost, ProcessId = cluster.NodeName });
             var ended = new JobEndedFlag();
+            var seen = new CoordinatorSeen();
+            var self = Cluster.Get(system).SelfAddress.ToString();
             var completion = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var listener = system.ActorOf(Props.Create(() => new NodeEvents(onEvent, completion, ended)), "node-events");
+            var listener = system.ActorOf(Props.Create(() => new NodeEvents(onEvent, completion, ended, seen, self)), NodeEventsName);
             int expected = cluster.MinDevices > 0 ? cluster.MinDevices : cluster.MinNodes * devices.Count;
-            var spec = new JobLeader.JobSpec(job, resolvedJson, resume, expected, datasets, () => ended.Value);
+            var spec = new JobLeader.JobSpec(job, resolvedJson, resume, expected, datasets, () => ended.Value, () => seen.Node);
             system.ActorOf(ClusterSingletonManager.Props(JobLeader.Props(spec, listener), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)),
                 JobLeaderManager);
             // Until min-nodes are up there is no singleton to find; that is expected, not worth a warning.
@@ -94,6 +96,20 @@ public sealed class ClusterNode : IAsyncDisposable
         collectives.Dispose();
     }
 
+    /// <summary>The name of every node's event listener (the job leader tells each one where the coordinator runs).</summary>
+    public const string NodeEventsName = "node-events";
+
+    private sealed class CoordinatorSeen
+    {
+        private volatile string? node;
+
+        public string? Node
+        {
+            get => node;
+            set => node = value;
+        }
+    }
+
     private sealed class JobEndedFlag
     {
         private volatile bool value;
@@ -108,8 +124,16 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>Hands every event to the host; the node's run ends with the job, or when the cluster removes this node.</summary>
     private sealed class NodeEvents : ReceiveActor
     {
-        public NodeEvents(Action<object> onEvent, TaskCompletionSource<object> completion, JobEndedFlag ended)
+        public NodeEvents(Action<object> onEvent, TaskCompletionSource<object> completion, JobEndedFlag ended, CoordinatorSeen seen, string self)
         {
+            Receive<JobStarted>(m =>
+            {
+                seen.Node ??= m.CoordinatorNode;
+                if (m.CoordinatorNode != self)
+                {
+                    onEvent(new NodeLog($"coordinator of job {m.Job} runs on {m.CoordinatorNode}: progress, checkpoints and TensorBoard are there"));
+                }
+            });
             ReceiveAny(message =>
             {
                 onEvent(message);

@@ -33,7 +33,9 @@ public sealed class JobLeader : ReceiveActor, IWithStash
     }
 
     /// <summary>What the leader needs to run the job; the same on every node.</summary>
-    public sealed record JobSpec(JobConfig Job, string ResolvedJson, ResumeOptions Resume, int ExpectedDevices, JobDatasets Datasets, Func<bool> EndedHere);
+    /// <remarks><paramref name="CoordinatorSeen"/>: the node whose coordinator this node was told about (<see cref="JobStarted"/>), if any.</remarks>
+    public sealed record JobSpec(JobConfig Job, string ResolvedJson, ResumeOptions Resume, int ExpectedDevices, JobDatasets Datasets, Func<bool> EndedHere,
+        Func<string?> CoordinatorSeen);
 
     public static Props Props(JobSpec spec, IActorRef listener) => Akka.Actor.Props.Create(() => new JobLeader(spec, listener));
 
@@ -48,6 +50,15 @@ public sealed class JobLeader : ReceiveActor, IWithStash
         {
             // The job already ended on this node; the singleton only moved here while nodes leave.
             Become(() => ReceiveAny(_ => { }));
+            return;
+        }
+        var self = Cluster.Get(Context.System).SelfAddress.ToString();
+        if (spec.CoordinatorSeen() is { } previous && previous != self)
+        {
+            // The singleton moved here because the coordinator's node was lost mid-run. Its state
+            // (step, sampler, schedule, epoch) went with it; starting over would be wrong.
+            FailToStart($"the coordinator's node {previous} was lost while the job ran, and this version cannot move a running coordinator to another node; " +
+                "start every node again with --resume to continue from the newest committed checkpoint");
             return;
         }
         try
@@ -81,7 +92,12 @@ public sealed class JobLeader : ReceiveActor, IWithStash
         {
             coordinator = Context.Watch(Context.ActorOf(TrainingCoordinator.Props(m.Run.Settings, m.Run.Sampler, m.Run.Schedule, listener, m.Journal,
                 EnvironmentCrashInjector.FromEnvironment()), ActorPaths.Coordinator));
-            listener.Tell(new NodeLog($"coordinator of job {spec.Job.Name} runs on this node ({Cluster.Get(Context.System).SelfAddress}): progress, checkpoints and TensorBoard come from here"));
+            var cluster = Cluster.Get(Context.System);
+            listener.Tell(new NodeLog($"coordinator of job {spec.Job.Name} runs on this node ({cluster.SelfAddress}): progress, checkpoints and TensorBoard come from here"));
+            foreach (var member in cluster.State.Members)
+            {
+                Context.ActorSelection(new RootActorPath(member.Address) / "user" / ClusterNode.NodeEventsName).Tell(new JobStarted(spec.Job.Name, cluster.SelfAddress.ToString()));
+            }
             Stash.UnstashAll();
             Become(Leading);
         });
@@ -115,6 +131,9 @@ public sealed class JobLeader : ReceiveActor, IWithStash
 
     private sealed record PreparationFailed(string Reason);
 }
+
+/// <summary>Sent by the job leader to every node when the coordinator has started: where it runs.</summary>
+public sealed record JobStarted(string Job, string CoordinatorNode) : GppfActors.Actors.Messages.IGppfMessage;
 
 /// <summary>A line for the node's own output (preparation messages, membership changes).</summary>
 public sealed record NodeLog(string Line);

@@ -48,6 +48,7 @@ public sealed class WireSerializationSpecs : IDisposable
         new ReportReplicaDigest(3),
         new ReplicaDigest(3, 1, new DeviceId("cpu", 0), new string('a', 64)),
         new JobEnded(true, 30, "finished at step 30"),
+        new JobStarted("cpu-small", "akka.tcp://gppf@10.0.0.1:4053"),
         new NodeReachability("akka.tcp://gppf@10.0.0.2:4053", false),
         new TrainingFailed(5, "replicas diverged"),
         // The journal's events and protocol, persisted with the same serializer.
