@@ -31,7 +31,7 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
         "--set", $"checkpoint.dir={run}", "--set", $"checkpoint.every_steps={every}", "--set", "checkpoint.keep_last=1000",
         "--set", $"train.max_steps={maxSteps}", "--set", "eval.every_steps=0", "--set", "eval.batches=1",
         "--set", "optimizer.warmup_steps=2", "--set", "routing.tau_decay_steps=20",
-        .. FastDetection, .. extra,
+        .. (extra.Contains("--stable-after-seconds") ? FastDetection[..2] : FastDetection), .. extra,
     ];
 
     [Fact]
@@ -87,6 +87,46 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
             victim.Dispose();
             restarted?.Dispose();
         }
+    }
+
+    [Fact]
+    public void Should_suspend_a_frozen_worker_and_take_it_back_without_removal_when_it_runs_again()
+    {
+        // The resolver waits 60 s before downing, so the frozen node is unreachable, never removed.
+        string run = Path.Combine(fixture.Root, "cluster-freeze");
+        int[] ports = Ports(3);
+        const long Steps = 12;
+        string[] patient = ["--stable-after-seconds", "60"];
+        using var leader = GppfProcess.Start(fixture.Root, Node(run, ports[0], ports[0], 3, Steps, 0, patient));
+        using var worker = GppfProcess.Start(fixture.Root, Node(run, ports[1], ports[0], 3, Steps, 0, patient));
+        using var frozen = GppfProcess.Start(fixture.Root, Node(run, ports[2], ports[0], 3, Steps, 0, patient));
+        string name = $"127.0.0.1:{ports[2]}";
+        Assert.True(leader.WaitForMatch(new Regex($@"step\s+3/{Steps}"), 240), leader.OutputSoFar);
+
+        frozen.Freeze();
+        try
+        {
+            Assert.True(leader.WaitForOutput($"node {name} is unreachable", 60), leader.OutputSoFar);
+            Assert.True(leader.WaitForOutput("device(s) are suspended until it comes back or is removed", 30), leader.OutputSoFar);
+            Thread.Sleep(TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            frozen.Thaw();
+        }
+        Assert.True(leader.WaitForOutput($"node {name} is reachable again", 60), leader.OutputSoFar);
+
+        var result = leader.WaitForExit(300);
+        output.WriteLine(result.Output);
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.True(worker.WaitForExit(60).ExitCode == 0, worker.OutputSoFar);
+        Assert.True(frozen.WaitForExit(60).ExitCode == 0, frozen.OutputSoFar);
+        Assert.Contains("rejoin at the next step boundary", result.Output);
+        // No epoch was formed without it, it was never removed, and every step was applied once by all three.
+        Assert.DoesNotMatch(TwoDeviceEpoch(), result.Output);
+        Assert.DoesNotContain($"node {name} was removed", result.Output);
+        Assert.Equal(Enumerable.Range(1, (int)Steps).Select(i => (long)i), ProgressLines(result.Output).Select(StepOf).Distinct());
+        Assert.Matches(@"replicas identical: 3 device\(s\)", result.Output);
     }
 
     [Fact]

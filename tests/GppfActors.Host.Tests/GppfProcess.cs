@@ -97,6 +97,12 @@ public sealed class GppfProcess : IDisposable
         return false;
     }
 
+    /// <summary>Freezes the process (SIGSTOP), as a long pause or a network blip would look to its peers.</summary>
+    public void Freeze() => Signals.Stop(process.Id);
+
+    /// <summary>Lets a frozen process run on (SIGCONT).</summary>
+    public void Thaw() => Signals.Continue(process.Id);
+
     /// <summary>Kills the process with SIGKILL, as an outside fault would.</summary>
     public void KillHard() => Signals.Kill(process.Id);
 
