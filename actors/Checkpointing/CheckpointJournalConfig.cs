@@ -2,12 +2,13 @@ using System.Text.Json;
 using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace GppfActors.Actors.Checkpointing;
 
 /// <summary>
-/// HOCON for the checkpoint journal's storage: Akka.Persistence.Sql on a SQLite file for one node.
-/// A shared PostgreSQL journal for several nodes belongs here too, as a sibling of <see cref="Sqlite"/>.
+/// HOCON for the checkpoint journal's storage: Akka.Persistence.Sql on a SQLite file for one
+/// machine, or on a PostgreSQL database that several machines reach.
 /// </summary>
 public static class CheckpointJournalConfig
 {
@@ -52,6 +53,71 @@ public static class CheckpointJournalConfig
             }
             """;
         return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>Linq2db's name for the Npgsql provider (PostgreSQL 15 dialect, which later servers accept).</summary>
+    public const string PostgreSqlProviderName = "PostgreSQL.15";
+
+    /// <summary>
+    /// Journal on the PostgreSQL database of <paramref name="connectionString"/> (tables created on
+    /// first use), with Akka.Persistence.Sql's defaults as fallback. Several runs may share one
+    /// database: each run's events carry its own persistence id.
+    /// </summary>
+    public static Config PostgreSql(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        var hocon = $$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql {
+                  connection-string = {{JsonSerializer.Serialize(connectionString)}}
+                  provider-name = "{{PostgreSqlProviderName}}"
+                  auto-initialize = true
+                }
+              }
+              snapshot-store.plugin = "akka.persistence.no-snapshot-store"
+            }
+            """;
+        return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>Where a PostgreSQL connection string points, without its password: for messages and logs.</summary>
+    public static string DescribePostgreSql(string connectionString)
+    {
+        try
+        {
+            var b = new NpgsqlConnectionStringBuilder(connectionString);
+            return $"PostgreSQL journal {b.Host}:{b.Port}/{b.Database ?? b.Username} (user {b.Username})";
+        }
+        catch (ArgumentException)
+        {
+            return "PostgreSQL journal (connection string not understood)";
+        }
+    }
+
+    /// <summary>
+    /// Checks that the PostgreSQL journal database can be reached and written (a temporary table),
+    /// so that a wrong address, password or permission is reported at start-up naming the server
+    /// (never the password) instead of as a time-out of the journal actor's recovery.
+    /// </summary>
+    /// <exception cref="IOException">The database cannot be used; the message says where and why.</exception>
+    public static void VerifyPostgreSql(string connectionString)
+    {
+        string where = DescribePostgreSql(connectionString);
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 10 };
+            using var connection = new NpgsqlConnection(builder.ConnectionString);
+            connection.Open();
+            using var write = connection.CreateCommand();
+            write.CommandText = "CREATE TEMPORARY TABLE gppf_journal_check (x int); DROP TABLE gppf_journal_check;";
+            write.ExecuteNonQuery();
+        }
+        catch (Exception e) when (e is NpgsqlException or ArgumentException or InvalidOperationException or TimeoutException)
+        {
+            throw new IOException($"{where} cannot be used: {e.Message}", e);
+        }
     }
 
     /// <summary>

@@ -83,9 +83,10 @@ public sealed class RunFolder : IDisposable
                     throw new RunFolderException(
                         $"checkpoint.dir '{path}' holds checkpoints but no {IdentityFile}; it was not created by this version. Move the checkpoints away or choose another checkpoint.dir");
                 }
-                var bytes = identity.ToJsonBytes();
+                var created = identity with { RunId = NewRunId() };
+                var bytes = created.ToJsonBytes();
                 DurableFile.Replace(identityPath, stream => stream.Write(bytes));
-                return new RunFolder(path, heldLock, identity, created: true);
+                return new RunFolder(path, heldLock, created, created: true);
             }
             var existing = RunIdentity.Read(identityPath);
             if (existing.Job != identity.Job)
@@ -100,6 +101,13 @@ public sealed class RunFolder : IDisposable
                     $"checkpoint.dir '{path}': job '{identity.Job}' was started with another model/task layout, so its checkpoints do not fit this model: " +
                     string.Join("; ", differences.Take(8)) + (differences.Count > 8 ? $"; and {differences.Count - 8} more" : ""));
             }
+            if (existing.RunId is null)
+            {
+                // A folder from before run ids: it gets one now (every check above has passed).
+                existing = existing with { RunId = NewRunId() };
+                var bytes = existing.ToJsonBytes();
+                DurableFile.Replace(identityPath, stream => stream.Write(bytes));
+            }
             return new RunFolder(path, heldLock, existing, created: false);
         }
         catch
@@ -108,6 +116,8 @@ public sealed class RunFolder : IDisposable
             throw;
         }
     }
+
+    private static string NewRunId() => Guid.NewGuid().ToString("N");
 
     /// <summary>Releases the lock (the identity stays).</summary>
     public void Dispose()
@@ -160,6 +170,9 @@ public sealed class RunFolder : IDisposable
 /// </summary>
 public sealed record RunIdentity(string Job, IReadOnlyDictionary<string, string> Layout)
 {
+    /// <summary>The run folder's own id, made when the folder is first used; names the run in a journal several runs share.</summary>
+    public string? RunId { get; init; }
+
     /// <summary>Differences in layout, each naming the key and both values ("saved" vs "now").</summary>
     public IReadOnlyList<string> LayoutDifferences(RunIdentity now)
     {
@@ -186,6 +199,10 @@ public sealed record RunIdentity(string Job, IReadOnlyDictionary<string, string>
             layout[key] = value;
         }
         var root = new JsonObject { ["format"] = 1, ["job"] = Job, ["layout"] = layout };
+        if (RunId is not null)
+        {
+            root["run_id"] = RunId;
+        }
         return JsonSerializer.SerializeToUtf8Bytes(root, new JsonSerializerOptions { WriteIndented = true });
     }
 
@@ -203,7 +220,7 @@ public sealed record RunIdentity(string Job, IReadOnlyDictionary<string, string>
             var job = (string?)root["job"] ?? throw new FormatException("no \"job\"");
             var layout = (root["layout"]?.AsObject() ?? throw new FormatException("no \"layout\""))
                 .ToDictionary(kv => kv.Key, kv => (string?)kv.Value ?? "", StringComparer.Ordinal);
-            return new RunIdentity(job, layout);
+            return new RunIdentity(job, layout) { RunId = (string?)root["run_id"] };
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or FormatException or InvalidOperationException)
         {

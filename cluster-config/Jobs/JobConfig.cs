@@ -171,10 +171,20 @@ public sealed record EvalSection(int EverySteps = 0, int Batches = 4, double Tim
 /// last K and every M-th step), and how long a write and a journal commit may take.
 /// </summary>
 public sealed record CheckpointSection(string Dir = "runs/job", int EverySteps = 0, int KeepLast = 3, int KeepEvery = 0,
-    double WriteTimeoutSeconds = 900, double CommitTimeoutSeconds = 30)
+    double WriteTimeoutSeconds = 900, double CommitTimeoutSeconds = 30, string Journal = CheckpointSection.SqliteJournal,
+    string JournalConnectionEnv = "GPPF_JOURNAL_CONNECTION")
 {
+    /// <summary>The journal in the run folder's <c>journal.db</c>: one machine.</summary>
+    public const string SqliteJournal = "sqlite";
+
+    /// <summary>The journal in a PostgreSQL database: several machines.</summary>
+    public const string PostgreSqlJournal = "postgresql";
+
     public void Validate()
     {
+        JobConfig.Check(Journal is SqliteJournal or PostgreSqlJournal, "checkpoint.journal", $"must be '{SqliteJournal}' or '{PostgreSqlJournal}', got '{Journal}'");
+        JobConfig.Check(!string.IsNullOrWhiteSpace(JournalConnectionEnv) && JournalConnectionEnv.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'),
+            "checkpoint.journal_connection_env", $"must name an environment variable (letters, digits, _), got '{JournalConnectionEnv}'");
         JobConfig.Check(WriteTimeoutSeconds > 0 && double.IsFinite(WriteTimeoutSeconds), "checkpoint.write_timeout_seconds", $"must be > 0, got {WriteTimeoutSeconds}");
         JobConfig.Check(CommitTimeoutSeconds > 0 && double.IsFinite(CommitTimeoutSeconds), "checkpoint.commit_timeout_seconds", $"must be > 0, got {CommitTimeoutSeconds}");
         JobConfig.Check(!string.IsNullOrWhiteSpace(Dir), "checkpoint.dir", "must name a folder");

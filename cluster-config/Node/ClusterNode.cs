@@ -50,7 +50,7 @@ public sealed class ClusterNode : IAsyncDisposable
         // The journal's folder must exist for the SQLite configuration; only the leader opens the file.
         Directory.CreateDirectory(job.Checkpoint.Dir);
 
-        var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.ClusterSetup(NodeConfig.Cluster(cluster, RunPreparation.JournalPath(job))));
+        var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.ClusterSetup(NodeConfig.Cluster(cluster, JournalStore.For(job).Config)));
         CollectiveNode? collectives = null;
         try
         {

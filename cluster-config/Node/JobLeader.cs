@@ -23,6 +23,7 @@ public sealed class JobLeader : ReceiveActor, IWithStash
     private readonly IActorRef listener;
     private readonly ILoggingAdapter log = Context.GetLogger();
     private RunFolder? folder;
+    private JournalStore store = null!;
     private IActorRef? coordinator;
 
     public JobLeader(JobSpec spec, IActorRef listener)
@@ -64,14 +65,15 @@ public sealed class JobLeader : ReceiveActor, IWithStash
         try
         {
             folder = RunFolder.Open(spec.Job.Checkpoint.Dir, JobObjects.Identity(spec.Job));
-            CheckpointJournalConfig.VerifySqlite(RunPreparation.JournalPath(spec.Job));
+            store = JournalStore.For(spec.Job);
+            store.Verify();
         }
-        catch (Exception e) when (e is RunFolderException or IOException)
+        catch (Exception e) when (e is RunFolderException or IOException or ArgumentException)
         {
             FailToStart(e.Message);
             return;
         }
-        var journal = Context.ActorOf(CheckpointJournal.SupervisedProps(CheckpointJournal.PersistenceIdFor(spec.Job.Name), JobObjects.Retention(spec.Job),
+        var journal = Context.ActorOf(CheckpointJournal.SupervisedProps(store.PersistenceId(spec.Job, folder), JobObjects.Retention(spec.Job),
             EnvironmentCrashInjector.FromEnvironment()), ActorPaths.CheckpointJournalSupervisor);
         var heldFolder = folder;
         RunPreparation.PrepareAsync(spec.Job, spec.ResolvedJson, spec.Resume, heldFolder, journal, spec.ExpectedDevices, spec.Datasets,

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Akka.Actor.Setup;
 using Akka.Configuration;
 using GppfActors.Actors;
-using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Messages;
 
 namespace GppfActors.ClusterConfig.Node;
@@ -25,9 +24,9 @@ public static class NodeConfig
         akka.actor.guardian-supervisor-strategy = "Akka.Actor.StoppingSupervisorStrategy"
         """).WithFallback(ActorSystemConfig.Base);
 
-    /// <summary>One process, no remoting, the SQLite journal at <paramref name="journalPath"/>.</summary>
-    public static Config SingleProcess(string journalPath) =>
-        Common.WithFallback(CheckpointJournalConfig.Sqlite(journalPath));
+    /// <summary>One process, no remoting, the journal of <paramref name="journal"/> (see <see cref="Jobs.JournalStore"/>).</summary>
+    public static Config SingleProcess(Config journal) =>
+        Common.WithFallback(journal);
 
     /// <summary>
     /// A node of a training cluster: Akka.Cluster over Akka.Remote on <c>--listen</c>, the seed
@@ -52,9 +51,9 @@ public static class NodeConfig
     /// on a private network.</item>
     /// <item><c>--akka-config</c>: the user's HOCON file, laid over all of the above.</item>
     /// </list>
-    /// The journal is the coordinator's SQLite file (the coordinator runs on the oldest node).
+    /// The journal (<paramref name="journal"/>) is opened only by the coordinator's node (the oldest).
     /// </remarks>
-    public static Config Cluster(ClusterOptions options, string journalPath)
+    public static Config Cluster(ClusterOptions options, Config journal)
     {
         var seeds = string.Join(", ", options.Seeds.Select(seed =>
         {
@@ -90,7 +89,7 @@ public static class NodeConfig
               coordinated-shutdown.exit-clr = off
             }
             """;
-        return options.Overrides().WithFallback(ConfigurationFactory.ParseString(hocon)).WithFallback(Common).WithFallback(CheckpointJournalConfig.Sqlite(journalPath));
+        return options.Overrides().WithFallback(ConfigurationFactory.ParseString(hocon)).WithFallback(Common).WithFallback(journal);
     }
 
     /// <summary>The actor system's name on every node (part of every remote address).</summary>

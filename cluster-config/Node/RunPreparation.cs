@@ -25,8 +25,6 @@ public static class RunPreparation
 
     private static readonly TimeSpan JournalAnswerTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>The journal database of a job.</summary>
-    public static string JournalPath(JobConfig job) => Path.Combine(Path.GetFullPath(job.Checkpoint.Dir), "journal.db");
 
     /// <summary>The coordinator's starting point.</summary>
     public sealed record PreparedRun(TaskSamplerState Sampler, ScheduleState Schedule, CoordinatorSettings Settings);
@@ -35,7 +33,7 @@ public static class RunPreparation
     public static async Task<PreparedRun> PrepareAsync(JobConfig job, string resolvedJson, ResumeOptions resume, RunFolder folder, IActorRef journal,
         int expectedDevices, JobDatasets datasets, Action<string> log)
     {
-        var journalPath = JournalPath(job);
+        var store = JournalStore.For(job);
         LatestCheckpoint latest;
         try
         {
@@ -43,12 +41,12 @@ public static class RunPreparation
         }
         catch (AskTimeoutException)
         {
-            throw new IOException($"checkpoint journal '{journalPath}' did not answer within {JournalAnswerTimeout.TotalSeconds:0} s (see the log above for the cause)");
+            throw new IOException($"{store.Description} did not answer within {JournalAnswerTimeout.TotalSeconds:0} s (see the log above for the cause)");
         }
         if (!resume.Resume && latest.Record is not null)
         {
             throw new InvalidOperationException(
-                $"{journalPath} already holds checkpoints of job '{job.Name}' (latest: step {latest.Record.Step}); pass --resume to continue it, or choose another checkpoint.dir");
+                $"{store.Description} already holds checkpoints of this run of job '{job.Name}' (latest: step {latest.Record.Step}); pass --resume to continue it, or choose another checkpoint.dir");
         }
 
         foreach (var stale in CheckpointHygiene.ListStale(folder.Path, latest.Committed, job.Name))

@@ -44,9 +44,6 @@ public sealed class TrainingNode : IAsyncDisposable
     /// <summary>The step this run starts from (0, or the resumed checkpoint's).</summary>
     public long StartStep { get; }
 
-    /// <summary>The journal database of a job.</summary>
-    public static string JournalPath(JobConfig job) => RunPreparation.JournalPath(job);
-
     /// <summary>Starts the run; every refusal (a locked or foreign run folder, a journal that cannot be used, nothing to resume) throws with one line naming the file or key.</summary>
     public static async Task<TrainingNode> StartAsync(JobConfig job, string resolvedJson, ResumeOptions resume, Action<object> onEvent, Action<string> log)
     {
@@ -61,13 +58,13 @@ public sealed class TrainingNode : IAsyncDisposable
                 throw new NotSupportedException($"train.devices: '{job.Train.Devices}': GPU devices need the CUDA build and the NCCL group, which this version does not have yet; use cpu:K");
             }
             RunPreparation.EnsureData(job, log);
-            var journalPath = JournalPath(job);
-            CheckpointJournalConfig.VerifySqlite(journalPath);
+            var store = JournalStore.For(job);
+            store.Verify();
             // Data errors are found before the actor system starts, so a refusal never races the journal's start-up.
             var datasets = JobDatasets.Open(job);
 
-            system = ActorSystem.Create(NodeConfig.SystemName, ActorSystemConfig.Setup(NodeConfig.SingleProcess(journalPath)));
-            var journal = system.ActorOf(JournalProps(job), ActorPaths.CheckpointJournalSupervisor);
+            system = ActorSystem.Create(NodeConfig.SystemName, ActorSystemConfig.Setup(NodeConfig.SingleProcess(store.Config)));
+            var journal = system.ActorOf(JournalProps(job, store.PersistenceId(job, folder)), ActorPaths.CheckpointJournalSupervisor);
             var run = await RunPreparation.PrepareAsync(job, resolvedJson, resume, folder, journal, devices.Count, datasets, log);
             var (sampler, schedule, settings) = (run.Sampler, run.Schedule, run.Settings);
 
@@ -111,8 +108,8 @@ public sealed class TrainingNode : IAsyncDisposable
         folder.Dispose();
     }
 
-    private static Props JournalProps(JobConfig job) =>
-        CheckpointJournal.SupervisedProps(CheckpointJournal.PersistenceIdFor(job.Name), JobObjects.Retention(job), EnvironmentCrashInjector.FromEnvironment());
+    private static Props JournalProps(JobConfig job, string persistenceId) =>
+        CheckpointJournal.SupervisedProps(persistenceId, JobObjects.Retention(job), EnvironmentCrashInjector.FromEnvironment());
 
     /// <summary>Hands every event to the host and completes the run's task on its last event, or when the coordinator stops without one.</summary>
     private sealed class EventForwarder : ReceiveActor

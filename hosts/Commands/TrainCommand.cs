@@ -80,7 +80,7 @@ internal static class TrainCommand
         {
             using var run = new RunConsole(console, job, node.StartStep, reportEvery);
             console.MarkupLine($"resolved configuration: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, TrainingNode.ResolvedJobFile))}");
-            console.MarkupLine($"checkpoints and journal: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; TensorBoard: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "tensorboard"))}");
+            console.MarkupLine($"checkpoints: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; journal: {Markup.Escape(JournalStore.For(job).Description)}; TensorBoard: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "tensorboard"))}");
             _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
             try
             {
@@ -102,7 +102,7 @@ internal static class TrainCommand
             {
                 return Failed;
             }
-            console.MarkupLine($"journal: {Markup.Escape(TrainingNode.JournalPath(job))}");
+            console.MarkupLine($"journal: {Markup.Escape(JournalStore.For(job).Description)}");
             return finished.EvaluationFailures.Count > 0 ? Failed : 0;
         }
     }

@@ -83,6 +83,9 @@ public class JobConfigLoaderSpecs
     [InlineData("train.devices=gpu:1", "--devices")]
     [InlineData("tasks.nosuch.batch_size=3", "no entry named 'nosuch'")]
     [InlineData("checkpoint.keep_last=0", "checkpoint.keep_last")]
+    [InlineData("checkpoint.journal=mysql", "checkpoint.journal")]
+    [InlineData("checkpoint.journal_connection_env=not a name", "checkpoint.journal_connection_env")]
+    [InlineData("train.intra_op_threads=-1", "train.intra_op_threads")]
     public void Should_name_the_key_when_a_value_is_invalid(string assignment, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", [assignment]));

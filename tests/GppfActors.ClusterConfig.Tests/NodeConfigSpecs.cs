@@ -16,7 +16,7 @@ public sealed class NodeConfigSpecs : IDisposable
     [Fact]
     public void Should_run_a_node_with_the_documented_cluster_settings()
     {
-        var config = NodeConfig.Cluster(new ClusterOptions("127.0.0.1", 4053, ["127.0.0.1:4053", "10.0.0.2:4053"], MinNodes: 3), Path.Combine(dir, "journal.db"));
+        var config = NodeConfig.Cluster(new ClusterOptions("127.0.0.1", 4053, ["127.0.0.1:4053", "10.0.0.2:4053"], MinNodes: 3), GppfActors.Actors.Checkpointing.CheckpointJournalConfig.Sqlite(Path.Combine(dir, "journal.db")));
 
         Assert.Equal("cluster", config.GetString("akka.actor.provider"));
         Assert.Equal("127.0.0.1", config.GetString("akka.remote.dot-netty.tcp.hostname"));
@@ -46,7 +46,7 @@ public sealed class NodeConfigSpecs : IDisposable
             """);
         var options = new ClusterOptions("0.0.0.0", 4053, ["10.0.0.1:4053"]) { AkkaConfigFile = file }.Validate();
 
-        var config = NodeConfig.Cluster(options, Path.Combine(dir, "journal.db"));
+        var config = NodeConfig.Cluster(options, GppfActors.Actors.Checkpointing.CheckpointJournalConfig.Sqlite(Path.Combine(dir, "journal.db")));
 
         Assert.True(config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl"));
         Assert.Equal("trainer-3.example", config.GetString("akka.remote.dot-netty.tcp.public-hostname"));

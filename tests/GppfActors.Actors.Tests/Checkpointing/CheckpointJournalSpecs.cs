@@ -1,31 +1,80 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
+using Akka.Configuration;
 using GppfActors.Actors.Checkpointing;
+using GppfActors.Testing;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using Xunit;
 
 namespace GppfActors.Actors.Tests.Checkpointing;
 
-public sealed class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
+/// <summary>The journal's specs on its SQLite file (one machine).</summary>
+public sealed class SqliteCheckpointJournalSpecs() : CheckpointJournalSpecs(new SqliteJournalBackend());
+
+/// <summary>The same specs on a real PostgreSQL server (several machines share the journal).</summary>
+public sealed class PostgreSqlCheckpointJournalSpecs() : CheckpointJournalSpecs(new PostgreSqlJournalBackend());
+
+/// <summary>Where a journal spec's events are stored, and a way to count them that bypasses the actor.</summary>
+public interface IJournalBackend : IDisposable
 {
-    private const string PersistenceId = "checkpoint-journal-specs";
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    /// <summary>The project's base config with the checkpoint journal on this backend.</summary>
+    Config Config { get; }
 
-    private readonly TempDirectory _temp;
-    private readonly string _dbPath;
-    private readonly string _checkpoints;
+    /// <summary>How many events of <paramref name="persistenceId"/> are stored, read through a connection of its own.</summary>
+    long CountEvents(string persistenceId);
+}
 
-    public CheckpointJournalSpecs()
-        : this(new TempDirectory())
+public sealed class SqliteJournalBackend : IJournalBackend
+{
+    private readonly TempDirectory temp = new();
+
+    public Config Config => JournalDatabase.ConfigFor(temp.Combine("journal.db"));
+
+    public long CountEvents(string persistenceId) => JournalDatabase.CountEvents(temp.Combine("journal.db"), persistenceId);
+
+    public void Dispose()
     {
+        // Pooled connections keep the file open; close them before the directory goes.
+        SqliteConnection.ClearAllPools();
+        temp.Dispose();
+    }
+}
+
+public sealed class PostgreSqlJournalBackend : IJournalBackend
+{
+    private readonly string connectionString = PostgresServer.Shared.CreateDatabase();
+
+    public Config Config => CheckpointJournalConfig.PostgreSql(connectionString).WithFallback(ActorSystemConfig.Base);
+
+    public long CountEvents(string persistenceId)
+    {
+        using var connection = new NpgsqlConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        // Akka.Persistence.Sql's default table mapping: table "journal", column "persistence_id".
+        command.CommandText = "SELECT COUNT(*) FROM journal WHERE persistence_id = @id";
+        command.Parameters.AddWithValue("id", persistenceId);
+        return (long)command.ExecuteScalar()!;
     }
 
-    private CheckpointJournalSpecs(TempDirectory temp)
-        : base(JournalDatabase.ConfigFor(Path.Combine(temp.Path, "journal.db")), "checkpoint-journal-specs")
+    public void Dispose() => NpgsqlConnection.ClearAllPools();
+}
+
+public abstract class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
+{
+    private const string PersistenceId = "checkpoint-journal-specs";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    private readonly IJournalBackend _backend;
+    private readonly TempDirectory _temp = new();
+    private readonly string _checkpoints;
+
+    protected CheckpointJournalSpecs(IJournalBackend backend)
+        : base(backend.Config, "checkpoint-journal-specs")
     {
-        _temp = temp;
-        _dbPath = temp.Combine("journal.db");
-        _checkpoints = Directory.CreateDirectory(temp.Combine("checkpoints")).FullName;
+        _backend = backend;
+        _checkpoints = Directory.CreateDirectory(_temp.Combine("checkpoints")).FullName;
     }
 
     protected override void Dispose(bool disposing)
@@ -33,8 +82,7 @@ public sealed class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
         base.Dispose(disposing);
         if (disposing)
         {
-            // Pooled connections keep the file open; close them before the directory goes.
-            SqliteConnection.ClearAllPools();
+            _backend.Dispose();
             _temp.Dispose();
         }
     }
@@ -66,7 +114,7 @@ public sealed class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
     private static IEnumerable<long> Steps(LatestCheckpoint latest) => latest.Committed.Select(record => record.Step);
 
     [Fact]
-    public void Should_acknowledge_a_commit_only_once_its_event_is_in_the_sqlite_file()
+    public void Should_acknowledge_a_commit_only_once_its_event_is_in_the_database()
     {
         var journal = Journal();
         var record = Checkpoint(10);
@@ -74,15 +122,15 @@ public sealed class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
         var ack = Commit(journal, record);
 
         Assert.Equal(record, ack.Record);
-        // Read through a separate connection: the event is in the file by the time the ack arrives.
-        Assert.Equal(1, JournalDatabase.CountEvents(_dbPath, PersistenceId));
+        // Read through a separate connection: the event is stored by the time the ack arrives.
+        Assert.Equal(1, _backend.CountEvents(PersistenceId));
         Assert.Equal(record, Latest(journal).Record);
     }
 
     [Fact]
-    public async Task Should_recover_the_latest_checkpoint_when_a_new_actor_system_opens_the_same_file()
+    public async Task Should_recover_the_latest_checkpoint_when_a_new_actor_system_opens_the_same_database()
     {
-        var first = ActorSystem.Create("first-run", JournalDatabase.ConfigFor(_dbPath));
+        var first = ActorSystem.Create("first-run", _backend.Config);
         var journal = first.ActorOf(CheckpointJournal.Props(PersistenceId));
         await journal.Ask<RunStarted>(new RecordRunStarted("unit", new string('c', 64)), Timeout);
         await journal.Ask<CheckpointCommitted>(new CommitCheckpoint(Checkpoint(10)), Timeout);
@@ -109,7 +157,7 @@ public sealed class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
         var second = Commit(journal, record);
 
         Assert.Equal(record, second.Record);
-        Assert.Equal(1, JournalDatabase.CountEvents(_dbPath, PersistenceId));
+        Assert.Equal(1, _backend.CountEvents(PersistenceId));
     }
 
     [Fact]
@@ -123,7 +171,22 @@ public sealed class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
         var failed = ExpectMsg<CommitCheckpointFailed>(Timeout);
         Assert.Equal(10, failed.Step);
         Assert.Contains("older than the latest committed step 20", failed.Reason);
-        Assert.Equal(1, JournalDatabase.CountEvents(_dbPath, PersistenceId));
+        Assert.Equal(1, _backend.CountEvents(PersistenceId));
+    }
+
+    [Fact]
+    public void Should_refuse_a_commit_from_a_superseded_epoch()
+    {
+        var journal = Journal();
+        Commit(journal, Records.At(20, epoch: 4, root: _checkpoints));
+
+        // A coordinator of epoch 3, cut off while epoch 4 went on, tries to commit a later step.
+        journal.Tell(new CommitCheckpoint(Records.At(24, epoch: 3, root: _checkpoints)), TestActor);
+
+        var failed = ExpectMsg<CommitCheckpointFailed>(Timeout);
+        Assert.Contains("epoch 3 is older than the latest committed epoch 4", failed.Reason);
+        Assert.Equal(1, _backend.CountEvents(PersistenceId));
+        Assert.Equal(20, Latest(journal).Record!.Step);
     }
 
     [Fact]
@@ -166,7 +229,7 @@ public sealed class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
         var removals = new ConcurrentQueue<(string Directory, bool Existed, long EventsInFile)>();
         var journal = Journal(new RetentionPolicy(1, 0), directory =>
         {
-            removals.Enqueue((directory, Directory.Exists(directory), JournalDatabase.CountEvents(_dbPath, PersistenceId)));
+            removals.Enqueue((directory, Directory.Exists(directory), _backend.CountEvents(PersistenceId)));
             CheckpointDirectories.Remove(directory);
         });
         var older = Checkpoint(1);
@@ -253,6 +316,6 @@ public sealed class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
 
         var started = ExpectMsg<RunStarted>(Timeout);
         Assert.Equal("unit", started.RunName);
-        Assert.Equal(1, JournalDatabase.CountEvents(_dbPath, PersistenceId));
+        Assert.Equal(1, _backend.CountEvents(PersistenceId));
     }
 }

@@ -26,6 +26,42 @@ public sealed class RunFolderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_give_a_folder_its_own_run_id_once_and_keep_it()
+    {
+        var path = _temp.Combine("run");
+        string id;
+        using (var folder = RunFolder.Open(path, Identity("exp1")))
+        {
+            id = folder.Identity.RunId!;
+        }
+        using (var other = RunFolder.Open(_temp.Combine("other"), Identity("exp1")))
+        {
+            Assert.NotEqual(id, other.Identity.RunId);
+        }
+        using var again = RunFolder.Open(path, Identity("exp1"));
+
+        Assert.Matches("^[0-9a-f]{32}$", id);
+        Assert.Equal(id, again.Identity.RunId);
+        Assert.Equal(id, RunIdentity.Read(Path.Combine(path, RunFolder.IdentityFile)).RunId);
+    }
+
+    [Fact]
+    public void Should_add_a_run_id_to_an_identity_file_written_before_run_ids()
+    {
+        var path = _temp.Combine("run");
+        Directory.CreateDirectory(path);
+        var identityFile = Path.Combine(path, RunFolder.IdentityFile);
+        File.WriteAllBytes(identityFile, Identity("exp1").ToJsonBytes());
+        Assert.Null(RunIdentity.Read(identityFile).RunId);
+
+        using var folder = RunFolder.Open(path, Identity("exp1"));
+
+        Assert.NotNull(folder.Identity.RunId);
+        Assert.Equal(folder.Identity.RunId, RunIdentity.Read(identityFile).RunId);
+        Assert.Equal("exp1", RunIdentity.Read(identityFile).Job);
+    }
+
+    [Fact]
     public void Should_refuse_another_job_naming_both()
     {
         var path = _temp.Combine("run");
