@@ -12,6 +12,7 @@ public sealed class TaskSamplerState
 {
     private readonly Dictionary<string, TaskCursor> cursors;
     private readonly Dictionary<(string Task, long Epoch), long[]> permutations = [];
+    private readonly Dictionary<string, SampledTask> byName;
 
     /// <summary>A fresh sampler at epoch 0, position 0 of every task.</summary>
     public TaskSamplerState(IReadOnlyList<SampledTask> tasks, ulong seed, SamplingMode mode)
@@ -35,6 +36,7 @@ public sealed class TaskSamplerState
         Seed = seed;
         Mode = mode;
         cursors = tasks.ToDictionary(t => t.Name, _ => new TaskCursor(0, 0));
+        byName = tasks.ToDictionary(t => t.Name);
     }
 
     /// <summary>The tasks, in configuration order.</summary>
@@ -68,8 +70,7 @@ public sealed class TaskSamplerState
         var result = new long[taskPerRank.Count][];
         for (int rank = 0; rank < taskPerRank.Count; rank++)
         {
-            var task = Tasks.First(t => t.Name == taskPerRank[rank]);
-            result[rank] = Take(task);
+            result[rank] = Take(byName[taskPerRank[rank]]);
         }
         return result;
     }
@@ -156,19 +157,25 @@ public sealed class TaskSamplerState
         return Tasks[^1].Name;
     }
 
+    // Copies whole runs of the epoch's permutation (one lookup per run, not per sample): the
+    // sampler draws for every device of a step, so this is the control plane's hot path.
     private long[] Take(SampledTask task)
     {
         var indices = new long[task.BatchSize];
         var cursor = cursors[task.Name];
-        for (int i = 0; i < indices.Length; i++)
+        int filled = 0;
+        while (filled < indices.Length)
         {
             if (cursor.Position >= task.DatasetSize)
             {
                 permutations.Remove((task.Name, cursor.Epoch));
                 cursor = new TaskCursor(cursor.Epoch + 1, 0);
             }
-            indices[i] = Permutation(task, cursor.Epoch)[cursor.Position];
-            cursor = cursor with { Position = cursor.Position + 1 };
+            var permutation = Permutation(task, cursor.Epoch);
+            int count = (int)Math.Min(indices.Length - filled, task.DatasetSize - cursor.Position);
+            Array.Copy(permutation, cursor.Position, indices, filled, count);
+            filled += count;
+            cursor = cursor with { Position = cursor.Position + count };
         }
         if (cursor.Position >= task.DatasetSize)
         {
