@@ -37,22 +37,7 @@ public static class CheckpointJournalConfig
             throw new DirectoryNotFoundException($"The checkpoint journal's folder '{folder}' does not exist");
         }
         var connectionString = new SqliteConnectionStringBuilder { DataSource = fullPath }.ToString();
-        // HOCON quoted strings are JSON strings, so JSON escaping makes any path safe to embed.
-        var hocon = $$"""
-            akka.persistence {
-              journal {
-                plugin = "akka.persistence.journal.sql"
-                sql {
-                  connection-string = {{JsonSerializer.Serialize(connectionString)}}
-                  provider-name = "{{SqliteProviderName}}"
-                  parallelism = 1
-                  auto-initialize = true
-                }
-              }
-              snapshot-store.plugin = "akka.persistence.no-snapshot-store"
-            }
-            """;
-        return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
+        return SqlJournal(connectionString, SqliteProviderName, "parallelism = 1");
     }
 
     /// <summary>Linq2db's name for the Npgsql provider (PostgreSQL 15 dialect, which later servers accept).</summary>
@@ -66,20 +51,7 @@ public static class CheckpointJournalConfig
     public static Config PostgreSql(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var hocon = $$"""
-            akka.persistence {
-              journal {
-                plugin = "akka.persistence.journal.sql"
-                sql {
-                  connection-string = {{JsonSerializer.Serialize(connectionString)}}
-                  provider-name = "{{PostgreSqlProviderName}}"
-                  auto-initialize = true
-                }
-              }
-              snapshot-store.plugin = "akka.persistence.no-snapshot-store"
-            }
-            """;
-        return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
+        return SqlJournal(connectionString, PostgreSqlProviderName, "");
     }
 
     /// <summary>Where a PostgreSQL connection string points, without its password: for messages and logs.</summary>
@@ -150,5 +122,27 @@ public static class CheckpointJournalConfig
         {
             throw new IOException($"checkpoint journal '{fullPath}' cannot be used: {e.Message}", e);
         }
+    }
+
+    // Akka.Persistence.Sql's journal on one connection (tables created on first use) with the
+    // plugin's defaults as fallback. HOCON quoted strings are JSON strings, so JSON escaping makes
+    // any connection string safe to embed.
+    private static Config SqlJournal(string connectionString, string provider, string extra)
+    {
+        var hocon = $$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql {
+                  connection-string = {{JsonSerializer.Serialize(connectionString)}}
+                  provider-name = "{{provider}}"
+                  auto-initialize = true
+                  {{extra}}
+                }
+              }
+              snapshot-store.plugin = "akka.persistence.no-snapshot-store"
+            }
+            """;
+        return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 }

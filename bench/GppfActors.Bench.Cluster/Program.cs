@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using GppfActors.Bench.Cluster;
 using GppfActors.Testing;
@@ -110,14 +108,10 @@ namespace GppfActors.Bench.Cluster
         public static TrialResult Run(string gppf, string root, int trial, Options options, Random random)
         {
             string run = Path.Combine(root, $"run-{trial}");
-            var ports = new SortedSet<int>();
-            while (ports.Count < options.Nodes)
-            {
-                ports.Add(FreePort());
-            }
+            var ports = LoopbackPorts.Ascending(options.Nodes);
             // Members that reach min-nodes together are moved up in address order: the lowest port
             // is the oldest node and hosts the coordinator; the highest is the worker killed.
-            int seed = ports.Min;
+            int seed = ports[0];
             var clock = Stopwatch.StartNew();
             var nodes = ports.Select(p => new NodeProcess(gppf, root, Arguments(root, run, p, seed, options), clock)).ToList();
             try
@@ -132,7 +126,7 @@ namespace GppfActors.Bench.Cluster
                 Thread.Sleep(TimeSpan.FromSeconds(random.NextDouble() * stepSeconds));
                 var killed = clock.Elapsed;
                 victim.KillHard();
-                string victimName = $"127.0.0.1:{ports.Max}";
+                string victimName = $"127.0.0.1:{ports[^1]}";
                 double? Since(TimeSpan? at) => at is { } t ? (t - killed).TotalSeconds : null;
                 var unreachable = leader.WaitForLine(l => l.Contains($"node {victimName} is unreachable", StringComparison.Ordinal), killed, 120);
                 var removed = leader.WaitForLine(l => l.Contains($"node {victimName} was removed", StringComparison.Ordinal), killed, 120);
@@ -168,13 +162,6 @@ namespace GppfActors.Bench.Cluster
                 args.AddRange(["--stable-after-seconds", s.ToString(CultureInfo.InvariantCulture)]);
             }
             return [.. args];
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
 
         [GeneratedRegex(@"^step\s+(\d+)/\d+")]

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using GppfActors.Actors.Checkpointing;
+using GppfActors.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -174,22 +173,7 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
 
     // Members that reach min-nodes together are moved up in address order, so the oldest (the
     // coordinator's node) is the lowest port: the seed, started first here, gets it.
-    private static int[] Ports(int count)
-    {
-        var ports = new SortedSet<int>();
-        while (ports.Count < count)
-        {
-            ports.Add(FreePort());
-        }
-        return [.. ports];
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int[] Ports(int count) => LoopbackPorts.Ascending(count);
 
     [GeneratedRegex(@"step\s+(\d+)/\d+")]
     private static partial Regex ProgressPattern();

@@ -61,12 +61,7 @@ public sealed class SharedJournalProcessSpecs(SyntheticDataFixture fixture, ITes
         AssertOneLine(noVariable.Output);
 
         // Nothing listens on a port just released.
-        int port;
-        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        int port = LoopbackPorts.Free();
         var environment = new Dictionary<string, string>
         {
             ["GPPF_JOURNAL_CONNECTION"] = $"Host=127.0.0.1;Port={port};Username=gppf;Password={Secret};Database=runs;Timeout=3",

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace GppfActors.Testing;
@@ -53,7 +51,7 @@ public sealed class PostgresServer
         {
             Run("chown", ["postgres:postgres", root], asRoot: false);
         }
-        int port = FreePort();
+        int port = LoopbackPorts.Free();
         var data = Path.Combine(root, "data");
         Run(Path.Combine(bin, "initdb"), ["-D", data, "-A", "trust", "-U", "gppf", "-E", "UTF8", "--no-sync"], asRoot);
         Run(Path.Combine(bin, "pg_ctl"), ["-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "60",
@@ -147,12 +145,5 @@ public sealed class PostgresServer
         {
             throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {stdout.Result}{stderr.Result}");
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
