@@ -55,6 +55,17 @@ public sealed class CollectiveNode : ICollectiveGroupFactory
 
     public string Endpoint { get; }
 
+    public long NewestEpoch
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _newestEpoch;
+            }
+        }
+    }
+
     public ICollectiveGroup Join(GroupSpec spec, int rank)
     {
         ArgumentNullException.ThrowIfNull(spec);

@@ -21,6 +21,9 @@ public interface ICollectiveGroupFactory : IDisposable
     /// </summary>
     ICollectiveGroup Join(GroupSpec spec, int rank);
 
+    /// <summary>The newest epoch joined or aborted in this process (<see cref="long.MinValue"/> before any).</summary>
+    long NewestEpoch { get; }
+
     /// <summary>
     /// Aborts <paramref name="epoch"/> from any thread: every local member waiting in a collective
     /// of that epoch wakes at once with <see cref="CollectiveAbortedException"/>, and the remote

@@ -29,8 +29,25 @@ public sealed record GetLatestCheckpoint : IGppfMessage
     public static GetLatestCheckpoint Instance { get; } = new();
 }
 
-/// <summary>Reply to <see cref="GetLatestCheckpoint"/>: the newest (null when none) and every committed checkpoint, newest first.</summary>
-public sealed record LatestCheckpoint(CheckpointRecord? Record, IReadOnlyList<CheckpointRecord> Committed) : IGppfMessage;
+/// <summary>
+/// Reply to <see cref="GetLatestCheckpoint"/>: the newest (null when none) and every committed
+/// checkpoint, newest first, and the epoch of the newest coordinator takeover (0 when none).
+/// </summary>
+public sealed record LatestCheckpoint(CheckpointRecord? Record, IReadOnlyList<CheckpointRecord> Committed, long TakeoverEpoch = 0) : IGppfMessage;
+
+/// <summary>
+/// Command: a coordinator on <paramref name="Node"/> takes over the run (the previous coordinator's
+/// node was lost) and will form epochs from <paramref name="Epoch"/> on. Once journaled, commits
+/// of older epochs (the superseded coordinator's) are refused, and so is any takeover that is not
+/// newer: there is never a second coordinator that can commit.
+/// </summary>
+public sealed record RecordTakeover(long Epoch, string Node, long Step) : IGppfMessage;
+
+/// <summary>Event and reply: the takeover is journaled.</summary>
+public sealed record CoordinatorTookOver(long Epoch, string Node, long Step, DateTime TookOverUtc) : ICheckpointJournalEvent;
+
+/// <summary>Reply: the takeover was refused (a coordinator of a newer epoch took over, or committed, already).</summary>
+public sealed record TakeoverRefused(long Epoch, string Reason) : IGppfMessage;
 
 /// <summary>Command: record that a run (re)started with the config whose SHA-256 is given.</summary>
 public sealed record RecordRunStarted(string RunName, string ConfigSha256) : IGppfMessage;

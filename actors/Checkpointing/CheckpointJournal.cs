@@ -47,7 +47,8 @@ public sealed class CheckpointJournal : ReceivePersistentActor
         Command<CommitCheckpoint>(Handle);
         Command<DiscardCheckpoint>(Handle);
         Command<RecordRunStarted>(Handle);
-        Command<GetLatestCheckpoint>(_ => Sender.Tell(new LatestCheckpoint(_state.Latest, _state.CommittedNewestFirst)));
+        Command<GetLatestCheckpoint>(_ => Sender.Tell(new LatestCheckpoint(_state.Latest, _state.CommittedNewestFirst, _state.FenceEpoch)));
+        Command<RecordTakeover>(Handle);
         Command<GetRunHistory>(_ => Sender.Tell(new RunHistory(_state.Runs)));
         Command<RetentionSwept>(Handle);
         Command<Quiesce>(_ =>
@@ -142,6 +143,27 @@ public sealed class CheckpointJournal : ReceivePersistentActor
             _state = _state.Apply(discarded);
             _log.Warning("Discarded the checkpoint of step {0}: {1}", discarded.Step, discarded.Reason);
             Sender.Tell(discarded);
+        });
+    }
+
+    private void Handle(RecordTakeover command)
+    {
+        if (_state.LastTakeover is { } last && last.Epoch == command.Epoch && last.Node == command.Node)
+        {
+            Sender.Tell(last);   // a retry
+            return;
+        }
+        if (_state.RefuseTakeover(command.Epoch) is { } reason)
+        {
+            _log.Warning("Refused the takeover of the coordinator on {0} with epoch {1}: {2}", command.Node, command.Epoch, reason);
+            Sender.Tell(new TakeoverRefused(command.Epoch, reason));
+            return;
+        }
+        Persist(new CoordinatorTookOver(command.Epoch, command.Node, command.Step, _time.GetUtcNow().UtcDateTime), tookOver =>
+        {
+            _state = _state.Apply(tookOver);
+            _log.Info("The coordinator on {0} took over at step {1}; commits of epochs below {2} are refused from now on", tookOver.Node, tookOver.Step, tookOver.Epoch);
+            Sender.Tell(tookOver);
         });
     }
 

@@ -13,14 +13,21 @@ public sealed class CheckpointJournalState
     private readonly ImmutableSortedDictionary<long, CheckpointRecord> _committed;
     private readonly ImmutableList<RunStarted> _runs;
 
-    private CheckpointJournalState(ImmutableSortedDictionary<long, CheckpointRecord> committed, ImmutableList<RunStarted> runs)
+    private CheckpointJournalState(ImmutableSortedDictionary<long, CheckpointRecord> committed, ImmutableList<RunStarted> runs, CoordinatorTookOver? takeover)
     {
         _committed = committed;
         _runs = runs;
+        LastTakeover = takeover;
     }
 
     /// <summary>A journal with no events.</summary>
-    public static CheckpointJournalState Empty { get; } = new(ImmutableSortedDictionary<long, CheckpointRecord>.Empty, []);
+    public static CheckpointJournalState Empty { get; } = new(ImmutableSortedDictionary<long, CheckpointRecord>.Empty, [], null);
+
+    /// <summary>The newest coordinator takeover, or null: its epoch fences every older coordinator.</summary>
+    public CoordinatorTookOver? LastTakeover { get; }
+
+    /// <summary>The epoch below which nobody may commit: the newest takeover's (0 when none).</summary>
+    public long FenceEpoch => LastTakeover?.Epoch ?? 0;
 
     /// <summary>The newest committed checkpoint (highest step), or null when none is committed.</summary>
     public CheckpointRecord? Latest => _committed.IsEmpty ? null : _committed.Values.Last();
@@ -34,10 +41,11 @@ public sealed class CheckpointJournalState
     /// <summary>The state after <paramref name="journalEvent"/>; events that name unknown steps change nothing.</summary>
     public CheckpointJournalState Apply(ICheckpointJournalEvent journalEvent) => journalEvent switch
     {
-        CheckpointCommitted committed => new(_committed.SetItem(committed.Record.Step, committed.Record), _runs),
-        CheckpointsDeleted deleted => new(_committed.RemoveRange(deleted.Steps), _runs),
-        CheckpointDiscarded discarded => new(_committed.Remove(discarded.Step), _runs),
-        RunStarted started => new(_committed, _runs.Add(started)),
+        CheckpointCommitted committed => new(_committed.SetItem(committed.Record.Step, committed.Record), _runs, LastTakeover),
+        CheckpointsDeleted deleted => new(_committed.RemoveRange(deleted.Steps), _runs, LastTakeover),
+        CheckpointDiscarded discarded => new(_committed.Remove(discarded.Step), _runs, LastTakeover),
+        RunStarted started => new(_committed, _runs.Add(started), LastTakeover),
+        CoordinatorTookOver takeover => new(_committed, _runs, takeover.Epoch >= FenceEpoch ? takeover : LastTakeover),
         _ => throw new ArgumentException($"Unknown checkpoint journal event {journalEvent.GetType().Name}", nameof(journalEvent)),
     };
 
@@ -66,6 +74,11 @@ public sealed class CheckpointJournalState
                 : new CommitDecision.Reject(
                     $"step {record.Step} is already committed as '{existing.Directory}' with manifest {existing.ManifestSha256}; discard it before committing another");
         }
+        if (record.Epoch < FenceEpoch)
+        {
+            return new CommitDecision.Reject(
+                $"epoch {record.Epoch} is older than epoch {FenceEpoch}, from which the coordinator on {LastTakeover!.Node} took over at step {LastTakeover.Step}; a superseded coordinator cannot commit");
+        }
         if (Latest is { } latest)
         {
             if (record.Step < latest.Step)
@@ -80,6 +93,21 @@ public sealed class CheckpointJournalState
             }
         }
         return new CommitDecision.Persist();
+    }
+
+    /// <summary>
+    /// Whether a coordinator may take over with epochs from <paramref name="epoch"/> on: refused
+    /// when a takeover or a commit of that epoch or a newer one is journaled (that coordinator is
+    /// newer than the one asking).
+    /// </summary>
+    public string? RefuseTakeover(long epoch)
+    {
+        if (epoch <= FenceEpoch)
+        {
+            return $"the coordinator on {LastTakeover!.Node} took over with epoch {FenceEpoch} (at step {LastTakeover.Step}), not older than {epoch}";
+        }
+        long committedEpoch = _committed.Values.Select(r => r.Epoch).DefaultIfEmpty(-1).Max();
+        return epoch <= committedEpoch ? $"a checkpoint of epoch {committedEpoch} is committed, not older than {epoch}" : null;
     }
 
     /// <summary>The committed checkpoints <paramref name="policy"/> drops now, oldest first.</summary>

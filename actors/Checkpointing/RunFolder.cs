@@ -56,7 +56,14 @@ public sealed class RunFolder : IDisposable
     /// layout of the same job, since its checkpoints could not be loaded into this model.
     /// </summary>
     /// <exception cref="RunFolderException">Locked by another process, owned by another job, a different layout, or an unreadable identity file; the message names the folder and both sides.</exception>
-    public static RunFolder Open(string path, RunIdentity identity)
+    public static RunFolder Open(string path, RunIdentity identity) => Open(path, identity, TimeSpan.Zero);
+
+    /// <summary>
+    /// As <see cref="Open(string, RunIdentity)"/>, but while another process holds the folder, tries
+    /// again for up to <paramref name="waitForLock"/>: a coordinator taking over waits for the
+    /// superseded one's process to end (the kernel releases its lock when it does, even on SIGKILL).
+    /// </summary>
+    public static RunFolder Open(string path, RunIdentity identity, TimeSpan waitForLock)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(identity);
@@ -69,7 +76,7 @@ public sealed class RunFolder : IDisposable
         {
             throw new RunFolderException($"checkpoint.dir '{path}': cannot create the run folder: {e.Message}");
         }
-        var heldLock = TakeLock(path);
+        var heldLock = TakeLock(path, waitForLock);
         try
         {
             var identityPath = System.IO.Path.Combine(path, IdentityFile);
@@ -119,37 +126,65 @@ public sealed class RunFolder : IDisposable
 
     private static string NewRunId() => Guid.NewGuid().ToString("N");
 
+    /// <summary>
+    /// Refuses, naming the folder, a checkpoint folder this process cannot create or write (a
+    /// read-only mount, a missing shared file system): in a cluster rank 0 writes checkpoints and
+    /// the coordinator commits them, and either may run on any node, so every node checks at start
+    /// instead of failing at the first checkpoint. Writes, fsyncs and removes a probe file.
+    /// </summary>
+    public static void CheckWritable(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        path = System.IO.Path.GetFullPath(path);
+        var probe = System.IO.Path.Combine(path, $".write-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(path);
+            using (var stream = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                stream.WriteByte(0);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RunFolderException(
+                $"checkpoint.dir '{path}' is not writable from this node ({e.Message}); on a cluster it must be storage every node can write, mounted at the same path");
+        }
+    }
+
     /// <summary>Releases the lock (the identity stays).</summary>
     public void Dispose()
     {
         _lock.Dispose();
     }
 
-    private static FileStream TakeLock(string path)
+    private static FileStream TakeLock(string path, TimeSpan waitForLock)
     {
         var lockPath = System.IO.Path.Combine(path, LockFile);
         var ownerPath = System.IO.Path.Combine(path, OwnerFile);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
         FileStream held;
-        try
+        while (true)
         {
-            held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException e)
-        {
-            string owner;
             try
             {
-                owner = File.ReadAllText(ownerPath).Trim();
+                held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                break;
             }
-            catch (IOException)
+            catch (IOException) when (waited.Elapsed < waitForLock)
             {
-                owner = "unknown";
+                Thread.Sleep(250);
             }
-            throw new RunFolderException($"checkpoint.dir '{path}' is in use by another gppf process (pid {owner}); only one process may train in a run folder at a time ({e.Message})");
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new RunFolderException($"checkpoint.dir '{path}': cannot open {LockFile}: {e.Message}");
+            catch (IOException e)
+            {
+                throw InUse(path, ownerPath, e, waited.Elapsed);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new RunFolderException($"checkpoint.dir '{path}': cannot open {LockFile}: {e.Message}");
+            }
         }
         try
         {
@@ -161,6 +196,21 @@ public sealed class RunFolder : IDisposable
             throw new RunFolderException($"checkpoint.dir '{path}' is not writable: {e.Message}");
         }
         return held;
+    }
+
+    private static RunFolderException InUse(string path, string ownerPath, IOException e, TimeSpan waited)
+    {
+        string owner;
+        try
+        {
+            owner = File.ReadAllText(ownerPath).Trim();
+        }
+        catch (IOException)
+        {
+            owner = "unknown";
+        }
+        string after = waited > TimeSpan.FromSeconds(1) ? $" (waited {waited.TotalSeconds:0} s)" : "";
+        return new RunFolderException($"checkpoint.dir '{path}' is in use by another gppf process (pid {owner}){after}; only one process may train in a run folder at a time ({e.Message})");
     }
 }
 

@@ -140,6 +140,15 @@ public sealed class Membership<TDevice>(long startEpoch = 0)
         return anyStepRan || ranks.Count == 0 ? null : 0;
     }
 
+    /// <summary>The live device's replica holds the current state (a survivor of a coordinator takeover): it can be an alignment root.</summary>
+    public void MarkCurrent(TDevice device)
+    {
+        if (live.ContainsKey(device))
+        {
+            stale.Remove(device);
+        }
+    }
+
     /// <summary>Every member now holds the current state.</summary>
     public void Aligned() => stale.ExceptWith(ranks);
 

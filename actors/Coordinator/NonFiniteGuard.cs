@@ -10,7 +10,7 @@ public sealed class NonFiniteGuard(int maxConsecutive)
     /// <summary>Skipped steps allowed in a row.</summary>
     public int MaxConsecutive { get; } = maxConsecutive >= 1 ? maxConsecutive : throw new ArgumentOutOfRangeException(nameof(maxConsecutive));
 
-    /// <summary>Steps skipped in this process.</summary>
+    /// <summary>Steps skipped by this coordinator (and those it took over from).</summary>
     public long Total { get; private set; }
 
     /// <summary>Steps skipped since the last applied one.</summary>
@@ -22,6 +22,13 @@ public sealed class NonFiniteGuard(int maxConsecutive)
         Total++;
         Consecutive++;
         return Consecutive < MaxConsecutive;
+    }
+
+    /// <summary>Continues the counts of a coordinator this one took over from.</summary>
+    public void Restore(long total, int consecutive)
+    {
+        Total = Math.Max(0, total);
+        Consecutive = Math.Max(0, consecutive);
     }
 
     /// <summary>A step was applied.</summary>

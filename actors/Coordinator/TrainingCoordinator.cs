@@ -57,9 +57,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     private string? finalCheckpointFailure;
     private string? childFailure;
 
+    // Set when this coordinator takes over a running job: the surviving devices, registered at start.
+    private readonly TakeoverStart? takeover;
+
     public TrainingCoordinator(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener,
-        IActorRef? journal = null, ICrashInjector? crashes = null)
+        IActorRef? journal = null, ICrashInjector? crashes = null, TakeoverStart? takeover = null)
     {
+        this.takeover = takeover;
         this.settings = settings.Validate();
         this.listener = listener;
         this.journal = settings.Checkpoints ? journal ?? throw new ArgumentException("checkpoints need a journal", nameof(journal)) : null;
@@ -71,6 +75,14 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         stepRetries = new StepRetries(settings.StepRetries);
         alignRetries = new StepRetries(settings.StepRetries);
         nonFinite = new NonFiniteGuard(settings.MaxNonFiniteSteps);
+        if (takeover is not null)
+        {
+            nonFinite.Restore(takeover.NonFiniteTotal, takeover.NonFiniteConsecutive);
+            if (takeover.LastCommittedStep >= 0)
+            {
+                capture.Committed(takeover.LastCommittedStep);
+            }
+        }
         restorePending = settings.ResumeFrom is not null;
         sampler = Context.Watch(Context.ActorOf(TaskSamplerActor.Props(samplerState), ActorPaths.TaskSampler));
         schedule = Context.Watch(Context.ActorOf(ScheduleManager.Props(scheduleState), ActorPaths.ScheduleManager));
@@ -78,8 +90,20 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     }
 
     public static Props Props(CoordinatorSettings settings, TaskSamplerState samplerState, ScheduleState scheduleState, IActorRef? listener,
-        IActorRef? journal = null, ICrashInjector? crashes = null) =>
-        Akka.Actor.Props.Create(() => new TrainingCoordinator(settings, samplerState, scheduleState, listener, journal, crashes));
+        IActorRef? journal = null, ICrashInjector? crashes = null, TakeoverStart? takeover = null) =>
+        Akka.Actor.Props.Create(() => new TrainingCoordinator(settings, samplerState, scheduleState, listener, journal, crashes, takeover));
+
+    /// <summary>
+    /// A coordinator that takes over a running job starts with the surviving devices (each with its
+    /// report; <paramref name="Current"/> hold the state of the start step, the others are aligned from
+    /// them), the non-finite counters and the last committed step of the snapshot it continues from.
+    /// </summary>
+    public sealed record TakeoverStart(
+        IReadOnlyList<(IActorRef Device, DeviceReport Report)> Devices,
+        IReadOnlyCollection<IActorRef> Current,
+        long NonFiniteTotal,
+        int NonFiniteConsecutive,
+        long LastCommittedStep);
 
     /// <summary>
     /// Policy: the sampler and the schedule manager hold pure state that a restart would lose, and
@@ -97,7 +121,26 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
 
     private double Now => clock.Elapsed.TotalSeconds;
 
-    protected override void PreStart() => Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromSeconds(settings.TickSeconds));
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromSeconds(settings.TickSeconds));
+        if (takeover is null)
+        {
+            return;
+        }
+        foreach (var (device, report) in takeover.Devices)
+        {
+            Register(device, new DeviceStarted(report.Device, report.ProcessId, report.Endpoint));
+            if (takeover.Current.Contains(device))
+            {
+                membership.MarkCurrent(device);
+            }
+        }
+        if (membership.LiveCount >= settings.ExpectedDevices)
+        {
+            FormGroup($"the coordinator took over with {membership.LiveCount} surviving device(s)", stepDiscarded: false);
+        }
+    }
 
     protected override void PostStop() => AbortEpoch("coordinator stopped");
 
@@ -334,7 +377,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Await(membership.Ranks);
         foreach (var device in membership.Ranks)
         {
-            device.Tell(new AlignReplicas(membership.Epoch, root));
+            device.Tell(new AlignReplicas(membership.Epoch, root, step));
         }
         Become(Aligning);
     }
@@ -350,7 +393,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 Await(membership.Ranks);
                 foreach (var device in membership.Ranks)
                 {
-                    device.Tell(new AlignReplicas(membership.Epoch, root));
+                    device.Tell(new AlignReplicas(membership.Epoch, root, step));
                 }
                 Become(Aligning);
             }
@@ -497,11 +540,15 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var ranks = membership.Ranks;
         round = new StepRound(step, ranks.Count, Now, settings.StepTimeoutSeconds);
         var active = drawn.Tasks.Distinct().ToArray();
+        // This coordinator's state as of this step travels with it: a coordinator that takes over
+        // after this node is lost continues from it (one object shared by every message).
+        var snapshot = new CoordinatorSnapshot(step, membership.Epoch, ranks.Count, drawn.StateBefore ?? "", scheduled.StateJson ?? "",
+            capture.LastCommittedStep, nonFinite.Total, nonFinite.Consecutive);
         stepClock.Restart();
         for (int r = 0; r < ranks.Count; r++)
         {
             var next = new NextStepHint(step + 1, drawn.NextTasks[r], drawn.NextIndices[r]);
-            ranks[r].Tell(new RunStep(membership.Epoch, step, drawn.Tasks[r], drawn.Indices[r], active, scheduled.LearningRate, scheduled.Tau, next));
+            ranks[r].Tell(new RunStep(membership.Epoch, step, drawn.Tasks[r], drawn.Indices[r], active, scheduled.LearningRate, scheduled.Tau, next, snapshot));
         }
     }
 

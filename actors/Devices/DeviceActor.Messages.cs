@@ -16,8 +16,12 @@ public sealed record AbortGroup(long Epoch, string Reason) : IGppfMessage;
 /// <summary>The device joined the group of <paramref name="Epoch"/> as <paramref name="Rank"/>.</summary>
 public sealed record GroupJoined(long Epoch, int Rank, DeviceId Device) : IGppfMessage;
 
-/// <summary>Every device of the epoch takes <paramref name="Root"/>'s weights and optimizer state (a collective).</summary>
-public sealed record AlignReplicas(long Epoch, int Root) : IGppfMessage;
+/// <summary>
+/// Every device of the epoch takes <paramref name="Root"/>'s weights and optimizer state (a
+/// collective): the state after <paramref name="Step"/> steps (-1: not said; the device then no
+/// longer knows how far its replica is).
+/// </summary>
+public sealed record AlignReplicas(long Epoch, int Root, long Step = -1) : IGppfMessage;
 
 /// <summary>The device now holds the root's state.</summary>
 public sealed record ReplicasAligned(long Epoch, int Rank) : IGppfMessage;
@@ -25,7 +29,11 @@ public sealed record ReplicasAligned(long Epoch, int Rank) : IGppfMessage;
 /// <summary>The next step's assignment of a device, so its loader can prefetch.</summary>
 public sealed record NextStepHint(long Step, string Task, IReadOnlyList<long> SampleIndices) : IGppfMessage;
 
-/// <summary>Run one SIMT step: this device's task and samples, the tasks of the whole step, LR and temperature.</summary>
+/// <summary>
+/// Run one SIMT step: this device's task and samples, the tasks of the whole step, LR and
+/// temperature, and the coordinator's state as of this step (kept by the device for a coordinator
+/// that may have to take over).
+/// </summary>
 public sealed record RunStep(
     long Epoch,
     long Step,
@@ -34,7 +42,8 @@ public sealed record RunStep(
     IReadOnlyList<string> ActiveTasks,
     double LearningRate,
     double Tau,
-    NextStepHint? Next) : IGppfMessage;
+    NextStepHint? Next,
+    Coordinator.CoordinatorSnapshot? Snapshot = null) : IGppfMessage;
 
 /// <summary>Seconds spent in each part of a step on one device.</summary>
 public sealed record StepTimings(double Data, double ForwardBackward, double Fusion, double Optimizer) : IGppfMessage

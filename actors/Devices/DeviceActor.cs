@@ -28,6 +28,15 @@ public sealed class DeviceActor : ReceiveActor
     private long epoch = -1;
     private bool writing;
 
+    // What a coordinator taking over needs from this device: how many steps the replica has
+    // applied (null: no trained state), whether the last one was skipped as non-finite, and the
+    // coordinator's snapshot that came with the last step. Once a coordinator has taken over, only
+    // commands from its node are obeyed: a coordinator that was cut off cannot drive this device.
+    private long? readyFor;
+    private bool lastStepSkipped;
+    private Coordinator.CoordinatorSnapshot? lastSnapshot;
+    private Address? leaderNode;
+
     public DeviceActor(DeviceId device, IDeviceWorkloadFactory factory, ICollectiveGroupFactory collectives, IActorRef coordinator, RoutingMode mode, bool syncBatchNorm,
         ulong seed, DeviceFaults? faults = null)
     {
@@ -39,14 +48,34 @@ public sealed class DeviceActor : ReceiveActor
         this.mode = mode;
         this.syncBatchNorm = syncBatchNorm;
         this.seed = seed;
-        Receive<JoinGroup>(Handle);
-        Receive<AlignReplicas>(Handle);
-        Receive<RunStep>(Handle);
-        Receive<EvaluateTask>(Handle);
-        Receive<WriteCheckpoint>(Handle);
-        Receive<RestoreCheckpoint>(Handle);
-        Receive<ReportReplicaDigest>(m => Sender.Tell(new ReplicaDigest(m.Epoch, group?.Rank ?? -1, device, workload!.StateDigest())));
+        Receive<Coordinator.ReportForTakeover>(Handle);
+        Receive<JoinGroup>(m => FromLeader(m, Handle));
+        Receive<AlignReplicas>(m => FromLeader(m, Handle));
+        Receive<RunStep>(m => FromLeader(m, Handle));
+        Receive<EvaluateTask>(m => FromLeader(m, Handle));
+        Receive<WriteCheckpoint>(m => FromLeader(m, Handle));
+        Receive<RestoreCheckpoint>(m => FromLeader(m, Handle));
+        Receive<ReportReplicaDigest>(m => FromLeader(m, d => Sender.Tell(new ReplicaDigest(d.Epoch, group?.Rank ?? -1, device, workload!.StateDigest()))));
         Receive<WriteEnded>(_ => writing = false);
+    }
+
+    // A command from a coordinator other than the one that took over last is dropped.
+    private void FromLeader<T>(T message, Action<T> handle)
+    {
+        if (leaderNode is { } leader && !Sender.Path.Address.Equals(leader))
+        {
+            log.Warning("{0}: dropping {1} from {2}: the coordinator on {3} took over", device, typeof(T).Name, Sender.Path.Address, leader);
+            return;
+        }
+        handle(message);
+    }
+
+    // A coordinator is taking over (the previous one's node was lost): report what this replica
+    // holds, and from now on obey only that coordinator.
+    private void Handle(Coordinator.ReportForTakeover message)
+    {
+        leaderNode = Sender.Path.Address;
+        Sender.Tell(new Coordinator.DeviceReport(device, collectives.ProcessId, collectives.Endpoint, epoch, readyFor, lastStepSkipped, lastSnapshot));
     }
 
     /// <summary>Props on the pinned device dispatcher: the actor keeps one OS thread for its life.</summary>
@@ -82,6 +111,12 @@ public sealed class DeviceActor : ReceiveActor
 
     private void Handle(JoinGroup message)
     {
+        if (message.Epoch <= epoch)
+        {
+            // Epochs only grow: an older or repeated one comes from a superseded coordinator.
+            log.Warning("{0}: refusing to join epoch {1}: epoch {2} was joined already", device, message.Epoch, epoch);
+            return;
+        }
         group?.Dispose();
         group = null;
         epoch = message.Epoch;
@@ -109,10 +144,12 @@ public sealed class DeviceActor : ReceiveActor
         try
         {
             workload!.Restore(message.Record);
+            readyFor = message.Record.Step;
             Sender.Tell(new CheckpointRestored(message.Epoch, group!.Rank));
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
+            readyFor = null;
             Sender.Tell(new RestoreFailed(message.Epoch, group!.Rank, $"{device}: {e.Message}"));
         }
     }
@@ -126,10 +163,15 @@ public sealed class DeviceActor : ReceiveActor
         try
         {
             workload!.Replica.AlignFrom(group!, message.Root);
+            readyFor = message.Step >= 0 ? message.Step : null;
             Sender.Tell(new ReplicasAligned(message.Epoch, group!.Rank));
         }
         catch (CollectiveException e)
         {
+            if (group!.Rank != message.Root)
+            {
+                readyFor = null;    // the broadcast may have overwritten part of this replica
+            }
             Sender.Tell(new StepFailed(message.Epoch, -1, group!.Rank, e.Message));
         }
     }
@@ -140,6 +182,7 @@ public sealed class DeviceActor : ReceiveActor
         {
             return;
         }
+        lastSnapshot = message.Snapshot ?? lastSnapshot;
         var plan = new StepPlan(message.Step, message.Task, message.ActiveTasks, mode, message.Tau, message.LearningRate, seed)
         {
             SyncBatchNorm = syncBatchNorm,
@@ -156,6 +199,8 @@ public sealed class DeviceActor : ReceiveActor
             }
             var outcome = workload!.Step(group!, plan, message.SampleIndices, message.Next);
             var t = outcome.Timings;
+            readyFor = message.Step + 1;
+            lastStepSkipped = !t.Applied;
             Sender.Tell(new StepCompleted(message.Epoch, message.Step, group!.Rank, message.Task, outcome.Loss, outcome.Metrics,
                 outcome.Samples, new StepTimings(outcome.DataSeconds, t.ForwardBackwardSeconds, t.FusionSeconds, t.OptimizerSeconds),
                 t.Applied, t.NonFiniteRanks));

@@ -39,6 +39,7 @@ public sealed class NodeAgent : ReceiveActor
         this.seed = seed;
         Receive<AbortGroup>(m => this.collectives.Abort(m.Epoch, m.Reason));
         Receive<JobEnded>(m => this.nodeListener?.Tell(m));
+        Receive<Coordinator.ReportForTakeover>(Handle);
     }
 
     public static Props Props(IReadOnlyList<DeviceId> devices, IDeviceWorkloadFactory factory, ICollectiveGroupFactory collectives, IActorRef coordinator,
@@ -60,6 +61,22 @@ public sealed class NodeAgent : ReceiveActor
                 _ => Directive.Restart,
             };
         });
+
+    // A coordinator is taking over: wake devices blocked in a collective of the old coordinator's
+    // epoch (their peers on the lost node are gone), say how many devices will report, and ask each.
+    private void Handle(Coordinator.ReportForTakeover message)
+    {
+        if (collectives.NewestEpoch is var newest and >= 0)
+        {
+            collectives.Abort(newest, $"a new coordinator is taking over: {message.Reason}");
+        }
+        var children = Context.GetChildren().ToList();
+        Sender.Tell(new Coordinator.NodeReport(Self.Path.Address.ToString(), children.Count));
+        foreach (var child in children)
+        {
+            child.Forward(message);
+        }
+    }
 
     protected override void PreStart()
     {

@@ -5,13 +5,17 @@ namespace GppfActors.Actors.Sampling;
 /// <summary>Draw the assignment of <paramref name="Step"/> for <paramref name="WorldSize"/> devices.</summary>
 public sealed record DrawStep(long Step, int WorldSize) : IGppfMessage;
 
-/// <summary>Each rank's task and sample indices for a step, and the next step's (for prefetching).</summary>
+/// <summary>
+/// Each rank's task and sample indices for a step, the next step's (for prefetching), and the
+/// sampler state before this step's draw (it travels with the step, see <see cref="Coordinator.CoordinatorSnapshot"/>).
+/// </summary>
 public sealed record StepDrawn(
     long Step,
     IReadOnlyList<string> Tasks,
     IReadOnlyList<IReadOnlyList<long>> Indices,
     IReadOnlyList<string> NextTasks,
-    IReadOnlyList<IReadOnlyList<long>> NextIndices) : IGppfMessage;
+    IReadOnlyList<IReadOnlyList<long>> NextIndices,
+    string? StateBefore = null) : IGppfMessage;
 
 /// <summary>Undo every draw from <paramref name="Step"/> on (a discarded step is drawn again).</summary>
 public sealed record RewindTo(long Step) : IGppfMessage;

@@ -34,7 +34,8 @@ public sealed class TaskSamplerHistory(TaskSamplerState state, int depth = 8)
             {
                 throw new InvalidOperationException($"sampler: step {step} is older than the newest drawn step {before.Keys.Last()} and was never drawn");
             }
-            before[step] = State.ToJson();
+            json = State.ToJson();
+            before[step] = json;
             while (before.Count > depth)
             {
                 before.Remove(before.Keys.First());
@@ -44,7 +45,7 @@ public sealed class TaskSamplerHistory(TaskSamplerState state, int depth = 8)
         var indices = State.TakeIndices(tasks);
         var nextTasks = State.DrawTasks(step + 1, worldSize);
         var nextIndices = State.PeekIndices(nextTasks);
-        return new StepDrawn(step, tasks, indices, nextTasks, nextIndices);
+        return new StepDrawn(step, tasks, indices, nextTasks, nextIndices, json);
     }
 
     /// <summary>Undoes every draw from <paramref name="step"/> on; a step never drawn (or forgotten) changes nothing.</summary>

@@ -5,8 +5,8 @@ namespace GppfActors.Actors.Schedule;
 /// <summary>Ask for the learning rate and temperature of <paramref name="Step"/>.</summary>
 public sealed record GetSchedule(long Step) : IGppfMessage;
 
-/// <summary>Learning rate and Gumbel temperature of a step.</summary>
-public sealed record ScheduleAt(long Step, double LearningRate, double Tau) : IGppfMessage;
+/// <summary>Learning rate and Gumbel temperature of a step, and the schedule's state (it travels with the step, see <see cref="Coordinator.CoordinatorSnapshot"/>).</summary>
+public sealed record ScheduleAt(long Step, double LearningRate, double Tau, string? StateJson = null) : IGppfMessage;
 
 /// <summary>Run with a new base learning rate from <paramref name="FromStep"/> on.</summary>
 public sealed record ChangeBaseLr(long FromStep, double BaseLr) : IGppfMessage;

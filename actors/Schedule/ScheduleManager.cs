@@ -10,7 +10,7 @@ public sealed class ScheduleManager : ReceiveActor
     public ScheduleManager(ScheduleState state)
     {
         this.state = state;
-        Receive<GetSchedule>(m => Sender.Tell(new ScheduleAt(m.Step, state.LrAt(m.Step), state.TauAt(m.Step))));
+        Receive<GetSchedule>(m => Sender.Tell(new ScheduleAt(m.Step, state.LrAt(m.Step), state.TauAt(m.Step), state.ToJson())));
         Receive<ChangeBaseLr>(Handle);
         Receive<GetScheduleState>(_ => Sender.Tell(new ScheduleStateJson(state.ToJson())));
         Receive<RestoreScheduleState>(m => state.LoadJson(m.Json));

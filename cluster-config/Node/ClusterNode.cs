@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Tools.Singleton;
 using GppfActors.Actors;
+using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
@@ -47,8 +48,9 @@ public sealed class ClusterNode : IAsyncDisposable
         }
         SharedData.Ensure(job, log);
         var datasets = JobDatasets.Open(job);
-        // The journal's folder must exist for the SQLite configuration; only the leader opens the file.
-        Directory.CreateDirectory(job.Checkpoint.Dir);
+        // Rank 0 (which writes checkpoints) and the coordinator (which commits them, and opens the
+        // SQLite journal there) may each be on any node, now or after a failover.
+        RunFolder.CheckWritable(job.Checkpoint.Dir);
 
         var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.ClusterSetup(NodeConfig.Cluster(cluster, JournalStore.For(job).Config)));
         CollectiveNode? collectives = null;
@@ -124,13 +126,17 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>Hands every event to the host; the node's run ends with the job, or when the cluster removes this node.</summary>
     private sealed class NodeEvents : ReceiveActor
     {
+        private bool announced;
+
         public NodeEvents(Action<object> onEvent, TaskCompletionSource<object> completion, JobEndedFlag ended, CoordinatorSeen seen, string self)
         {
             Receive<JobStarted>(m =>
             {
-                seen.Node ??= m.CoordinatorNode;
-                if (m.CoordinatorNode != self)
+                bool moved = seen.Node is { } before && before != m.CoordinatorNode;
+                seen.Node = m.CoordinatorNode;
+                if (m.CoordinatorNode != self && (moved || !announced))
                 {
+                    announced = true;
                     onEvent(new NodeLog($"coordinator of job {m.Job} runs on {m.CoordinatorNode}: progress, checkpoints and TensorBoard are there"));
                 }
             });
