@@ -31,9 +31,9 @@ public sealed class RunFolder : IDisposable
 
     private const int CurrentFormat = 1;
 
-    private readonly FileStream _lock;
+    private readonly FileStream? _lock;
 
-    private RunFolder(string path, FileStream heldLock, RunIdentity identity, bool created)
+    private RunFolder(string path, FileStream? heldLock, RunIdentity identity, bool created)
     {
         Path = path;
         _lock = heldLock;
@@ -62,8 +62,12 @@ public sealed class RunFolder : IDisposable
     /// As <see cref="Open(string, RunIdentity)"/>, but while another process holds the folder, tries
     /// again for up to <paramref name="waitForLock"/>: a coordinator taking over waits for the
     /// superseded one's process to end (the kernel releases its lock when it does, even on SIGKILL).
+    /// With <paramref name="withoutLockAfterWait"/>, a folder still held after the wait is opened
+    /// without the lock (<see cref="HoldsLock"/> false) instead of refused: the holder is then a
+    /// superseded coordinator that is frozen or cut off, which the cluster has downed and the
+    /// journal no longer lets commit.
     /// </summary>
-    public static RunFolder Open(string path, RunIdentity identity, TimeSpan waitForLock)
+    public static RunFolder Open(string path, RunIdentity identity, TimeSpan waitForLock, bool withoutLockAfterWait = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(identity);
@@ -76,7 +80,15 @@ public sealed class RunFolder : IDisposable
         {
             throw new RunFolderException($"checkpoint.dir '{path}': cannot create the run folder: {e.Message}");
         }
-        var heldLock = TakeLock(path, waitForLock);
+        FileStream? heldLock;
+        try
+        {
+            heldLock = TakeLock(path, waitForLock);
+        }
+        catch (RunFolderInUseException) when (withoutLockAfterWait)
+        {
+            heldLock = null;
+        }
         try
         {
             var identityPath = System.IO.Path.Combine(path, IdentityFile);
@@ -119,7 +131,7 @@ public sealed class RunFolder : IDisposable
         }
         catch
         {
-            heldLock.Dispose();
+            heldLock?.Dispose();
             throw;
         }
     }
@@ -154,10 +166,13 @@ public sealed class RunFolder : IDisposable
         }
     }
 
+    /// <summary>False when the folder was opened without its lock (see <see cref="Open(string, RunIdentity, TimeSpan, bool)"/>).</summary>
+    public bool HoldsLock => _lock is not null;
+
     /// <summary>Releases the lock (the identity stays).</summary>
     public void Dispose()
     {
-        _lock.Dispose();
+        _lock?.Dispose();
     }
 
     private static FileStream TakeLock(string path, TimeSpan waitForLock)
@@ -198,7 +213,7 @@ public sealed class RunFolder : IDisposable
         return held;
     }
 
-    private static RunFolderException InUse(string path, string ownerPath, IOException e, TimeSpan waited)
+    private static RunFolderInUseException InUse(string path, string ownerPath, IOException e, TimeSpan waited)
     {
         string owner;
         try
@@ -209,8 +224,8 @@ public sealed class RunFolder : IDisposable
         {
             owner = "unknown";
         }
-        string after = waited > TimeSpan.FromSeconds(1) ? $" (waited {waited.TotalSeconds:0} s)" : "";
-        return new RunFolderException($"checkpoint.dir '{path}' is in use by another gppf process (pid {owner}){after}; only one process may train in a run folder at a time ({e.Message})");
+        string after = waited > TimeSpan.FromMilliseconds(200) ? $" (waited {waited.TotalSeconds:0.#} s for it)" : "";
+        return new RunFolderInUseException($"checkpoint.dir '{path}' is in use by another gppf process (pid {owner}){after}; only one process may train in a run folder at a time ({e.Message})");
     }
 }
 
@@ -280,4 +295,7 @@ public sealed record RunIdentity(string Job, IReadOnlyDictionary<string, string>
 }
 
 /// <summary>A run folder cannot be used; the message names the folder and the reason.</summary>
-public sealed class RunFolderException(string message) : Exception(message);
+public class RunFolderException(string message) : Exception(message);
+
+/// <summary>Another process holds the run folder's lock.</summary>
+public sealed class RunFolderInUseException(string message) : RunFolderException(message);

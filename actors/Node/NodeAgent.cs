@@ -71,7 +71,9 @@ public sealed class NodeAgent : ReceiveActor
             collectives.Abort(newest, $"a new coordinator is taking over: {message.Reason}");
         }
         var children = Context.GetChildren().ToList();
-        Sender.Tell(new Coordinator.NodeReport(Self.Path.Address.ToString(), children.Count));
+        // The node's own address as the cluster knows it (a local actor path carries none).
+        var node = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress;
+        Sender.Tell(new Coordinator.NodeReport(node.ToString(), children.Count));
         foreach (var child in children)
         {
             child.Forward(message);

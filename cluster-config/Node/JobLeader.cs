@@ -183,7 +183,7 @@ public sealed class JobLeader : ReceiveActor, IWithStash, IWithTimers
         }
         var identity = JobObjects.Identity(spec.Job);
         var dir = spec.Job.Checkpoint.Dir;
-        Task.Run(() => RunFolder.Open(dir, identity, TakeoverLockWait)).PipeTo(Self, success: f => new FolderOpened(f),
+        Task.Run(() => RunFolder.Open(dir, identity, TakeoverLockWait, withoutLockAfterWait: true)).PipeTo(Self, success: f => new FolderOpened(f),
             failure: e => new PreparationFailed((e is AggregateException { InnerException: { } inner } ? inner : e).Message));
         Timers.StartSingleTimer("collect", CollectDeadline.Instance, TimeSpan.FromSeconds(spec.Job.Collectives.TimeoutSeconds + 10));
 
@@ -216,6 +216,11 @@ public sealed class JobLeader : ReceiveActor, IWithStash, IWithTimers
             Receive<FolderOpened>(m =>
             {
                 folder = m.Folder;
+                if (!folder.HoldsLock)
+                {
+                    listener.Tell(new NodeLog($"WARNING: {spec.Job.Checkpoint.Dir} is still locked after {TakeoverLockWait.TotalSeconds:0} s, presumably by the lost coordinator's " +
+                        "process (frozen or cut off); continuing without the lock: the cluster has removed that node, and the journal refuses its commits"));
+                }
                 try
                 {
                     store = JournalStore.For(spec.Job);
@@ -336,8 +341,11 @@ public sealed class JobLeader : ReceiveActor, IWithStash, IWithTimers
         public static CollectDeadline Instance { get; } = new();
     }
 
-    /// <summary>How long a coordinator taking over waits for the lost coordinator's process to release the run folder.</summary>
-    public static readonly TimeSpan TakeoverLockWait = TimeSpan.FromSeconds(120);
+    /// <summary>
+    /// How long a coordinator taking over waits for the lost coordinator's process to release the
+    /// run folder (a killed or self-downed process releases it at once); after that it goes on without.
+    /// </summary>
+    public static readonly TimeSpan TakeoverLockWait = TimeSpan.FromSeconds(15);
 
     private static readonly TimeSpan JournalAnswer = TimeSpan.FromSeconds(30);
 }

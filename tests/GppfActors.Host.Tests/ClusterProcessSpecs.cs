@@ -89,6 +89,61 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
     }
 
     [Fact]
+    public void Should_continue_on_a_new_coordinator_losing_at_most_the_step_in_flight_when_the_coordinators_node_is_killed()
+    {
+        string run = Path.Combine(fixture.Root, "cluster-coordinator-kill");
+        int[] ports = Ports(3);
+        const long Steps = 20;
+        var coordinatorNode = GppfProcess.Start(fixture.Root, Node(run, ports[0], ports[0], 3, Steps, 5));
+        using var heir = GppfProcess.Start(fixture.Root, Node(run, ports[1], ports[0], 3, Steps, 5));
+        using var worker = GppfProcess.Start(fixture.Root, Node(run, ports[2], ports[0], 3, Steps, 5));
+        try
+        {
+            Assert.True(coordinatorNode.WaitForOutput("runs on this node", 240), coordinatorNode.OutputSoFar);
+            // Killed from here at a seeded random moment: a fraction of a step after step k.
+            var random = new Random(20261202);
+            long k = 4 + random.Next(5);
+            Assert.True(coordinatorNode.WaitForMatch(new Regex($@"step\s+{k}/{Steps}"), 240), coordinatorNode.OutputSoFar);
+            Thread.Sleep(TimeSpan.FromSeconds(random.NextDouble() * 0.5));
+            var clock = Stopwatch.StartNew();
+            coordinatorNode.KillHard();
+            var killed = coordinatorNode.WaitForExit(30);
+            Assert.True(killed.KilledBySigkill);
+            long lastReported = ProgressLines(killed.Output).Select(StepOf).DefaultIfEmpty(0).Max();
+
+            // The next-oldest node takes over from the devices' state, without reading a checkpoint.
+            Assert.True(heir.WaitForMatch(Continuing(), 120), heir.OutputSoFar);
+            var continuing = Continuing().Match(heir.OutputSoFar);
+            long resumedAt = long.Parse(continuing.Groups[1].Value, CultureInfo.InvariantCulture);
+            int lost = int.Parse(continuing.Groups[2].Value, CultureInfo.InvariantCulture);
+            Assert.True(WaitFor(() => ProgressPattern().IsMatch(heir.OutputSoFar[continuing.Index..]), 120), heir.OutputSoFar);
+            double failover = clock.Elapsed.TotalSeconds;
+            output.WriteLine($"kill -9 of the coordinator's node after step {lastReported} -> next applied step on the new coordinator: {failover:0.0} s; " +
+                $"continued at step {resumedAt}, steps lost {lost} (failure detection 2 s, stable-after 2 s)");
+            output.WriteLine(heir.OutputSoFar);
+            Assert.True(lost <= 1, $"{lost} steps lost");
+            Assert.True(resumedAt >= lastReported, $"the dead coordinator reported {lastReported} steps done, the new one continued at step {resumedAt}");
+            Assert.True(failover < 60, $"failover took {failover:0.0} s");
+
+            var heirResult = heir.WaitForExit(300);
+            output.WriteLine(heirResult.Output);
+            Assert.True(heirResult.ExitCode == 0, heirResult.Output);
+            Assert.True(worker.WaitForExit(60).ExitCode == 0, worker.OutputSoFar);
+            // The survivors applied every step after the takeover once and end bit-identical; the final checkpoint is committed.
+            string after = heirResult.Output[continuing.Index..];
+            Assert.Equal(Enumerable.Range((int)resumedAt + 1, (int)(Steps - resumedAt)).Select(i => (long)i), ProgressLines(after).Select(StepOf).Distinct());
+            Assert.Matches(@"replicas identical: 2 device\(s\)", heirResult.Output);
+            Assert.Contains("coordinator of job", worker.OutputSoFar);
+            using var final = CheckpointReader.Load(Path.Combine(run, CheckpointLayout.DirectoryName(Steps)));
+            Assert.Equal(Steps, final.Step);
+        }
+        finally
+        {
+            coordinatorNode.Dispose();
+        }
+    }
+
+    [Fact]
     public void Should_suspend_a_frozen_worker_and_take_it_back_without_removal_when_it_runs_again()
     {
         // The resolver waits 60 s before downing, so the frozen node is unreachable, never removed.
@@ -150,6 +205,8 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
     }
 
     private static Regex TwoDeviceEpoch() => new(@"epoch \d+: 2 device\(s\)");
+
+    private static Regex Continuing() => new(@"continuing at step (\d+) from the state of \d+ of \d+ surviving device\(s\) \(steps lost: (\d+)");
 
     private static List<string> ProgressLines(string text) => ProgressPattern().Matches(text).Select(m => m.Value).ToList();
 

@@ -190,6 +190,52 @@ public abstract class CheckpointJournalSpecs : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Should_refuse_the_superseded_coordinators_commits_once_a_takeover_is_journaled()
+    {
+        // The lost coordinator's journal and the new coordinator's share the database.
+        var superseded = Sys.ActorOf(CheckpointJournal.SupervisedProps(PersistenceId, new RetentionPolicy(100, 0)), "superseded-journal");
+        superseded.Tell(new CommitCheckpoint(Records.At(10, epoch: 3, root: _checkpoints)), TestActor);
+        ExpectMsg<CheckpointCommitted>(Timeout);
+
+        var current = Journal();
+        current.Tell(new RecordTakeover(5, "akka.tcp://gppf@10.0.0.2:4053", 12), TestActor);
+        var tookOver = ExpectMsg<CoordinatorTookOver>(Timeout);
+        Assert.Equal(5, tookOver.Epoch);
+        Assert.Equal(5, Latest(current).TakeoverEpoch);
+
+        // The cut-off coordinator (epoch 3) tries to commit a later step: its journal's state is
+        // behind the database; whichever way its write goes, the commit is never kept.
+        var late = Records.At(15, epoch: 3, root: _checkpoints);
+        var outcome = CommitUntilAnswered(superseded, late);
+        var refused = Assert.IsType<CommitCheckpointFailed>(outcome);
+        Assert.Contains("epoch 3 is older than epoch 5, from which the coordinator on akka.tcp://gppf@10.0.0.2:4053 took over at step 12", refused.Reason);
+        Assert.Equal(10, Latest(current).Record!.Step);
+        Assert.Equal(2, _backend.CountEvents(PersistenceId));
+
+        // A takeover that is not newer is refused too; the new coordinator's own epochs commit.
+        current.Tell(new RecordTakeover(4, "akka.tcp://gppf@10.0.0.3:4053", 12), TestActor);
+        Assert.Contains("took over with epoch 5", ExpectMsg<TakeoverRefused>(Timeout).Reason);
+        Commit(current, Records.At(15, epoch: 5, root: _checkpoints));
+        Assert.Equal(15, Latest(Journal()).Record!.Step);
+    }
+
+    // A journal whose write failed restarts and recovers; a command sent meanwhile is lost, so the
+    // sender asks again, as the coordinator does.
+    private object CommitUntilAnswered(IActorRef journal, CheckpointRecord record)
+    {
+        for (int attempt = 0; attempt < 10; attempt++)
+        {
+            journal.Tell(new CommitCheckpoint(record), TestActor);
+            var answer = ReceiveOne(TimeSpan.FromSeconds(3));
+            if (answer is not null)
+            {
+                return answer;
+            }
+        }
+        throw new TimeoutException("the journal never answered the commit");
+    }
+
+    [Fact]
     public void Should_accept_the_step_again_when_its_bad_checkpoint_was_discarded()
     {
         var journal = Journal();

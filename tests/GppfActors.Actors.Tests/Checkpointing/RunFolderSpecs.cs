@@ -102,10 +102,56 @@ public sealed class RunFolderSpecs : IDisposable
         var path = _temp.Combine("run");
         var first = RunFolder.Open(path, Identity("exp1"));
 
-        var refused = Assert.Throws<RunFolderException>(() => RunFolder.Open(path, Identity("exp1")));
+        var refused = Assert.Throws<RunFolderInUseException>(() => RunFolder.Open(path, Identity("exp1")));
         Assert.Contains($"pid {Environment.ProcessId}", refused.Message);
 
         first.Dispose();
         RunFolder.Open(path, Identity("exp1")).Dispose();
+    }
+
+    [Fact]
+    public async Task Should_take_the_folder_as_soon_as_the_holder_lets_go_while_waiting()
+    {
+        var path = _temp.Combine("run");
+        var first = RunFolder.Open(path, Identity("exp1"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var release = Task.Run(async () =>
+        {
+            await Task.Delay(700);
+            first.Dispose();
+        });
+
+        using var second = RunFolder.Open(path, Identity("exp1"), TimeSpan.FromSeconds(20));
+
+        Assert.True(second.HoldsLock);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.6, 10);
+        await release;
+    }
+
+    [Fact]
+    public void Should_go_on_without_the_lock_after_the_wait_only_when_asked()
+    {
+        // A coordinator taking over from a frozen one: the lock is never released.
+        var path = _temp.Combine("run");
+        using var frozen = RunFolder.Open(path, Identity("exp1"));
+
+        var refused = Assert.Throws<RunFolderInUseException>(() => RunFolder.Open(path, Identity("exp1"), TimeSpan.FromMilliseconds(600)));
+        Assert.Contains("waited", refused.Message, StringComparison.Ordinal);
+        using var unlocked = RunFolder.Open(path, Identity("exp1"), TimeSpan.FromMilliseconds(600), withoutLockAfterWait: true);
+        Assert.False(unlocked.HoldsLock);
+        Assert.Equal(frozen.Identity.RunId, unlocked.Identity.RunId);
+        // Another job is still refused: the folder is this job's only.
+        Assert.Throws<RunFolderException>(() => RunFolder.Open(path, Identity("exp2"), TimeSpan.Zero, withoutLockAfterWait: true));
+    }
+
+    [Fact]
+    public void Should_refuse_a_checkpoint_folder_that_cannot_be_written_naming_it()
+    {
+        // sysfs refuses new files even to root, unlike a chmod-ed folder.
+        var refused = Assert.Throws<RunFolderException>(() => RunFolder.CheckWritable("/sys/kernel"));
+        Assert.Contains("checkpoint.dir '/sys/kernel' is not writable from this node", refused.Message);
+        var writable = _temp.Combine("shared", "run");
+        RunFolder.CheckWritable(writable);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(writable));
     }
 }
