@@ -35,6 +35,9 @@ public sealed class ClusterNode : IAsyncDisposable
         Completion = completion;
     }
 
+    /// <summary>The node's actor system (the partition spec cuts its traffic).</summary>
+    internal ActorSystem System => system;
+
     /// <summary>Completes with <see cref="JobEnded"/> or <see cref="NodeRemoved"/>.</summary>
     public Task<object> Completion { get; }
 

@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Remote;
+using Akka.Remote.Transport;
+using GppfActors.Actors.Coordinator;
+using GppfActors.Actors.Node;
+using GppfActors.ClusterConfig.Jobs;
+using GppfActors.ClusterConfig.Node;
+using GppfActors.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace GppfActors.ClusterConfig.Tests;
+
+/// <summary>
+/// Three cluster nodes in one process (each its own actor system with remoting and its own TCP
+/// collectives); the coordinator's node is cut off by blackholing its Akka traffic in the
+/// throttling transport, not killed. The two others down it and one of them takes over from the
+/// devices' state; the cut-off node, its resolver patient, keeps running and comes back when the
+/// partition heals, and by then can neither drive a device nor commit a checkpoint.
+/// </summary>
+public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("gppf-partition-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A node's leftover file handle; the temp folder is cleaned by the OS.
+        }
+    }
+
+    private sealed class NodeEvents
+    {
+        private readonly Stopwatch clock;
+
+        public NodeEvents(Stopwatch clock) => this.clock = clock;
+
+        public ConcurrentQueue<(double At, object Event)> All { get; } = new();
+
+        public void Add(object e) => All.Enqueue((clock.Elapsed.TotalSeconds, e));
+
+        public IEnumerable<T> Of<T>() => All.Select(x => x.Event).OfType<T>();
+
+        public IEnumerable<string> Lines => Of<NodeLog>().Select(l => l.Line);
+    }
+
+    private static bool WaitFor(Func<bool> condition, double seconds)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            if (condition())
+            {
+                return true;
+            }
+            Thread.Sleep(50);
+        }
+        return condition();
+    }
+
+    private static async Task Cut(ClusterNode node, IEnumerable<ClusterNode> others, ThrottleMode mode)
+    {
+        var transport = ((IRemoteActorRefProvider)((ExtendedActorSystem)node.System).Provider).Transport;
+        foreach (var other in others)
+        {
+            var address = ((ExtendedActorSystem)other.System).Provider.DefaultAddress;
+            Assert.True(await transport.ManagementCommand(new SetThrottle(address, ThrottleTransportAdapter.Direction.Both, mode)));
+        }
+    }
+
+    [Fact]
+    public async Task Should_take_over_on_the_majority_and_fence_the_cut_off_coordinator_when_it_comes_back()
+    {
+        int[] ports = LoopbackPorts.Ascending(3);
+        string seed = $"akka.trttl.tcp://{NodeConfig.SystemName}@127.0.0.1:{ports[0]}";
+        string overlay = Path.Combine(root, "throttled.hocon");
+        // The throttling adapter over TCP (addresses become akka.trttl.tcp://), so traffic can be cut.
+        File.WriteAllText(overlay, $$"""
+            akka.remote.dot-netty.tcp.applied-adapters = [trttl]
+            akka.cluster.seed-nodes = ["{{seed}}"]
+            """);
+        const long Steps = 14;
+        var (job, resolved) = JobConfigLoader.Load("cpu-small",
+        [
+            $"data.root={Path.Combine(root, "data")}", $"checkpoint.dir={Path.Combine(root, "run")}", "checkpoint.every_steps=3", "checkpoint.keep_last=100",
+            $"train.max_steps={Steps}", "train.devices=cpu:1", "train.intra_op_threads=1", "eval.every_steps=0", "eval.batches=1",
+            "optimizer.warmup_steps=2", "routing.tau_decay_steps=10",
+            "tasks.shapes_cls.batch_size=4", "tasks.shapes_det.batch_size=2", "tasks.shapes_seg.batch_size=2",
+        ]);
+        var clock = Stopwatch.StartNew();
+        var events = new[] { new NodeEvents(clock), new NodeEvents(clock), new NodeEvents(clock) };
+        var nodes = new List<ClusterNode>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                // The cut-off node's resolver waits 60 s, so it is still running when the partition heals.
+                var options = new ClusterOptions("127.0.0.1", ports[i], [$"127.0.0.1:{ports[0]}"], MinNodes: 3)
+                {
+                    AcceptableHeartbeatPauseSeconds = 2,
+                    StableAfterSeconds = i == 0 ? 60 : 2,
+                    AkkaConfigFile = overlay,
+                }.Validate();
+                var sink = events[i];
+                nodes.Add(await ClusterNode.StartAsync(job, resolved, options, ResumeOptions.Fresh, sink.Add, line => sink.Add(new NodeLog(line))));
+            }
+            var (cutOff, heir, worker) = (events[0], events[1], events[2]);
+            Assert.True(WaitFor(() => cutOff.Lines.Any(l => l.Contains("runs on this node")), 120), string.Join("\n", cutOff.Lines));
+            var random = new Random(20261203);
+            long k = 3 + random.Next(4);
+            Assert.True(WaitFor(() => cutOff.Of<TrainingProgress>().Any(p => p.Step >= k), 180), "no progress");
+            Thread.Sleep(random.Next(0, 300));
+
+            await Cut(nodes[0], nodes.Skip(1), Blackhole.Instance);
+            double cutAt = clock.Elapsed.TotalSeconds;
+            foreach (var other in nodes.Skip(1))
+            {
+                await Cut(other, [nodes[0]], Blackhole.Instance);
+            }
+            long reported = cutOff.Of<TrainingProgress>().Max(p => p.Step);
+
+            Assert.True(WaitFor(() => heir.Lines.Any(l => l.StartsWith("continuing at step", StringComparison.Ordinal)), 120), string.Join("\n", heir.Lines));
+            double tookOverAt = heir.All.First(e => e.Event is NodeLog l && l.Line.StartsWith("continuing at step", StringComparison.Ordinal)).At;
+            string continuing = heir.Lines.First(l => l.StartsWith("continuing at step", StringComparison.Ordinal));
+            output.WriteLine($"cut at {cutAt:0.0} s after step {reported + 1} was reported; {continuing} at {tookOverAt:0.0} s");
+            Assert.Contains("(steps lost: ", continuing);
+            Assert.Contains("continuing without the lock", string.Join("\n", heir.Lines));   // the cut-off process still holds the folder
+
+            // The partition heals while the cut-off coordinator still runs: it comes back to a cluster that removed it.
+            await Cut(nodes[0], nodes.Skip(1), Unthrottled.Instance);
+            foreach (var other in nodes.Skip(1))
+            {
+                await Cut(other, [nodes[0]], Unthrottled.Instance);
+            }
+
+            var finished = await nodes[1].Completion.WaitAsync(TimeSpan.FromMinutes(4));
+            Assert.True(finished is JobEnded { Succeeded: true }, $"{finished}\n{string.Join("\n", heir.Lines)}");
+            Assert.True(await nodes[2].Completion.WaitAsync(TimeSpan.FromSeconds(60)) is JobEnded { Succeeded: true });
+            var cutOffEnd = await nodes[0].Completion.WaitAsync(TimeSpan.FromSeconds(90));
+            output.WriteLine($"the cut-off node ended with {cutOffEnd}");
+            Assert.False(cutOffEnd is JobEnded { Succeeded: true });
+
+            // Survivors end identical; the new coordinator ran every step after the takeover once.
+            var verified = Assert.Single(heir.Of<ReplicasVerified>());
+            Assert.Equal(2, verified.NumReplicas);
+            var after = heir.Of<TrainingProgress>().Select(p => p.Step).ToList();
+            Assert.Equal(Enumerable.Range((int)after[0], (int)(Steps - after[0])).Select(s => (long)s), after);
+            Assert.True(after[0] >= reported, $"the cut-off coordinator reported step {reported}, the new one continued at {after[0]}");
+            // Nothing was committed by the cut-off coordinator once the takeover was journaled.
+            var lateCommits = cutOff.All.Where(e => e.At >= tookOverAt && e.Event is CheckpointSaved).ToList();
+            Assert.Empty(lateCommits);
+            Assert.Contains(heir.Of<CheckpointSaved>(), c => c.Record.Step == Steps);
+            Assert.Empty(worker.Of<CheckpointSaved>());
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+}
