@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Akka;
@@ -15,10 +16,11 @@ namespace GppfActors.ClusterConfig.Node;
 /// </summary>
 /// <remarks>
 /// The endpoint serves Akka.Management's own routes (<see cref="AkkaManagement.Routes()"/>, which also
-/// tell the bootstrap this node's contact point) through Akka.Http.Shim's router, but the listener is
-/// opened here rather than by <c>AkkaManagement.Start</c>: Akka.Http.Shim 1.5.73 calls Ceen.Httpd
-/// 0.9.9's <c>ListenAsync(IPEndPoint, ...)</c>, which 0.9.10 (the only version the package source
-/// serves) replaced by <c>ListenAsync(EndPoint, ...)</c>, so <c>Start</c> fails with a missing method.
+/// tell the bootstrap this node's contact point) through Akka.Http.Shim's router and Ceen.Httpd's
+/// request handling, but the listener is opened here rather than by <c>AkkaManagement.Start</c>:
+/// Akka.Http.Shim 1.5.73 calls Ceen.Httpd 0.9.9's <c>ListenAsync(IPEndPoint, ...)</c>, which 0.9.10
+/// (the only version the package source serves) replaced by <c>ListenAsync(EndPoint, ...)</c>, so
+/// <c>Start</c> fails with a missing method; and Ceen's own listener would not reuse the address.
 /// It is started explicitly, not through <c>akka.extensions</c> (whose failure only logs and
 /// terminates the system), so that a port that is taken stops the start in one line naming the option.
 /// </remarks>
@@ -35,34 +37,90 @@ public static class ClusterBootstrapStart
             return;
         }
         var endpoint = new IPEndPoint(Address(options.ListenHost), discovery.ManagementPort);
-        var stop = new CancellationTokenSource();
-        Task server;
+        // SO_REUSEADDR, as Akka.Remote's own listener has: a node restarted on the same machine (a
+        // replacement, a resume) must not wait a minute for the dead one's connections to time out.
+        var listener = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         try
         {
-            var config = new ServerConfig { Router = new AkkaRouter(system, AkkaManagement.Get(system).Routes()) };
-            server = HttpServer.ListenAsync(endpoint, false, config, stop.Token);
+            listener.Bind(endpoint);
+            listener.Listen();
         }
         catch (SocketException e)
         {
+            listener.Dispose();
             throw new InvalidOperationException($"--management-port: cannot serve Akka.Management on {endpoint}: {e.Message}", e);
         }
-        if (server.IsFaulted)
-        {
-            var cause = server.Exception.InnerException ?? server.Exception;
-            throw new InvalidOperationException($"--management-port: cannot serve Akka.Management on {endpoint}: {cause.Message}", cause);
-        }
+        var routes = new ServerConfig { Router = new AkkaRouter(system, AkkaManagement.Get(system).Routes()), Storage = new MemoryStorageCreator() };
+        var http = new HttpServer.InterProcessBridge(false, routes);
+        var stop = new CancellationTokenSource();
+        var serving = Serve(listener, http, stop.Token);
         // Closed with the actor system, as AkkaManagement closes its own: before the node leaves the
         // cluster, so no other node is told about a member that is on its way out.
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeClusterShutdown, "gppf-management-endpoint", async () =>
         {
             await stop.CancelAsync();
-            await Task.WhenAny(server, Task.Delay(TimeSpan.FromSeconds(5)));
+            await serving;
             stop.Dispose();
             return Done.Instance;
         });
         if (!ClusterBootstrap.Get(system).Start().Wait(Timeout))
         {
             throw new TimeoutException($"--discovery {discovery.Method}: cluster bootstrap did not start within {Timeout.TotalSeconds} s");
+        }
+    }
+
+    /// <summary>
+    /// Accepts connections until stopped and hands each to Ceen's HTTP handling of Akka.Management's
+    /// routes; when stopped, closes the connections still open (probers keep theirs alive), so
+    /// nothing of the endpoint outlives the actor system.
+    /// </summary>
+    private static async Task Serve(Socket listener, HttpServer.InterProcessBridge http, CancellationToken stop)
+    {
+        var open = new ConcurrentDictionary<Socket, bool>();
+        using (listener)
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Socket client;
+                try
+                {
+                    client = await listener.AcceptAsync(stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                catch (SocketException)
+                {
+                    continue; // a connection that was reset before it was accepted
+                }
+                open[client] = true;
+                _ = Answer(client, http, open);
+            }
+        }
+        http.Stop();
+        foreach (var client in open.Keys)
+        {
+            client.Dispose();
+        }
+    }
+
+    private static async Task Answer(Socket client, HttpServer.InterProcessBridge http, ConcurrentDictionary<Socket, bool> open)
+    {
+        try
+        {
+            await using var stream = new NetworkStream(client, ownsSocket: false);
+            await http.HandleRequestAsync(stream, client.RemoteEndPoint!, "management", () => client.Connected);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // The prober hung up, or the endpoint is closing; a prober asks again at its next interval.
+        }
+        finally
+        {
+            open.TryRemove(client, out _);
+            client.Dispose();
         }
     }
 

@@ -85,6 +85,40 @@ public sealed class ClusterBootstrapSpecs
         }
     }
 
+    [Fact]
+    public async Task Should_serve_the_seed_nodes_route_and_take_the_same_port_again_right_after_a_restart()
+    {
+        var ports = LoopbackPorts.Ascending(2);
+        string managementEndpoint = "127.0.0.1:" + ports[1].ToString(CultureInfo.InvariantCulture);
+        var options = new ClusterOptions("127.0.0.1", ports[0], [])
+        {
+            Discovery = new ConfigDiscovery([managementEndpoint]) { ManagementPort = ports[1], StableMarginSeconds = 1, ProbeIntervalSeconds = 1 },
+        }.Validate();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        // The second start follows the first at once, with the client's connection to the first
+        // still in its pool: the endpoint closes what it opened, and a restarted node gets its port back.
+        foreach (int start in new[] { 1, 2 })
+        {
+            var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.ClusterSetup(
+                ConfigurationFactory.ParseString("akka.loglevel = ERROR").WithFallback(NodeConfig.Cluster(options, Config.Empty))));
+            try
+            {
+                ClusterBootstrapStart.Run(system, options);
+
+                var answer = await http.GetStringAsync($"http://{managementEndpoint}/bootstrap/seed-nodes");
+
+                // Akka.Management's answer names this node's remoting address.
+                using var json = System.Text.Json.JsonDocument.Parse(answer);
+                var self = json.RootElement.GetProperty("SelfNode");
+                Assert.Equal(("127.0.0.1", ports[0]), (self.GetProperty("Host").GetString(), self.GetProperty("Port").GetInt32()));
+            }
+            finally
+            {
+                await system.Terminate();
+            }
+        }
+    }
+
     /// <summary>Waits until <paramref name="cluster"/> sees exactly <paramref name="expected"/>, every one Up, before the deadline.</summary>
     private static async Task AllUp(Cluster cluster, IReadOnlyList<string> expected, Stopwatch since)
     {
