@@ -13,7 +13,7 @@ namespace GppfActors.ClusterConfig.Node;
 
 /// <summary>
 /// One process of a training cluster (<c>gppf node</c>): joins the Akka.Cluster through the seed
-/// nodes, hosts this node's devices under a node agent, and takes part in the job's singleton (the
+/// nodes or Cluster Bootstrap (<see cref="ClusterBootstrapStart"/>), hosts this node's devices under a node agent, and takes part in the job's singleton (the
 /// job leader with coordinator, sampler, schedule and journal, running on the oldest node). Its
 /// collectives meet the other processes' over TCP. Events reach <c>onEvent</c> on actor threads;
 /// <see cref="Completion"/> ends when the job ends everywhere or this node is removed.
@@ -59,6 +59,7 @@ public sealed class ClusterNode : IAsyncDisposable
         CollectiveNode? collectives = null;
         try
         {
+            ClusterBootstrapStart.Run(system, cluster);
             collectives = new CollectiveNode(new CollectiveNodeOptions { BindAddress = cluster.ListenHost, ProcessId = cluster.NodeName });
             var ended = new JobEndedFlag();
             var seen = new CoordinatorSeen();

@@ -4,11 +4,21 @@ namespace GppfActors.ClusterConfig.Node;
 
 /// <summary>
 /// How a node joins its cluster: the address it listens on (and that others use to reach it), the
-/// seed nodes, how many nodes must be up before training starts, and the failure-detection and
-/// split-brain settings (documented defaults; tests shorten them).
+/// seed nodes or the discovery method (exactly one of the two), how many nodes must be up before
+/// training starts, and the failure-detection and split-brain settings (documented defaults; tests
+/// shorten them).
 /// </summary>
 public sealed record ClusterOptions(string ListenHost, int ListenPort, IReadOnlyList<string> Seeds, int MinNodes = 1)
 {
+    /// <summary>
+    /// Cluster Bootstrap through Akka.Management and Akka.Discovery (<c>--discovery</c>) instead of
+    /// <see cref="Seeds"/>; null: the seed nodes.
+    /// </summary>
+    public ClusterDiscovery? Discovery { get; init; }
+
+    /// <summary>How this node finds the others, in one line for its start banner.</summary>
+    public string DescribeJoin() => Discovery?.Describe() ?? $"seeds {string.Join(",", Seeds)}";
+
     /// <summary>Seconds between heartbeats of the failure detector (Akka's default).</summary>
     public double HeartbeatIntervalSeconds { get; init; } = 1;
 
@@ -81,13 +91,24 @@ public sealed record ClusterOptions(string ListenHost, int ListenPort, IReadOnly
         {
             throw new ArgumentException($"--min-nodes must be >= 1, got {MinNodes}");
         }
-        if (Seeds.Count == 0)
+        if (Discovery is not null)
         {
-            throw new ArgumentException("--seeds: at least one seed node is needed (a node may list itself)");
+            if (Seeds.Count > 0)
+            {
+                throw new ArgumentException("--seeds and --discovery: a node joins through one of them, not both");
+            }
+            Discovery.Validate(this);
         }
-        foreach (var seed in Seeds)
+        else
         {
-            ParseEndpoint(seed, "--seeds");
+            if (Seeds.Count == 0)
+            {
+                throw new ArgumentException("--seeds: at least one seed node is needed (a node may list itself)");
+            }
+            foreach (var seed in Seeds)
+            {
+                ParseEndpoint(seed, "--seeds");
+            }
         }
         Overrides();
         return this;

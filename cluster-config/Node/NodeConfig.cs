@@ -49,13 +49,17 @@ public static class NodeConfig
     /// itself carries no TLS by default: across machines, enable <c>akka.remote.dot-netty.tcp.enable-ssl</c>
     /// with a certificate in a file given to <c>--akka-config</c> (see the README), or run the cluster
     /// on a private network.</item>
+    /// <item>with <c>--discovery</c> there are no seed nodes: Cluster Bootstrap forms or joins the
+    /// cluster (<see cref="Bootstrap"/>);</item>
     /// <item><c>--akka-config</c>: the user's HOCON file, laid over all of the above.</item>
     /// </list>
     /// The journal (<paramref name="journal"/>) is opened only by the coordinator's node (the oldest).
     /// </remarks>
     public static Config Cluster(ClusterOptions options, Config journal)
     {
-        var seeds = string.Join(", ", options.Seeds.Select(seed =>
+        // Akka.Management's bootstrap refuses to run when seed nodes are configured, so with
+        // discovery the list stays empty and the node waits for the bootstrap to join it.
+        var seeds = options.Discovery is not null ? "" : string.Join(", ", options.Seeds.Select(seed =>
         {
             var (host, port) = ClusterOptions.ParseEndpoint(seed, "--seeds");
             return JsonSerializer.Serialize($"akka.tcp://{SystemName}@{host}:{port.ToString(CultureInfo.InvariantCulture)}");
@@ -89,8 +93,107 @@ public static class NodeConfig
               coordinated-shutdown.exit-clr = off
             }
             """;
-        return options.Overrides().WithFallback(ConfigurationFactory.ParseString(hocon)).WithFallback(Common).WithFallback(journal);
+        return options.Overrides().WithFallback(ConfigurationFactory.ParseString(hocon)).WithFallback(Bootstrap(options))
+            .WithFallback(Common).WithFallback(journal);
     }
+
+    /// <summary>
+    /// Cluster Bootstrap (Akka.Management) with the discovery method of <c>--discovery</c>; empty
+    /// with seed nodes. The packages' own reference settings are the fallback, so what is not named
+    /// here is Akka's documented default.
+    /// </summary>
+    /// <remarks>
+    /// Every setting and why:
+    /// <list type="bullet">
+    /// <item>the HTTP endpoint is served on the <c>--listen</c> host at <c>--management-port</c>: the
+    /// same host the other nodes reach this one at, and the endpoint a node compares with the
+    /// discovered ones to know which of them is itself (the lowest forms a new cluster);</item>
+    /// <item>only the bootstrap's routes are served (the remote-address and cluster-client routes are
+    /// switched off): the endpoint has no authentication, so it offers nothing it need not;</item>
+    /// <item><c>required-contact-point-nr</c> is <c>--min-nodes</c>: a new cluster is formed only when
+    /// that many nodes answer, so <c>--min-nodes</c> gates the start as it does with seeds (and with
+    /// <c>contact-with-all-contact-points</c>, Akka's default, every discovered endpoint must have
+    /// answered, so two halves never form two clusters);</item>
+    /// <item><c>stable-margin</c> and <c>probe-interval</c> 5 s (Akka's defaults): a start costs
+    /// seconds once, while a decision on a list still changing could form the cluster too early;</item>
+    /// <item>config: the endpoints are exactly the management ports, so the discovered list is not
+    /// filtered on a fallback port (<c>filter-on-fallback-port = off</c>): with several nodes on one
+    /// host, that filter would keep only the endpoint on this node's own port;</item>
+    /// <item>kubernetes: <see cref="KubernetesPodLookup"/> (under Akka.Discovery.KubernetesApi's
+    /// section name and keys) lists the pods that match the label selector, in the namespace given or
+    /// the pod's own (the service account's namespace file), as the service account (its token and
+    /// CA, the API server from <c>KUBERNETES_SERVICE_HOST</c>/<c>_PORT</c>, all of which every pod
+    /// has), and they are probed at the container port named <c>--management-port-name</c>; their
+    /// IPs are the endpoints, which is what <c>--listen $(POD_IP):PORT</c> makes each node's own
+    /// address;</item>
+    /// <item><c>new-cluster-enabled</c> on (Akka's default): a cluster that ended (a full outage, or
+    /// a job that finished) is formed again by the same command with <c>--resume</c>; a node that
+    /// finds a running cluster joins it whatever this says.</item>
+    /// </list>
+    /// </remarks>
+    public static Config Bootstrap(ClusterOptions options)
+    {
+        if (options.Discovery is not { } discovery)
+        {
+            return Config.Empty;
+        }
+        string Seconds(double s) => s.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+        string Quote(string s) => JsonSerializer.Serialize(s);
+        var (method, methodSettings, portName, filterOnFallbackPort, fallback) = discovery switch
+        {
+            ConfigDiscovery config => ("config", $$"""
+                config.services.{{ServiceName}}.endpoints = [{{string.Join(", ", config.ContactPoints.Select(Quote))}}]
+                """, "", "off", Akka.Discovery.DiscoveryProvider.DefaultConfiguration()),
+            KubernetesPodDiscovery pods => ("kubernetes-api", $$"""
+                kubernetes-api {
+                  class = {{Quote(typeof(KubernetesPodLookup).FullName + ", " + typeof(KubernetesPodLookup).Assembly.GetName().Name)}}
+                  api-service-host-env-name = "KUBERNETES_SERVICE_HOST"
+                  api-service-port-env-name = "KUBERNETES_SERVICE_PORT"
+                  api-token-path = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+                  api-ca-path = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+                  pod-namespace-path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+                  pod-namespace = {{Quote(pods.PodNamespace ?? "")}}
+                  pod-label-selector = {{Quote(pods.PodLabelSelector)}}
+                }
+                """, pods.ManagementPortName, "on", Akka.Discovery.DiscoveryProvider.DefaultConfiguration()),
+            _ => throw new ArgumentException($"--discovery: '{discovery.Method}' is not a method this version knows"),
+        };
+        var hocon = $$"""
+            akka.management {
+              http {
+                hostname = {{Quote(options.ListenHost)}}
+                port = {{discovery.ManagementPort.ToString(CultureInfo.InvariantCulture)}}
+                routes {
+                  remote-address = ""
+                  cluster-client-receptionist = ""
+                }
+              }
+              cluster.bootstrap {
+                new-cluster-enabled = on
+                contact-point-discovery {
+                  service-name = {{Quote(ServiceName)}}
+                  discovery-method = akka.discovery
+                  port-name = {{Quote(portName)}}
+                  required-contact-point-nr = {{options.MinNodes.ToString(CultureInfo.InvariantCulture)}}
+                  contact-with-all-contact-points = true
+                  stable-margin = {{Seconds(discovery.StableMarginSeconds)}}
+                }
+                contact-point {
+                  probe-interval = {{Seconds(discovery.ProbeIntervalSeconds)}}
+                  filter-on-fallback-port = {{filterOnFallbackPort}}
+                }
+              }
+            }
+            akka.discovery {
+              method = {{method}}
+              {{methodSettings}}
+            }
+            """;
+        return ConfigurationFactory.ParseString(hocon).WithFallback(fallback).WithFallback(Akka.Management.Dsl.AkkaManagementProvider.DefaultConfiguration());
+    }
+
+    /// <summary>The name every node looks up in discovery (the config method's service; Kubernetes uses the label selector).</summary>
+    public const string ServiceName = SystemName;
 
     /// <summary>The actor system's name on every node (part of every remote address).</summary>
     public const string SystemName = "gppf";

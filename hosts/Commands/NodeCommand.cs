@@ -20,7 +20,13 @@ internal static class NodeCommand
     {
         var job = new Option<string>("--job") { Description = $"A preset ({string.Join(", ", JobConfigLoader.Presets)}) or a job JSON file", DefaultValueFactory = _ => "cpu-small" };
         var listen = new Option<string>("--listen") { Description = "HOST:PORT this node listens on and is reached at (loopback unless you name an address)", DefaultValueFactory = _ => "127.0.0.1:4053" };
-        var seeds = new Option<string>("--seeds") { Description = "Seed nodes, HOST:PORT[,HOST:PORT...] (the same list on every node; a node may list itself)", Required = true };
+        var seeds = new Option<string?>("--seeds") { Description = "Seed nodes, HOST:PORT[,HOST:PORT...] (the same list on every node; a node may list itself); or use --discovery" };
+        var discovery = new Option<string?>("--discovery") { Description = "Form the cluster by Cluster Bootstrap instead of seeds: config (with --contact-points) or kubernetes" };
+        var contactPoints = new Option<string?>("--contact-points") { Description = "With --discovery config: every machine's management endpoint, HOST:MGMTPORT[,...] (the same list on every node)" };
+        var managementPort = new Option<int?>("--management-port") { Description = $"With --discovery: the Akka.Management HTTP port, served on the --listen host (default {ClusterDiscovery.DefaultManagementPort})" };
+        var podLabelSelector = new Option<string?>("--pod-label-selector") { Description = $"With --discovery kubernetes: the pods of this cluster (default {KubernetesPodDiscovery.DefaultPodLabelSelector})" };
+        var podNamespace = new Option<string?>("--pod-namespace") { Description = $"With --discovery kubernetes: where to look for them (default ${JoinArguments.PodNamespaceVariable}, else the pod's own)" };
+        var managementPortName = new Option<string?>("--management-port-name") { Description = $"With --discovery kubernetes: the container port name of the management port (default {KubernetesPodDiscovery.DefaultManagementPortName})" };
         var devices = new Option<string?>("--devices") { Description = "This node's devices: cpu:K (overrides train.devices)" };
         var minNodes = new Option<int>("--min-nodes") { Description = "Nodes that must be up before training starts", DefaultValueFactory = _ => 1 };
         var minDevices = new Option<int>("--min-devices") { Description = "Devices the first step waits for (default: min-nodes x this node's devices)" };
@@ -33,7 +39,8 @@ internal static class NodeCommand
         var akkaConfig = new Option<string?>("--akka-config") { Description = "A HOCON file laid over the node's Akka settings (TLS for Akka.Remote, a public hostname)" };
         var command = new Command("node", "Run one node of a training cluster (Akka.Cluster; the coordinator runs on the oldest node)")
         {
-            job, listen, seeds, devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig,
+            job, listen, seeds, discovery, contactPoints, managementPort, podLabelSelector, podNamespace, managementPortName,
+            devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -42,8 +49,11 @@ internal static class NodeCommand
             {
                 var (host, port) = ClusterOptions.ParseEndpoint(parse.GetValue(listen)!, "--listen");
                 var defaults = new ClusterOptions(host, port, []);
-                options = new ClusterOptions(host, port, parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), parse.GetValue(minNodes))
+                var join = new JoinArguments(parse.GetValue(seeds), parse.GetValue(discovery), parse.GetValue(contactPoints), parse.GetValue(managementPort),
+                    parse.GetValue(podLabelSelector), parse.GetValue(podNamespace), parse.GetValue(managementPortName)).Resolve(Environment.GetEnvironmentVariable);
+                options = new ClusterOptions(host, port, join.Seeds, parse.GetValue(minNodes))
                 {
+                    Discovery = join.Discovery,
                     MinDevices = parse.GetValue(minDevices),
                     AcceptableHeartbeatPauseSeconds = parse.GetValue(heartbeatPause) ?? defaults.AcceptableHeartbeatPauseSeconds,
                     StableAfterSeconds = parse.GetValue(stableAfter) ?? defaults.StableAfterSeconds,
@@ -77,7 +87,7 @@ internal static class NodeCommand
             return TrainCommand.CannotStart;
         }
         console.MarkupLine($"[bold]gppf node[/] {Markup.Escape(cluster.NodeName)} job [bold]{Markup.Escape(job.Name)}[/]: devices {job.Train.Devices}, " +
-            $"seeds {Markup.Escape(string.Join(",", cluster.Seeds))}, min nodes {cluster.MinNodes}");
+            $"{Markup.Escape(cluster.DescribeJoin())}, min nodes {cluster.MinNodes}");
 
         var events = Channel.CreateUnbounded<object>();
         ClusterNode node;

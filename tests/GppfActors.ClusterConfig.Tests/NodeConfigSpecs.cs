@@ -1,3 +1,5 @@
+using Akka.Actor;
+using Akka.Configuration;
 using GppfActors.ClusterConfig.Node;
 using Xunit;
 
@@ -85,6 +87,106 @@ public sealed class NodeConfigSpecs : IDisposable
     public void Should_parse_bracketed_ipv6_endpoints()
     {
         Assert.Equal(("::1", 4053), ClusterOptions.ParseEndpoint("[::1]:4053", "--listen"));
+    }
+
+    [Fact]
+    public void Should_configure_cluster_bootstrap_with_config_discovery_and_no_seed_nodes()
+    {
+        var options = new ClusterOptions("10.0.0.2", 4053, [], MinNodes: 3)
+        {
+            Discovery = new ConfigDiscovery(["10.0.0.1:8558", "10.0.0.2:8558", "10.0.0.3:8558"]) { ManagementPort = 8558 },
+        }.Validate();
+
+        var config = NodeConfig.Cluster(options, Config.Empty);
+
+        Assert.Empty(config.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal(3, config.GetInt("akka.cluster.min-nr-of-members"));
+        Assert.Equal("10.0.0.2", config.GetString("akka.management.http.hostname"));
+        Assert.Equal(8558, config.GetInt("akka.management.http.port"));
+        Assert.Equal("", config.GetString("akka.management.http.routes.remote-address"));
+        Assert.Equal("", config.GetString("akka.management.http.routes.cluster-client-receptionist"));
+        Assert.StartsWith("Akka.Management.Cluster.Bootstrap.ClusterBootstrapProvider", config.GetString("akka.management.http.routes.cluster-bootstrap"), StringComparison.Ordinal);
+        Assert.Equal("gppf", config.GetString("akka.management.cluster.bootstrap.contact-point-discovery.service-name"));
+        Assert.Equal(3, config.GetInt("akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr"));
+        Assert.True(config.GetBoolean("akka.management.cluster.bootstrap.contact-point-discovery.contact-with-all-contact-points"));
+        Assert.Equal(TimeSpan.FromSeconds(5), config.GetTimeSpan("akka.management.cluster.bootstrap.contact-point-discovery.stable-margin"));
+        Assert.False(config.GetBoolean("akka.management.cluster.bootstrap.contact-point.filter-on-fallback-port"));
+        Assert.Equal("config", config.GetString("akka.discovery.method"));
+        Assert.StartsWith("Akka.Discovery.Config.ConfigServiceDiscovery", config.GetString("akka.discovery.config.class"), StringComparison.Ordinal);
+        Assert.Equal(["10.0.0.1:8558", "10.0.0.2:8558", "10.0.0.3:8558"], config.GetStringList("akka.discovery.config.services.gppf.endpoints"));
+        // The other settings still hold.
+        Assert.Equal("keep-majority", config.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+    }
+
+    [Fact]
+    public async Task Should_resolve_the_contact_points_through_akka_discovery_from_the_generated_config()
+    {
+        var options = new ClusterOptions("127.0.0.1", 4053, [], MinNodes: 2) { Discovery = new ConfigDiscovery(["127.0.0.1:8601", "127.0.0.2:8602"]) }.Validate();
+        // Akka's own discovery extension reads what NodeConfig wrote (a local system: no remoting needed).
+        using var system = ActorSystem.Create("discovery", NodeConfig.Bootstrap(options).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = ERROR")));
+
+        var resolved = await Akka.Discovery.Discovery.Get(system).Default.Lookup(new Akka.Discovery.Lookup(NodeConfig.ServiceName), TimeSpan.FromSeconds(3));
+
+        Assert.Equal([("127.0.0.1", 8601), ("127.0.0.2", 8602)], resolved.Addresses.Select(a => (a.Host, a.Port ?? 0)).Order());
+    }
+
+    [Fact]
+    public void Should_configure_kubernetes_discovery_from_the_options()
+    {
+        var options = new ClusterOptions("10.244.1.7", 4053, [], MinNodes: 4)
+        {
+            Discovery = new KubernetesPodDiscovery { PodLabelSelector = "app=gppf,run=exp1", PodNamespace = "training", ManagementPortName = "mgmt", ManagementPort = 9000 },
+        }.Validate();
+
+        var config = NodeConfig.Cluster(options, Config.Empty);
+
+        Assert.Empty(config.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal("10.244.1.7", config.GetString("akka.management.http.hostname"));
+        Assert.Equal(9000, config.GetInt("akka.management.http.port"));
+        Assert.Equal(4, config.GetInt("akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr"));
+        Assert.Equal("mgmt", config.GetString("akka.management.cluster.bootstrap.contact-point-discovery.port-name"));
+        Assert.Equal("kubernetes-api", config.GetString("akka.discovery.method"));
+        Assert.Equal("GppfActors.ClusterConfig.Node.KubernetesPodLookup, GppfActors.ClusterConfig", config.GetString("akka.discovery.kubernetes-api.class"));
+        Assert.Equal("app=gppf,run=exp1", config.GetString("akka.discovery.kubernetes-api.pod-label-selector"));
+        Assert.Equal("training", config.GetString("akka.discovery.kubernetes-api.pod-namespace"));
+        // What every pod has: the API server in the environment, the service account's token and CA.
+        Assert.Equal("KUBERNETES_SERVICE_HOST", config.GetString("akka.discovery.kubernetes-api.api-service-host-env-name"));
+        Assert.Equal("KUBERNETES_SERVICE_PORT", config.GetString("akka.discovery.kubernetes-api.api-service-port-env-name"));
+        Assert.Equal("/var/run/secrets/kubernetes.io/serviceaccount/token", config.GetString("akka.discovery.kubernetes-api.api-token-path"));
+        Assert.Equal("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", config.GetString("akka.discovery.kubernetes-api.api-ca-path"));
+    }
+
+    [Fact]
+    public void Should_have_akka_discovery_load_the_kubernetes_lookup_from_the_generated_config()
+    {
+        var options = new ClusterOptions("10.244.1.7", 4053, []) { Discovery = new KubernetesPodDiscovery() }.Validate();
+        using var system = ActorSystem.Create("discovery", NodeConfig.Bootstrap(options).WithFallback(ConfigurationFactory.ParseString("akka.loglevel = ERROR")));
+
+        Assert.IsType<KubernetesPodLookup>(Akka.Discovery.Discovery.Get(system).Default);
+    }
+
+    [Fact]
+    public void Should_leave_the_namespace_to_the_pod_when_kubernetes_options_are_defaults()
+    {
+        var options = new ClusterOptions("10.244.1.7", 4053, []) { Discovery = new KubernetesPodDiscovery() }.Validate();
+
+        var config = NodeConfig.Cluster(options, Config.Empty);
+
+        Assert.Equal("app=gppf", config.GetString("akka.discovery.kubernetes-api.pod-label-selector"));
+        Assert.Equal("", config.GetString("akka.discovery.kubernetes-api.pod-namespace"));
+        Assert.Equal("/var/run/secrets/kubernetes.io/serviceaccount/namespace", config.GetString("akka.discovery.kubernetes-api.pod-namespace-path"));
+        Assert.Equal("management", config.GetString("akka.management.cluster.bootstrap.contact-point-discovery.port-name"));
+        Assert.Equal(8558, config.GetInt("akka.management.http.port"));
+    }
+
+    [Fact]
+    public void Should_leave_bootstrap_out_when_the_node_joins_through_seeds()
+    {
+        var config = NodeConfig.Cluster(new ClusterOptions("127.0.0.1", 4053, ["127.0.0.1:4053"]).Validate(), Config.Empty);
+
+        Assert.Equal(["akka.tcp://gppf@127.0.0.1:4053"], config.GetStringList("akka.cluster.seed-nodes"));
+        Assert.False(config.HasPath("akka.management.http.port"));
+        Assert.False(config.HasPath("akka.discovery.method"));
     }
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
