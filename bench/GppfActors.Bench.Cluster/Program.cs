@@ -4,15 +4,16 @@ using System.Text.RegularExpressions;
 using GppfActors.Bench.Cluster;
 using GppfActors.Testing;
 
-// dotnet run -c Release --project bench/GppfActors.Bench.Cluster [-- --trials 3 --nodes 3]
+// dotnet run -c Release --project bench/GppfActors.Bench.Cluster [-- --trials 3 --nodes 3 --kill worker|coordinator]
 // Starts a gppf node cluster on 127.0.0.1 (one CPU device per node, the cpu-small preset, the
-// documented failure-detection and split-brain settings unless given), kills the newest worker
-// node with SIGKILL a seeded random moment after a step, and times, from the kill, what the
-// coordinator's node reports: the node unreachable, removed, the next epoch, the next applied step.
+// documented failure-detection and split-brain settings unless given), kills a node with SIGKILL
+// a seeded random moment after a step (the newest worker, or the coordinator's node), and times,
+// from the kill, what the coordinator's node (after a coordinator kill: the node that takes over)
+// reports: the node unreachable, removed, the takeover, the next epoch, the next applied step.
 var options = Options.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: gppf-bench-cluster [--trials N] [--nodes N] [--seed S] [--failure-detection-seconds S] [--stable-after-seconds S]");
+    Console.Error.WriteLine("usage: gppf-bench-cluster [--trials N] [--nodes N] [--seed S] [--kill worker|coordinator] [--failure-detection-seconds S] [--stable-after-seconds S]");
     return 2;
 }
 var gppf = BuiltPrograms.Find(typeof(NodeProcess).Assembly, "GppfHostAssembly");
@@ -32,16 +33,18 @@ try
         ? "documented defaults (heartbeat 1 s, acceptable pause 3 s, stable-after 5 s)"
         : $"failure detection {options.FailureDetectionSeconds?.ToString(CultureInfo.InvariantCulture) ?? "3"} s, stable-after {options.StableAfterSeconds?.ToString(CultureInfo.InvariantCulture) ?? "5"} s";
     Console.WriteLine($"gppf node cluster on 127.0.0.1: {options.Nodes} nodes x 1 CPU device, cpu-small, {Environment.ProcessorCount} cores; {settings}");
-    Console.WriteLine("times in seconds from kill -9 of a worker node, as reported by the coordinator's node");
+    Console.WriteLine(options.KillCoordinator
+        ? "times in seconds from kill -9 of the coordinator's node, as reported by the node that takes over"
+        : "times in seconds from kill -9 of a worker node, as reported by the coordinator's node");
     Console.WriteLine();
-    Console.WriteLine("| trial | killed after step | step time before | unreachable | removed | new epoch | next applied step |");
-    Console.WriteLine("|---|---|---|---|---|---|---|");
+    Console.WriteLine("| trial | killed after step | step time before | unreachable | removed | took over | new epoch | next applied step | steps lost |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
     var random = new Random(options.Seed);
     var recoveries = new List<double>();
     for (int trial = 1; trial <= options.Trials; trial++)
     {
         var row = Trial.Run(gppf, root, trial, options, random);
-        Console.WriteLine($"| {trial} | {row.KilledAfter} | {row.StepSeconds:0.00} | {F(row.Unreachable)} | {F(row.Removed)} | {F(row.NewEpoch)} | {F(row.NextStep)} |");
+        Console.WriteLine($"| {trial} | {row.KilledAfter} | {row.StepSeconds:0.00} | {F(row.Unreachable)} | {F(row.Removed)} | {F(row.TookOver)} | {F(row.NewEpoch)} | {F(row.NextStep)} | {row.StepsLost?.ToString(CultureInfo.InvariantCulture) ?? "-"} |");
         if (row.NextStep is { } s)
         {
             recoveries.Add(s);
@@ -64,7 +67,7 @@ static string F(double? seconds) => seconds is { } s ? s.ToString("0.0", Culture
 
 namespace GppfActors.Bench.Cluster
 {
-    internal sealed record Options(int Trials, int Nodes, int Seed, double? FailureDetectionSeconds, double? StableAfterSeconds)
+    internal sealed record Options(int Trials, int Nodes, int Seed, double? FailureDetectionSeconds, double? StableAfterSeconds, bool KillCoordinator = false)
     {
         public static Options? Parse(string[] args)
         {
@@ -93,6 +96,9 @@ namespace GppfActors.Bench.Cluster
                     case "--stable-after-seconds" when double.TryParse(v, CultureInfo.InvariantCulture, out double a) && a > 0:
                         o = o with { StableAfterSeconds = a };
                         break;
+                    case "--kill" when v is "worker" or "coordinator":
+                        o = o with { KillCoordinator = v == "coordinator" };
+                        break;
                     default:
                         return null;
                 }
@@ -101,7 +107,8 @@ namespace GppfActors.Bench.Cluster
         }
     }
 
-    internal sealed record TrialResult(long KilledAfter, double StepSeconds, double? Unreachable, double? Removed, double? NewEpoch, double? NextStep);
+    internal sealed record TrialResult(long KilledAfter, double StepSeconds, double? Unreachable, double? Removed, double? TookOver, double? NewEpoch, double? NextStep,
+        int? StepsLost);
 
     internal static partial class Trial
     {
@@ -117,7 +124,9 @@ namespace GppfActors.Bench.Cluster
             try
             {
                 var leader = nodes[0];
-                var victim = nodes[^1];
+                var victim = options.KillCoordinator ? nodes[0] : nodes[^1];
+                var observer = options.KillCoordinator ? nodes[1] : nodes[0];
+                int victimPort = options.KillCoordinator ? ports[0] : ports[^1];
                 long k = 4 + random.Next(3);
                 var before = leader.WaitForLine(l => StepLine().Match(l) is { Success: true } m && long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) == k,
                     TimeSpan.Zero, 600) ?? throw new InvalidOperationException($"step {k} never came:\n{leader.Output}");
@@ -126,13 +135,15 @@ namespace GppfActors.Bench.Cluster
                 Thread.Sleep(TimeSpan.FromSeconds(random.NextDouble() * stepSeconds));
                 var killed = clock.Elapsed;
                 victim.KillHard();
-                string victimName = $"127.0.0.1:{ports[^1]}";
+                string victimName = $"127.0.0.1:{victimPort}";
                 double? Since(TimeSpan? at) => at is { } t ? (t - killed).TotalSeconds : null;
-                var unreachable = leader.WaitForLine(l => l.Contains($"node {victimName} is unreachable", StringComparison.Ordinal), killed, 120);
-                var removed = leader.WaitForLine(l => l.Contains($"node {victimName} was removed", StringComparison.Ordinal), killed, 120);
-                var epoch = leader.WaitForLine(l => Regex.IsMatch(l, $@"epoch \d+: {options.Nodes - 1} device\(s\)"), killed, 120);
-                var next = epoch is { } e ? leader.WaitForLine(l => StepLine().IsMatch(l), e, 120) : null;
-                return new TrialResult(k, stepSeconds, Since(unreachable), Since(removed), Since(epoch), Since(next));
+                var unreachable = observer.WaitForLine(l => l.Contains($"node {victimName} is unreachable", StringComparison.Ordinal), killed, 120);
+                var removed = observer.WaitForLine(l => l.Contains($"node {victimName} was removed", StringComparison.Ordinal), killed, 120);
+                var tookOver = options.KillCoordinator ? observer.WaitForLine(l => l.StartsWith("continuing at step", StringComparison.Ordinal), killed, 180) : null;
+                int? lost = options.KillCoordinator && Lost().Match(observer.Output) is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+                var epoch = observer.WaitForLine(l => Regex.IsMatch(l, $@"epoch \d+: {options.Nodes - 1} device\(s\)"), killed, 120);
+                var next = epoch is { } e ? observer.WaitForLine(l => StepLine().IsMatch(l), e, 120) : null;
+                return new TrialResult(k, stepSeconds, Since(unreachable), Since(removed), Since(tookOver), Since(epoch), Since(next), lost);
             }
             finally
             {
@@ -166,5 +177,8 @@ namespace GppfActors.Bench.Cluster
 
         [GeneratedRegex(@"^step\s+(\d+)/\d+")]
         private static partial Regex StepLine();
+
+        [GeneratedRegex(@"\(steps lost: (\d+);")]
+        private static partial Regex Lost();
     }
 }
