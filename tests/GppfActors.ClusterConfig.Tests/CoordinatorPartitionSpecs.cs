@@ -86,7 +86,7 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
             akka.remote.dot-netty.tcp.applied-adapters = [trttl]
             akka.cluster.seed-nodes = ["{{seed}}"]
             """);
-        const long Steps = 14;
+        const long Steps = 12;
         var (job, resolved) = JobConfigLoader.Load("cpu-small",
         [
             $"data.root={Path.Combine(root, "data")}", $"checkpoint.dir={Path.Combine(root, "run")}", "checkpoint.every_steps=3", "checkpoint.keep_last=100",
