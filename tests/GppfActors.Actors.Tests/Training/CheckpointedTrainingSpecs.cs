@@ -24,7 +24,10 @@ public sealed class CheckpointedTrainingSpecs : TestKit, IDisposable
 
     private sealed record Outcome(List<object> Events, Dictionary<string, Tensor> State);
 
-    private Outcome Run(long maxSteps, CheckpointPayload? resume, RetentionPolicy retention)
+    // With holdAfterFirstCheckpoint, a device waits at the start of step 6 until checkpoint 4 is
+    // committed, so a slow disk cannot make checkpoint 8 meet checkpoint 4 still being written
+    // (which is refused by design: one checkpoint at a time).
+    private Outcome Run(long maxSteps, CheckpointPayload? resume, RetentionPolicy retention, bool holdAfterFirstCheckpoint = false)
     {
         using var collectives = new CollectiveNode();
         using var system = ActorSystem.Create("job", JournalDatabase.ConfigFor(dir.Combine("journal.db")));
@@ -40,7 +43,8 @@ public sealed class CheckpointedTrainingSpecs : TestKit, IDisposable
         var settings = new CoordinatorSettings(maxSteps, 3, CheckpointEverySteps: 4, CollectiveTimeoutSeconds: 20,
             StartStep: resume?.Step ?? 0, CheckpointRoot: dir.Combine("checkpoints"), ConfigJson: "{\"job\":\"toy\"}");
         var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, probe, journal), ActorPaths.Coordinator);
-        var factory = new ToyWorkloadFactory(new FaultPlan(), resumeFrom: resume);
+        var faults = holdAfterFirstCheckpoint ? new FaultPlan { Hang = (1, 6) } : new FaultPlan();
+        var factory = new ToyWorkloadFactory(faults, resumeFrom: resume);
         system.ActorOf(NodeAgent.Props(DeviceId.ParseList("cpu:3"), factory, collectives, coordinator, RoutingMode.Soft, true, 9), ActorPaths.NodeAgent);
 
         var events = new List<object>();
@@ -49,6 +53,10 @@ public sealed class CheckpointedTrainingSpecs : TestKit, IDisposable
             var message = probe.ExpectMsg<object>(TimeSpan.FromSeconds(60));
             Assert.False(message is TrainingFailed, (message as TrainingFailed)?.Reason);
             events.Add(message);
+            if (message is CheckpointSaved { Record.Step: 4 })
+            {
+                faults.Release();
+            }
         }
         var state = factory.Live[0].Replica.Network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone().DetachFromDisposeScope());
         // Retention removes directories after the last commit; wait for it before anyone lists them.
@@ -62,7 +70,7 @@ public sealed class CheckpointedTrainingSpecs : TestKit, IDisposable
     [Fact]
     public void Should_commit_checkpoints_in_the_background_and_keep_only_the_newest_two()
     {
-        var outcome = Run(12, null, new RetentionPolicy(2, 0));
+        var outcome = Run(12, null, new RetentionPolicy(2, 0), holdAfterFirstCheckpoint: true);
         var saved = outcome.Events.OfType<CheckpointSaved>().Select(s => s.Record.Step).ToList();
         Assert.Equal([4L, 8L, 12L], saved);
         var latest = outcome.Events.OfType<LatestCheckpoint>().Single();
