@@ -270,16 +270,20 @@ public sealed class JobLeader : ReceiveActor, IWithStash, IWithTimers
             failure: e => new PreparationFailed((e is AggregateException { InnerException: { } inner } ? inner : e).Message));
     }
 
-    // No survivor holds the run's state: the newest committed checkpoint (verified as a resume
-    // verifies it), or a fresh start when nothing was committed yet.
+    // No survivor holds the run's state: the newest committed checkpoint, verified as a resume
+    // verifies it (with nothing committed yet, the job cannot continue and says so).
     private async Task<Prepared> ContinueFromCheckpoint(IActorRef journal, Takeover.Decision<IActorRef>.FallBack fallBack,
         List<(IActorRef Device, DeviceReport Report)> devices, string self)
     {
         var latest = await journal.Ask<LatestCheckpoint>(GetLatestCheckpoint.Instance, JournalAnswer);
-        listener.Tell(new NodeLog(latest.Record is { } record
-            ? $"{fallBack.Reason}: continuing from the newest committed checkpoint (step {record.Step})"
-            : $"{fallBack.Reason}, and no checkpoint is committed: starting the job over from step 0"));
-        var run = await RunPreparation.PrepareAsync(spec.Job, spec.ResolvedJson, new ResumeOptions(latest.Record is not null, spec.Resume.DiscardMissing), folder!, journal,
+        if (latest.Record is not { } record)
+        {
+            // The replicas may hold half-trained weights: starting over from step 0 with them would
+            // not be the job's start. The whole job is started again instead.
+            throw new InvalidOperationException($"{fallBack.Reason}, and no checkpoint is committed yet: start every node again to start the job over");
+        }
+        listener.Tell(new NodeLog($"{fallBack.Reason}: continuing from the newest committed checkpoint (step {record.Step})"));
+        var run = await RunPreparation.PrepareAsync(spec.Job, spec.ResolvedJson, new ResumeOptions(true, spec.Resume.DiscardMissing), folder!, journal,
             Math.Max(1, devices.Count), spec.Datasets, line => listener.Tell(new NodeLog(line)));
         long epoch = Math.Max(Math.Max(run.Settings.StartEpoch, fallBack.EpochFloor), latest.TakeoverEpoch);
         var settings = run.Settings with { StartEpoch = epoch };
