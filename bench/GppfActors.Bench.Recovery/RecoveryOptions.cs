@@ -31,6 +31,14 @@ internal sealed record RecoveryOptions
     /// <summary>Steps applied by the whole cluster before the kill.</summary>
     public int WarmupSteps { get; init; } = 5;
 
+    /// <summary>
+    /// After the warm-up, every failure detector forgets the heartbeats it has seen and learns this
+    /// long before the kill (0: no reset). Starting N nodes at once on a few cores delays heartbeats
+    /// by seconds, and a detector that keeps those intervals in its history detects a dead node
+    /// seconds later; a cluster that has run for a while has its steady state in its history.
+    /// </summary>
+    public double SettleSeconds { get; init; } = 8;
+
     public ulong Seed { get; init; } = 1;
 
     public double HeartbeatSeconds { get; init; } = 1;
@@ -52,9 +60,9 @@ internal sealed record RecoveryOptions
     public bool Verbose { get; init; }
 
     public const string Usage =
-        "usage: gppf-bench-recovery [--nodes 4,8,12,16,20,24] [--trials 3] [--devices-per-node 1] [--step-ms 200] [--align-ms 200] [--warmup-steps 5] [--seed 1]\n" +
-        "                           [--heartbeat-seconds 1] [--failure-detection-seconds 3] [--stable-after-seconds 5] [--kill crash|blackhole]\n" +
-        "                           [--akka-config FILE] [--plot FILE.png] [--verbose]";
+        "usage: gppf-bench-recovery [--nodes 4,8,12,16,20,24] [--trials 3] [--devices-per-node 1] [--step-ms 200] [--align-ms 200] [--warmup-steps 5]\n" +
+        "                           [--settle-seconds 8] [--seed 1] [--heartbeat-seconds 1] [--failure-detection-seconds 3] [--stable-after-seconds 5]\n" +
+        "                           [--kill crash|blackhole] [--akka-config FILE] [--plot FILE.png] [--verbose]";
 
     /// <summary>Parses the command line; the error names the option.</summary>
     public static RecoveryOptions Parse(IReadOnlyList<string> args)
@@ -81,6 +89,7 @@ internal sealed record RecoveryOptions
                 "--step-ms" => options with { StepMs = Int(name, value) },
                 "--align-ms" => options with { AlignMs = Int(name, value) },
                 "--warmup-steps" => options with { WarmupSteps = Int(name, value) },
+                "--settle-seconds" => options with { SettleSeconds = Double(name, value) },
                 "--seed" => options with { Seed = ulong.Parse(value, CultureInfo.InvariantCulture) },
                 "--heartbeat-seconds" => options with { HeartbeatSeconds = Double(name, value) },
                 "--failure-detection-seconds" => options with { FailureDetectionSeconds = Double(name, value) },
@@ -108,9 +117,9 @@ internal sealed record RecoveryOptions
         {
             throw new ArgumentException("--nodes: every size must be >= 3 (a killed node leaves a majority of at least 2)");
         }
-        if (Trials < 1 || DevicesPerNode < 1 || WarmupSteps < 1 || StepMs < 0 || AlignMs < 0)
+        if (Trials < 1 || DevicesPerNode < 1 || WarmupSteps < 1 || StepMs < 0 || AlignMs < 0 || !(SettleSeconds >= 0))
         {
-            throw new ArgumentException("--trials, --devices-per-node and --warmup-steps must be >= 1, --step-ms and --align-ms >= 0");
+            throw new ArgumentException("--trials, --devices-per-node and --warmup-steps must be >= 1, --step-ms, --align-ms and --settle-seconds >= 0");
         }
         if (!(HeartbeatSeconds > 0) || !(FailureDetectionSeconds > 0) || !(StableAfterSeconds > 0))
         {

@@ -9,7 +9,8 @@ internal static class RecoveryReport
     public static string TrialLine(TrialResult r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Nodes} nodes, trial {r.Trial}: killed {r.Victim} {r.KillOffsetMs:0} ms into step; unreachable first {r.FirstDetected:0.00} s, at coordinator {r.Detected:0.00} s, " +
         $"all {r.AllDetected:0.00} s; downed {r.Downed:0.00} s, all {r.AllDowned:0.00} s; removed {r.Removed:0.00} s; new epoch {r.NewEpoch:0.00} s; aligned {r.Aligned:0.00} s; next applied step {r.Applied:0.00} s " +
-        $"(formed and warm in {r.StartSeconds:0.0} s; load average {r.LoadAverage:0.0}; this process {r.CpuCores:0.00} cores during recovery)");
+        $"(formed and warm in {r.StartSeconds:0.0} s; {r.OtherReachabilityChanges} other reachability changes; {r.NumMonitors} monitors, heartbeat std {r.HeartbeatStdMs:0} ms, phi 8 after {r.SuspicionSeconds:0.00} s of silence; " +
+        $"load average {r.LoadAverage:0.0}; this process {r.CpuCores:0.00} cores during recovery)");
 
     /// <summary>Median times since the kill per size (min and max of the total), as a markdown table.</summary>
     public static string Table(IReadOnlyList<TrialResult> results)

@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
+using Akka.Cluster;
 using GppfActors.Testing;
 
 namespace GppfActors.Bench.Recovery;
 
 /// <summary>
 /// One trial: N fresh cluster nodes on free loopback ports, training until every device has
-/// applied the warm-up steps, one node other than the coordinator's killed at a seeded moment of the
-/// next step, and the timeline read once the survivors have applied a step of their new epoch.
+/// applied the warm-up steps, the failure detectors' histories reset and left to learn the steady
+/// state, one node other than the coordinator's killed at a seeded moment of a step, and the
+/// timeline read once the survivors have applied a step of their new epoch.
 /// </summary>
 internal static class RecoveryTrial
 {
@@ -44,9 +46,18 @@ internal static class RecoveryTrial
             int coordinatorNode = marks.First(m => m.Kind == MarkKind.CoordinatorStarted).Node;
             var candidates = nodes.Where(n => n.Index != coordinatorNode).ToList();
             var victim = candidates[random.Next(candidates.Count)];
+            if (options.SettleSeconds > 0)
+            {
+                foreach (var node in nodes)
+                {
+                    Cluster.Get(node.System).FailureDetector.Reset();
+                }
+                await Task.Delay(TimeSpan.FromSeconds(options.SettleSeconds));
+            }
 
             double offsetMs = random.NextDouble() * options.StepMs;
             await Task.Delay(TimeSpan.FromMilliseconds(offsetMs));
+            var histories = nodes.Where(n => n != victim).Select(n => HeartbeatHistoryProbe.Read(n.System, victim.Address)).OfType<HeartbeatHistoryProbe.History>().ToList();
             double load = LoadAverage();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             long killedAt = await KillAsync(victim, nodes, collectives, options.Kill);
@@ -64,6 +75,11 @@ internal static class RecoveryTrial
                 StartSeconds = Timeline.Seconds(startedAt, warm.Ticks),
                 LoadAverage = load,
                 CpuCores = cores,
+                OtherReachabilityChanges = timeline.Snapshot().Count(m => m.Ticks >= killedAt && m.Ticks <= recovered.Ticks && m.Node == coordinatorNode
+                    && m.Kind is MarkKind.Unreachable or MarkKind.Reachable && m.Subject != victim.Name),
+                NumMonitors = histories.Count,
+                HeartbeatStdMs = Median(histories.Select(h => h.StdDeviationMs)),
+                SuspicionSeconds = Median(histories.Select(h => HeartbeatHistoryProbe.SecondsToSuspicion(h, options.FailureDetectionSeconds))),
             };
         }
         finally
@@ -89,6 +105,12 @@ internal static class RecoveryTrial
             victim.Crash();
         }
         return killedAt;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     // The machine's 1-minute load average (Linux), or NaN.

@@ -29,6 +29,22 @@ internal sealed record TrialResult(
 
     public double CpuCores { get; init; }
 
+    /// <summary>
+    /// Other nodes the coordinator's node saw unreachable or reachable again between the kill and the
+    /// applied step (false suspicions on a loaded machine): each restarts the split-brain resolver's
+    /// stable-after wait.
+    /// </summary>
+    public int OtherReachabilityChanges { get; init; }
+
+    /// <summary>Nodes whose failure detector watched the killed node (at most <c>monitored-by-nr-of-members</c>, 9).</summary>
+    public int NumMonitors { get; init; }
+
+    /// <summary>Median over those nodes of the standard deviation of the heartbeat intervals they had seen (ms).</summary>
+    public double HeartbeatStdMs { get; init; } = double.NaN;
+
+    /// <summary>Median over those nodes of the silence after which phi reaches 8 (s): the failure detector's own part of detection.</summary>
+    public double SuspicionSeconds { get; init; } = double.NaN;
+
     /// <summary>The parts of the recovery, in order; they add up to <see cref="Applied"/>.</summary>
     public static IReadOnlyList<string> PartNames { get; } =
         ["detection", "split-brain resolver (stable-after)", "removal (Down gossiped to every survivor)", "new epoch", "alignment", "first step"];
