@@ -20,8 +20,9 @@ catch (ArgumentException e)
     return 2;
 }
 
+string overlayNote = options.AkkaConfigFile is { } overlay ? $", + {Path.GetFileName(overlay)}" : "";
 string settings = string.Create(CultureInfo.InvariantCulture,
-    $"heartbeat {options.HeartbeatSeconds} s, acceptable pause {options.FailureDetectionSeconds} s, keep-majority stable-after {options.StableAfterSeconds} s");
+    $"heartbeat {options.HeartbeatSeconds} s, acceptable pause {options.FailureDetectionSeconds} s, keep-majority stable-after {options.StableAfterSeconds} s{overlayNote}");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"recovery vs cluster size: {settings}; kill = {options.Kill.ToString().ToLowerInvariant()}; {options.DevicesPerNode} simulated device(s) per node, " +
     $"step {options.StepMs} ms, alignment {options.AlignMs} ms; {options.Trials} trial(s) per size, seed {options.Seed}"));
@@ -66,6 +67,8 @@ Console.WriteLine();
 if (results.Count > 0)
 {
     Console.WriteLine(RecoveryReport.Table(results));
+    Console.WriteLine();
+    Console.WriteLine(RecoveryReport.PartsTable(results));
     if (options.PlotPath is { } path)
     {
         RecoveryReport.Plot(results, $"Kill of one node -> next applied step\n{settings}", path);

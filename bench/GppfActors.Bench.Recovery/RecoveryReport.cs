@@ -31,6 +31,23 @@ internal static class RecoveryReport
         return string.Join(Environment.NewLine, lines);
     }
 
+    /// <summary>The median of each part of the recovery per size (what the plot stacks), as a markdown table.</summary>
+    public static string PartsTable(IReadOnlyList<TrialResult> results)
+    {
+        var lines = new List<string>
+        {
+            "| nodes | " + string.Join(" | ", TrialResult.PartNames.Select(p => p + " (s)")) + " | total (s) |",
+            "|---|" + string.Concat(TrialResult.PartNames.Select(_ => "---|")) + "---|",
+        };
+        foreach (var size in results.GroupBy(r => r.Nodes).OrderBy(g => g.Key))
+        {
+            var t = size.ToList();
+            var parts = Enumerable.Range(0, TrialResult.PartNames.Count).Select(i => Median(t, r => r.Parts[i]).ToString("0.00", CultureInfo.InvariantCulture));
+            lines.Add($"| {size.Key} | {string.Join(" | ", parts)} | {Median(t, r => r.Applied).ToString("0.00", CultureInfo.InvariantCulture)} |");
+        }
+        return string.Join(Environment.NewLine, lines);
+    }
+
     /// <summary>Stacked bars of the median parts per size, and the total's median with its min-max range.</summary>
     public static void Plot(IReadOnlyList<TrialResult> results, string title, string path)
     {
