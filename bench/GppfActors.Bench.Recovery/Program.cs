@@ -71,7 +71,8 @@ if (results.Count > 0)
     Console.WriteLine(RecoveryReport.PartsTable(results));
     if (options.PlotPath is { } path)
     {
-        RecoveryReport.Plot(results, $"Kill of one node -> next applied step\n{settings}", path);
+        // The overlay file on a line of its own: one long line is cut at the image's edges.
+        RecoveryReport.Plot(results, $"Kill of one node -> next applied step\n{settings.Replace(", + ", "\n+ ", StringComparison.Ordinal)}", path);
         Console.WriteLine();
         Console.WriteLine($"plot: {path}");
     }
