@@ -51,20 +51,6 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
         public IEnumerable<string> Lines => Of<NodeLog>().Select(l => l.Line);
     }
 
-    private static bool WaitFor(Func<bool> condition, double seconds)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed.TotalSeconds < seconds)
-        {
-            if (condition())
-            {
-                return true;
-            }
-            Thread.Sleep(50);
-        }
-        return condition();
-    }
-
     private static async Task Cut(ClusterNode node, IEnumerable<ClusterNode> others, ThrottleMode mode)
     {
         var transport = ((IRemoteActorRefProvider)((ExtendedActorSystem)node.System).Provider).Transport;
@@ -112,10 +98,10 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
                 nodes.Add(await ClusterNode.StartAsync(job, resolved, options, ResumeOptions.Fresh, sink.Add, line => sink.Add(new NodeLog(line))));
             }
             var (cutOff, heir, worker) = (events[0], events[1], events[2]);
-            Assert.True(WaitFor(() => cutOff.Lines.Any(l => l.Contains("runs on this node")), 120), string.Join("\n", cutOff.Lines));
+            Assert.True(Poll.Until(() => cutOff.Lines.Any(l => l.Contains("runs on this node")), 120), string.Join("\n", cutOff.Lines));
             var random = new Random(20261203);
             long k = 3 + random.Next(4);
-            Assert.True(WaitFor(() => cutOff.Of<TrainingProgress>().Any(p => p.Step >= k), 180), "no progress");
+            Assert.True(Poll.Until(() => cutOff.Of<TrainingProgress>().Any(p => p.Step >= k), 180), "no progress");
             Thread.Sleep(random.Next(0, 300));
 
             await Cut(nodes[0], nodes.Skip(1), Blackhole.Instance);
@@ -126,7 +112,7 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
             }
             long reported = cutOff.Of<TrainingProgress>().Max(p => p.Step);
 
-            Assert.True(WaitFor(() => heir.Lines.Any(l => l.StartsWith("continuing at step", StringComparison.Ordinal)), 120), string.Join("\n", heir.Lines));
+            Assert.True(Poll.Until(() => heir.Lines.Any(l => l.StartsWith("continuing at step", StringComparison.Ordinal)), 120), string.Join("\n", heir.Lines));
             double tookOverAt = heir.All.First(e => e.Event is NodeLog l && l.Line.StartsWith("continuing at step", StringComparison.Ordinal)).At;
             string continuing = heir.Lines.First(l => l.StartsWith("continuing at step", StringComparison.Ordinal));
             output.WriteLine($"cut at {cutAt:0.0} s after step {reported + 1} was reported; {continuing} at {tookOverAt:0.0} s");

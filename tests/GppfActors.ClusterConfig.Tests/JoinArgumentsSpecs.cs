@@ -111,8 +111,14 @@ public sealed class JoinArgumentsSpecs
     [Fact]
     public void Should_accept_the_documented_examples()
     {
-        new ClusterOptions("10.0.0.1", 4053, [], MinNodes: 3) { Discovery = new ConfigDiscovery(["10.0.0.1:8558", "10.0.0.2:8558", "10.0.0.3:8558"]) }.Validate();
-        new ClusterOptions("127.0.0.1", 4053, [], MinNodes: 3) { Discovery = new ConfigDiscovery(["127.0.0.1:8558", "127.0.0.1:8559", "127.0.0.1:8560"]) }.Validate();
-        new ClusterOptions("10.244.1.7", 4053, [], MinNodes: 3) { Discovery = new KubernetesPodDiscovery { PodNamespace = "gppf-training" } }.Validate();
+        ClusterOptions[] examples =
+        [
+            new("10.0.0.1", 4053, [], MinNodes: 3) { Discovery = new ConfigDiscovery(["10.0.0.1:8558", "10.0.0.2:8558", "10.0.0.3:8558"]) },
+            new("127.0.0.1", 4053, [], MinNodes: 3) { Discovery = new ConfigDiscovery(["127.0.0.1:8558", "127.0.0.1:8559", "127.0.0.1:8560"]) },
+            new("10.244.1.7", 4053, [], MinNodes: 3) { Discovery = new KubernetesPodDiscovery { PodNamespace = "gppf-training" } },
+        ];
+
+        // Validate throws on a refused combination and returns the options it accepted.
+        Assert.All(examples, options => Assert.Same(options, options.Validate()));
     }
 }

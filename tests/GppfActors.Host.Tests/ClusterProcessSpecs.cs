@@ -58,7 +58,7 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
             // The survivors form a two-device epoch and apply the next step.
             Assert.True(leader.WaitForMatch(TwoDeviceEpoch(), 120), leader.OutputSoFar);
             int epochAt = TwoDeviceEpoch().Match(leader.OutputSoFar).Index;
-            Assert.True(WaitFor(() => ProgressPattern().IsMatch(leader.OutputSoFar[epochAt..]), 120), leader.OutputSoFar);
+            Assert.True(Poll.Until(() => ProgressPattern().IsMatch(leader.OutputSoFar[epochAt..]), 120), leader.OutputSoFar);
             double recovery = clock.Elapsed.TotalSeconds;
             output.WriteLine($"kill -9 of a worker after step {k} -> next applied step: {recovery:0.0} s (failure detection 2 s, stable-after 2 s)");
             Assert.Contains("unreachable; its 1 device(s) are suspended", leader.OutputSoFar);
@@ -66,7 +66,7 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
 
             // The killed node, started again with the same command, rejoins and the world is 3 again.
             restarted = GppfProcess.Start(fixture.Root, Node(run, ports[2], ports[0], 3, Steps, 6));
-            Assert.True(WaitFor(() => CountMatches(leader.OutputSoFar, @"epoch \d+: 3 device\(s\)") >= 2, 180), leader.OutputSoFar);
+            Assert.True(Poll.Until(() => CountMatches(leader.OutputSoFar, @"epoch \d+: 3 device\(s\)") >= 2, 180), leader.OutputSoFar);
 
             var leaderResult = leader.WaitForExit(300);
             output.WriteLine(leaderResult.Output);
@@ -116,7 +116,7 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
             var continuing = Continuing().Match(heir.OutputSoFar);
             long resumedAt = long.Parse(continuing.Groups[1].Value, CultureInfo.InvariantCulture);
             int lost = int.Parse(continuing.Groups[2].Value, CultureInfo.InvariantCulture);
-            Assert.True(WaitFor(() => ProgressPattern().IsMatch(heir.OutputSoFar[continuing.Index..]), 120), heir.OutputSoFar);
+            Assert.True(Poll.Until(() => ProgressPattern().IsMatch(heir.OutputSoFar[continuing.Index..]), 120), heir.OutputSoFar);
             double failover = clock.Elapsed.TotalSeconds;
             output.WriteLine($"kill -9 of the coordinator's node after step {lastReported} -> next applied step on the new coordinator: {failover:0.0} s; " +
                 $"continued at step {resumedAt}, steps lost {lost} (failure detection 2 s, stable-after 2 s)");
@@ -213,20 +213,6 @@ public sealed partial class ClusterProcessSpecs(SyntheticDataFixture fixture, IT
     private static long StepOf(string line) => long.Parse(ProgressPattern().Match(line).Groups[1].Value, CultureInfo.InvariantCulture);
 
     private static int CountMatches(string text, string pattern) => Regex.Matches(text, pattern).Count;
-
-    private static bool WaitFor(Func<bool> condition, double seconds)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed.TotalSeconds < seconds)
-        {
-            if (condition())
-            {
-                return true;
-            }
-            Thread.Sleep(50);
-        }
-        return condition();
-    }
 
     // Members that reach min-nodes together are moved up in address order, so the oldest (the
     // coordinator's node) is the lowest port: the seed, started first here, gets it.
