@@ -54,6 +54,13 @@ public sealed record CheckpointNotSaved(long Step, string Reason) : IGppfMessage
 /// <summary>A cluster node's reachability changed as its failure detector sees it (relayed from Akka.Cluster; local to the coordinator's node).</summary>
 public sealed record NodeReachability(string Node, bool Reachable) : IGppfMessage;
 
+/// <summary>
+/// The cluster downed a node (relayed from Akka.Cluster on the coordinator's node). A downed node
+/// never comes back as the same incarnation, so its devices are lost at once: the next epoch does
+/// not wait until every survivor has seen the node removed.
+/// </summary>
+public sealed record NodeDowned(string Node) : IGppfMessage;
+
 /// <summary>For displays: a node became unreachable or reachable again, and what that means for its devices.</summary>
 public sealed record NodeStatusChanged(string Node, string Status) : IGppfMessage;
 

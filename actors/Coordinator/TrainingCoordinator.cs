@@ -251,9 +251,18 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             FormGroupOnceSettled($"{m.Device} started");
         });
         Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
+        Receive<NodeDowned>(m =>
+        {
+            foreach (var device in DownedDevices(m))
+            {
+                LoseQuietly(device);
+            }
+            FormGroupOnceSettled($"node {m.Node} was downed");
+        });
         Receive<Terminated>(m =>
         {
-            if (!ChildStopped(m.ActorRef))
+            // A device already lost (its node was downed before it was removed) is not lost twice.
+            if (!ChildStopped(m.ActorRef) && membership.IsLive(m.ActorRef))
             {
                 LoseQuietly(m.ActorRef);
                 FormGroupOnceSettled($"{m.ActorRef.Path.Name} on {m.ActorRef.Path.Address} removed");
@@ -276,6 +285,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
     // removes it, loses them for good.
     private void ClusterHandlers()
     {
+        Receive<NodeDowned>(LoseDownedNode);
         Receive<NodeReachability>(m =>
         {
             var ranks = ApplyReachability(m);
@@ -307,6 +317,30 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
                 FormGroup($"node {m.Node} is unreachable", stepDiscarded: false);
             }
         });
+    }
+
+    // A downed node's devices are gone for good. The cluster removes the node only once every
+    // survivor has seen the Down by gossip (a round or more, longer in larger clusters); the remote
+    // watch's Terminated comes then, and is a loss already counted. Usually the node was unreachable
+    // first and the coordinator waits for this (WaitingForReachability forms the next epoch at once);
+    // in any other state each device is lost as if its Terminated had come.
+    private void LoseDownedNode(NodeDowned m)
+    {
+        foreach (var device in DownedDevices(m))
+        {
+            Self.Tell(new Terminated(device, existenceConfirmed: true, addressTerminated: true));
+        }
+    }
+
+    private List<IActorRef> DownedDevices(NodeDowned m)
+    {
+        var devices = membership.Live.Where(d => d.Path.Address.ToString() == m.Node).ToList();
+        if (devices.Count > 0)
+        {
+            log.Warning("node {0} was downed; its {1} device(s) leave the job now", m.Node, devices.Count);
+            listener?.Tell(new NodeStatusChanged(m.Node, $"downed; its {devices.Count} device(s) leave the job"));
+        }
+        return devices;
     }
 
     // Suspends or resumes the node's devices; returns the ranks (in the current epoch) suspended now.

@@ -12,7 +12,7 @@ namespace GppfActors.Bench.Recovery;
 /// The benchmark's job leader: a cluster singleton (created by every node's singleton manager,
 /// running on the oldest node) that starts the real <see cref="TrainingCoordinator"/> with its real
 /// sampler and schedule, then does what <c>JobLeader</c>'s leading state does: relays the cluster's
-/// reachability events to the coordinator and forwards every other message that reaches the
+/// reachability events and downed nodes to the coordinator and forwards every other message that reaches the
 /// singleton (the devices' messages, through the singleton proxy). No run folder, journal or
 /// checkpoints. Parent of the coordinator.
 /// </summary>
@@ -32,6 +32,13 @@ internal sealed class RecoveryLeader : ReceiveActor
         this.node = node;
         Receive<ClusterEvent.UnreachableMember>(m => coordinator.Tell(new NodeReachability(m.Member.Address.ToString(), Reachable: false)));
         Receive<ClusterEvent.ReachableMember>(m => coordinator.Tell(new NodeReachability(m.Member.Address.ToString(), Reachable: true)));
+        Receive<ClusterEvent.MemberDowned>(m =>
+        {
+            if (!m.Member.Address.Equals(Cluster.Get(Context.System).SelfAddress))
+            {
+                coordinator.Tell(new NodeDowned(m.Member.Address.ToString()));
+            }
+        });
         Receive<Terminated>(_ => { });
         ReceiveAny(m => coordinator.Forward(m));
     }
@@ -63,7 +70,8 @@ internal sealed class RecoveryLeader : ReceiveActor
     {
         coordinator = Context.Watch(Context.ActorOf(TrainingCoordinator.Props(job.Settings(), job.Sampler(), Job.Schedule(), listener), ActorPaths.Coordinator));
         timeline.Add(node, MarkKind.CoordinatorStarted, Timeline.NodeName(Cluster.Get(Context.System).SelfAddress));
-        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IReachabilityEvent));
+        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IReachabilityEvent),
+            typeof(ClusterEvent.MemberDowned));
     }
 
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);

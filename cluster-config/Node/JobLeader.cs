@@ -58,7 +58,8 @@ public sealed class JobLeader : ReceiveActor, IWithStash, IWithTimers
             return;
         }
         var cluster = Cluster.Get(Context.System);
-        cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IReachabilityEvent), typeof(ClusterEvent.MemberUp));
+        cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IReachabilityEvent), typeof(ClusterEvent.MemberUp),
+            typeof(ClusterEvent.MemberDowned));
         if (spec.CoordinatorSeen() is { } previous && previous != cluster.SelfAddress.ToString())
         {
             // The singleton moved here because the coordinator's node was lost mid-run.
@@ -314,6 +315,15 @@ public sealed class JobLeader : ReceiveActor, IWithStash, IWithTimers
         Receive<NodeReport>(_ => { });
         Receive<ClusterEvent.UnreachableMember>(m => coordinator!.Tell(new NodeReachability(m.Member.Address.ToString(), Reachable: false)));
         Receive<ClusterEvent.ReachableMember>(m => coordinator!.Tell(new NodeReachability(m.Member.Address.ToString(), Reachable: true)));
+        Receive<ClusterEvent.MemberDowned>(m =>
+        {
+            // This node itself downed (the minority side of a partition): it stops anyway, and the
+            // majority's coordinator decides about its devices.
+            if (!m.Member.Address.Equals(Cluster.Get(Context.System).SelfAddress))
+            {
+                coordinator!.Tell(new NodeDowned(m.Member.Address.ToString()));
+            }
+        });
         Receive<Terminated>(m => log.Info("job {0}: the coordinator stopped", spec.Job.Name));
         ReceiveAny(m => coordinator!.Forward(m));
     }

@@ -15,12 +15,13 @@ namespace GppfActors.ClusterConfig.Tests;
 
 /// <summary>
 /// Three cluster nodes in one process (each its own actor system with remoting and its own TCP
-/// collectives); the coordinator's node is cut off by blackholing its Akka traffic in the
-/// throttling transport, not killed. The two others down it and one of them takes over from the
-/// devices' state; the cut-off node, its resolver patient, keeps running and comes back when the
-/// partition heals, and by then can neither drive a device nor commit a checkpoint.
+/// collectives); one node is cut off by blackholing its Akka traffic in the throttling transport, not
+/// killed. When it is the coordinator's node, the two others down it and one of them takes over from
+/// the devices' state; the cut-off node, its resolver patient, keeps running and comes back when the
+/// partition heals, and by then can neither drive a device nor commit a checkpoint. When it is a
+/// worker's node, the coordinator goes on with the other two as soon as the worker is downed.
 /// </summary>
-public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDisposable
+public sealed class PartitionSpecs(ITestOutputHelper output) : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("gppf-partition-").FullName;
 
@@ -61,10 +62,16 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
         }
     }
 
-    [Fact]
-    public async Task Should_take_over_on_the_majority_and_fence_the_cut_off_coordinator_when_it_comes_back()
+    private const long Steps = 12;
+
+    // Nodes on ascending loopback ports; the first is the seed. They all come up together (the
+    // job waits for all of them), so the first is both the oldest node, which hosts the coordinator,
+    // and the cluster's leader (lowest address), which downs and removes others. The node numbered
+    // patient has a resolver that waits 60 s, so it is still running when the partition heals.
+    private async Task<List<ClusterNode>> StartNodes(NodeEvents[] events, int patient)
     {
-        int[] ports = LoopbackPorts.Ascending(3);
+        int count = events.Length;
+        int[] ports = LoopbackPorts.Ascending(count);
         string seed = $"akka.trttl.tcp://{NodeConfig.SystemName}@127.0.0.1:{ports[0]}";
         string overlay = Path.Combine(root, "throttled.hocon");
         // The throttling adapter over TCP (addresses become akka.trttl.tcp://), so traffic can be cut.
@@ -72,7 +79,6 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
             akka.remote.dot-netty.tcp.applied-adapters = [trttl]
             akka.cluster.seed-nodes = ["{{seed}}"]
             """);
-        const long Steps = 12;
         var (job, resolved) = JobConfigLoader.Load("cpu-small",
         [
             $"data.root={Path.Combine(root, "data")}", $"checkpoint.dir={Path.Combine(root, "run")}", "checkpoint.every_steps=3", "checkpoint.keep_last=100",
@@ -80,23 +86,41 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
             "optimizer.warmup_steps=2", "routing.tau_decay_steps=10",
             "tasks.shapes_cls.batch_size=4", "tasks.shapes_det.batch_size=2", "tasks.shapes_seg.batch_size=2",
         ]);
+        var nodes = new List<ClusterNode>();
+        for (int i = 0; i < count; i++)
+        {
+            var options = new ClusterOptions("127.0.0.1", ports[i], [$"127.0.0.1:{ports[0]}"], MinNodes: count)
+            {
+                AcceptableHeartbeatPauseSeconds = 2,
+                StableAfterSeconds = i == patient ? 60 : 2,
+                AkkaConfigFile = overlay,
+            }.Validate();
+            var sink = events[i];
+            nodes.Add(await ClusterNode.StartAsync(job, resolved, options, ResumeOptions.Fresh, sink.Add, line => sink.Add(new NodeLog(line))));
+        }
+        return nodes;
+    }
+
+    // Cuts (or heals) every link between one node and the others, in both directions.
+    private static async Task Partition(List<ClusterNode> nodes, int alone, ThrottleMode mode)
+    {
+        var others = nodes.Where((_, i) => i != alone).ToList();
+        await Cut(nodes[alone], others, mode);
+        foreach (var other in others)
+        {
+            await Cut(other, [nodes[alone]], mode);
+        }
+    }
+
+    [Fact]
+    public async Task Should_take_over_on_the_majority_and_fence_the_cut_off_coordinator_when_it_comes_back()
+    {
         var clock = Stopwatch.StartNew();
         var events = new[] { new NodeEvents(clock), new NodeEvents(clock), new NodeEvents(clock) };
         var nodes = new List<ClusterNode>();
         try
         {
-            for (int i = 0; i < 3; i++)
-            {
-                // The cut-off node's resolver waits 60 s, so it is still running when the partition heals.
-                var options = new ClusterOptions("127.0.0.1", ports[i], [$"127.0.0.1:{ports[0]}"], MinNodes: 3)
-                {
-                    AcceptableHeartbeatPauseSeconds = 2,
-                    StableAfterSeconds = i == 0 ? 60 : 2,
-                    AkkaConfigFile = overlay,
-                }.Validate();
-                var sink = events[i];
-                nodes.Add(await ClusterNode.StartAsync(job, resolved, options, ResumeOptions.Fresh, sink.Add, line => sink.Add(new NodeLog(line))));
-            }
+            nodes = await StartNodes(events, patient: 0);
             var (cutOff, heir, worker) = (events[0], events[1], events[2]);
             Assert.True(Poll.Until(() => cutOff.Lines.Any(l => l.Contains("runs on this node")), 120), string.Join("\n", cutOff.Lines));
             var random = new Random(20261203);
@@ -104,12 +128,8 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
             Assert.True(Poll.Until(() => cutOff.Of<TrainingProgress>().Any(p => p.Step >= k), 180), "no progress");
             Thread.Sleep(random.Next(0, 300));
 
-            await Cut(nodes[0], nodes.Skip(1), Blackhole.Instance);
             double cutAt = clock.Elapsed.TotalSeconds;
-            foreach (var other in nodes.Skip(1))
-            {
-                await Cut(other, [nodes[0]], Blackhole.Instance);
-            }
+            await Partition(nodes, 0, Blackhole.Instance);
             long reported = cutOff.Of<TrainingProgress>().Max(p => p.Step);
 
             Assert.True(Poll.Until(() => heir.Lines.Any(l => l.StartsWith("continuing at step", StringComparison.Ordinal)), 120), string.Join("\n", heir.Lines));
@@ -120,11 +140,7 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
             Assert.Contains("continuing without the lock", string.Join("\n", heir.Lines));   // the cut-off process still holds the folder
 
             // The partition heals while the cut-off coordinator still runs: it comes back to a cluster that removed it.
-            await Cut(nodes[0], nodes.Skip(1), Unthrottled.Instance);
-            foreach (var other in nodes.Skip(1))
-            {
-                await Cut(other, [nodes[0]], Unthrottled.Instance);
-            }
+            await Partition(nodes, 0, Unthrottled.Instance);
 
             var finished = await nodes[1].Completion.WaitAsync(TimeSpan.FromMinutes(4));
             Assert.True(finished is JobEnded { Succeeded: true }, $"{finished}\n{string.Join("\n", heir.Lines)}");
@@ -144,6 +160,58 @@ public sealed class CoordinatorPartitionSpecs(ITestOutputHelper output) : IDispo
             Assert.Empty(lateCommits);
             Assert.Contains(heir.Of<CheckpointSaved>(), c => c.Record.Step == Steps);
             Assert.Empty(worker.Of<CheckpointSaved>());
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Should_form_the_next_epoch_as_soon_as_a_cut_off_worker_is_downed_without_waiting_for_its_removal()
+    {
+        // Four nodes: the leader removes a downed node once every other survivor has seen the Down,
+        // which takes gossip rounds (with three, the one other survivor often answers at once).
+        var clock = Stopwatch.StartNew();
+        var events = Enumerable.Range(0, 4).Select(_ => new NodeEvents(clock)).ToArray();
+        var nodes = new List<ClusterNode>();
+        try
+        {
+            nodes = await StartNodes(events, patient: 3);
+            var (coordinator, cutOff) = (events[0], events[3]);
+            string cutOffName = $"127.0.0.1:{((ExtendedActorSystem)nodes[3].System).Provider.DefaultAddress.Port}";
+            var random = new Random(20261201);
+            long k = 3 + random.Next(4);
+            Assert.True(Poll.Until(() => coordinator.Of<TrainingProgress>().Any(p => p.Step >= k), 180), string.Join("\n", coordinator.Lines));
+            Thread.Sleep(random.Next(0, 300));
+
+            double cutAt = clock.Elapsed.TotalSeconds;
+            await Partition(nodes, 3, Blackhole.Instance);
+            var finished = await nodes[0].Completion.WaitAsync(TimeSpan.FromMinutes(4));
+            Assert.True(finished is JobEnded { Succeeded: true }, $"{finished}\n{string.Join("\n", coordinator.Lines)}");
+
+            // On the coordinator's node: the epoch without the cut-off worker is formed because the
+            // node was downed, before the cluster removed it (removal waits until the coordinator's
+            // node has seen the Down and the leader has heard so, then travels back by gossip).
+            bool Removal((double At, object Event) e) => e.Event is NodeLog l && l.Line.StartsWith($"node {cutOffName} was removed", StringComparison.Ordinal);
+            Assert.True(Poll.Until(() => coordinator.All.Any(Removal), 60), string.Join("\n", coordinator.Lines));
+            var formed = coordinator.All.First(e => e.At > cutAt && e.Event is MembershipChanged { WorldSize: 3 });
+            double removedAt = coordinator.All.First(Removal).At;
+            var change = (MembershipChanged)formed.Event;
+            output.WriteLine($"cut at {cutAt:0.00} s; epoch {change.Epoch} of 3 formed at {formed.At:0.00} s ({change.Reason}); node removed at {removedAt:0.00} s");
+            Assert.Contains(coordinator.Of<NodeStatusChanged>(), s => s.Status.StartsWith("downed", StringComparison.Ordinal));
+            Assert.Contains($"{cutOffName} was downed", change.Reason);
+            Assert.True(formed.At < removedAt, $"the next epoch was formed at {formed.At:0.00} s, after the node's removal at {removedAt:0.00} s");
+
+            // The three survivors finish identical; the cut-off node saved nothing.
+            var verified = Assert.Single(coordinator.Of<ReplicasVerified>());
+            Assert.Equal(3, verified.NumReplicas);
+            Assert.Contains(coordinator.Of<CheckpointSaved>(), c => c.Record.Step == Steps);
+            Assert.Empty(cutOff.Of<CheckpointSaved>());
+            await Partition(nodes, 3, Unthrottled.Instance);
         }
         finally
         {
