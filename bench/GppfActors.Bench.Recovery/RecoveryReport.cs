@@ -8,7 +8,7 @@ internal static class RecoveryReport
 {
     public static string TrialLine(TrialResult r) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Nodes} nodes, trial {r.Trial}: killed {r.Victim} {r.KillOffsetMs:0} ms into step; unreachable first {r.FirstDetected:0.00} s, at coordinator {r.Detected:0.00} s, " +
-        $"all {r.AllDetected:0.00} s; downed {r.Downed:0.00} s, all {r.AllDowned:0.00} s; removed {r.Removed:0.00} s; new epoch {r.NewEpoch:0.00} s; aligned {r.Aligned:0.00} s; next applied step {r.Applied:0.00} s " +
+        $"all {r.AllDetected:0.00} s; downed {r.Downed:0.00} s, all {r.AllDowned:0.00} s; downed at coordinator {r.DownedAtCoordinator:0.00} s; new epoch {r.NewEpoch:0.00} s; aligned {r.Aligned:0.00} s; next applied step {r.Applied:0.00} s " +
         $"(formed and warm in {r.StartSeconds:0.0} s; {r.OtherReachabilityChanges} other reachability changes; {r.NumMonitors} monitors, heartbeat std {r.HeartbeatStdMs:0} ms, phi 8 after {r.SuspicionSeconds:0.00} s of silence; " +
         $"load average {r.LoadAverage:0.0}; this process {r.CpuCores:0.00} cores during recovery)");
 
@@ -17,7 +17,7 @@ internal static class RecoveryReport
     {
         var lines = new List<string>
         {
-            "| nodes | trials | unreachable, first node (s) | unreachable at coordinator (s) | ... at every survivor (s) | downed (s) | ... seen by every survivor (s) | removed at coordinator (s) | new epoch (s) | aligned (s) | **next applied step** (s) | min - max (s) |",
+            "| nodes | trials | unreachable, first node (s) | unreachable at coordinator (s) | ... at every survivor (s) | downed (s) | downed at coordinator (s) | ... seen by every survivor (s) | new epoch (s) | aligned (s) | **next applied step** (s) | min - max (s) |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
         };
         foreach (var size in results.GroupBy(r => r.Nodes).OrderBy(g => g.Key))
@@ -25,7 +25,7 @@ internal static class RecoveryReport
             var t = size.ToList();
             lines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"| {size.Key} | {t.Count} | {Median(t, r => r.FirstDetected):0.00} | {Median(t, r => r.Detected):0.00} | {Median(t, r => r.AllDetected):0.00} | " +
-                $"{Median(t, r => r.Downed):0.00} | {Median(t, r => r.AllDowned):0.00} | {Median(t, r => r.Removed):0.00} | {Median(t, r => r.NewEpoch):0.00} | {Median(t, r => r.Aligned):0.00} | " +
+                $"{Median(t, r => r.Downed):0.00} | {Median(t, r => r.DownedAtCoordinator):0.00} | {Median(t, r => r.AllDowned):0.00} | {Median(t, r => r.NewEpoch):0.00} | {Median(t, r => r.Aligned):0.00} | " +
                 $"**{Median(t, r => r.Applied):0.00}** | {t.Min(r => r.Applied):0.00} - {t.Max(r => r.Applied):0.00} |"));
         }
         return string.Join(Environment.NewLine, lines);

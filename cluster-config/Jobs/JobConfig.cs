@@ -61,6 +61,8 @@ public sealed record JobConfig
         }
         var duplicate = Tasks.GroupBy(t => t.Name).FirstOrDefault(g => g.Count() > 1);
         Check(duplicate is null, $"tasks.{duplicate?.Key}", "is listed twice");
+        Check(Optimizer.WarmupSteps < Train.MaxSteps, "optimizer.warmup_steps",
+            $"must be below train.max_steps ({Train.MaxSteps}), so the cosine phase of the learning rate has a step; got {Optimizer.WarmupSteps}");
         Check(Data.TimeoutSeconds < Collectives.TimeoutSeconds, "data.timeout_seconds",
             $"must be below collectives.timeout_seconds ({Collectives.TimeoutSeconds}), so a slow sample is reported as itself rather than as a peer's collective time-out; got {Data.TimeoutSeconds}");
         Check(Collectives.TimeoutSeconds < Train.StepTimeoutSeconds, "train.step_timeout_seconds",
