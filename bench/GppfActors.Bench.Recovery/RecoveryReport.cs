@@ -17,15 +17,15 @@ internal static class RecoveryReport
     {
         var lines = new List<string>
         {
-            "| nodes | trials | unreachable, first node (s) | unreachable at coordinator (s) | ... at every survivor (s) | downed (s) | downed at coordinator (s) | ... seen by every survivor (s) | new epoch (s) | aligned (s) | **next applied step** (s) | min - max (s) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| nodes | trials | unreachable, first node (s) | unreachable at coordinator (s) | ... at every survivor (s) | downed (s) | downed at coordinator (s) | new epoch (s) | aligned (s) | **next applied step** (s) | min - max (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         };
         foreach (var size in results.GroupBy(r => r.Nodes).OrderBy(g => g.Key))
         {
             var t = size.ToList();
             lines.Add(string.Create(CultureInfo.InvariantCulture,
                 $"| {size.Key} | {t.Count} | {Median(t, r => r.FirstDetected):0.00} | {Median(t, r => r.Detected):0.00} | {Median(t, r => r.AllDetected):0.00} | " +
-                $"{Median(t, r => r.Downed):0.00} | {Median(t, r => r.DownedAtCoordinator):0.00} | {Median(t, r => r.AllDowned):0.00} | {Median(t, r => r.NewEpoch):0.00} | {Median(t, r => r.Aligned):0.00} | " +
+                $"{Median(t, r => r.Downed):0.00} | {Median(t, r => r.DownedAtCoordinator):0.00} | {Median(t, r => r.NewEpoch):0.00} | {Median(t, r => r.Aligned):0.00} | " +
                 $"**{Median(t, r => r.Applied):0.00}** | {t.Min(r => r.Applied):0.00} - {t.Max(r => r.Applied):0.00} |"));
         }
         return string.Join(Environment.NewLine, lines);
@@ -42,7 +42,9 @@ internal static class RecoveryReport
         foreach (var size in results.GroupBy(r => r.Nodes).OrderBy(g => g.Key))
         {
             var t = size.ToList();
-            var parts = Enumerable.Range(0, TrialResult.PartNames.Count).Select(i => Median(t, r => r.Parts[i]).ToString("0.00", CultureInfo.InvariantCulture));
+            // Marks of one node's actors may land microseconds out of order (the new epoch before the
+            // timeline's own record of the Down): such a part prints as 0, not -0.00.
+            var parts = Enumerable.Range(0, TrialResult.PartNames.Count).Select(i => Math.Max(0, Median(t, r => r.Parts[i])).ToString("0.00", CultureInfo.InvariantCulture));
             lines.Add($"| {size.Key} | {string.Join(" | ", parts)} | {Median(t, r => r.Applied).ToString("0.00", CultureInfo.InvariantCulture)} |");
         }
         return string.Join(Environment.NewLine, lines);

@@ -35,13 +35,13 @@ public class CoordinatorTakeoverSpecs() : TestKit(ActorSystemConfig.Base)
 
     private static ScheduleState Schedule() => new(new CosineWarmupSchedule(0.05, 5, MaxSteps), new TemperatureSchedule(5.0, 0.5, MaxSteps));
 
-    private static CoordinatorSettings Settings() => new(MaxSteps, Devices, CollectiveTimeoutSeconds: 20);
+    private static CoordinatorSettings Settings(int evalEvery = 0) => new(MaxSteps, Devices, EvalEverySteps: evalEvery, EvalBatches: 1, CollectiveTimeoutSeconds: 20);
 
-    private (IActorRef Agent, ToyWorkloadFactory Factory) Agent(string name, IActorRef coordinator)
+    private (IActorRef Agent, ToyWorkloadFactory Factory) Agent(string name, IActorRef coordinator, FaultPlan? faults = null)
     {
         var collectives = new CollectiveNode();
         nodes.Add(collectives);
-        var factory = new ToyWorkloadFactory(new FaultPlan());
+        var factory = new ToyWorkloadFactory(faults ?? new FaultPlan());
         var agent = Sys.ActorOf(NodeAgent.Props(DeviceId.ParseList($"cpu:{Devices}"), factory, collectives, coordinator, RoutingMode.Soft, true, 9), name);
         return (agent, factory);
     }
@@ -96,7 +96,45 @@ public class CoordinatorTakeoverSpecs() : TestKit(ActorSystemConfig.Base)
         Sys.Stop(lost);
         ExpectTerminated(lost);
 
-        // A new coordinator collects what the devices hold, as the job leader does on another node.
+        var plan = TakeOver(agent, Settings());
+        Assert.True(plan.StepsLost <= 1, $"{plan.StepsLost} steps lost");
+        Assert.True(plan.Step >= k + 1, $"step {k} was reported applied, but the takeover continues at step {plan.Step}");
+        Assert.Contains(k, before.Select(p => p.Step));
+        Assert.Equal(expected, factory.Live.Select(w => ((IDeviceWorkload)w).StateDigest()).ToList());
+    }
+
+    [Fact]
+    public void Should_lose_no_step_when_the_coordinator_is_lost_between_two_steps()
+    {
+        // The evaluation after the first K steps (0 to K - 1) holds the devices between steps K - 1
+        // and K: every replica has applied step K - 1 and none has a command for step K.
+        const int K = 5;
+        var referenceListener = CreateTestProbe();
+        var reference = Sys.ActorOf(TrainingCoordinator.Props(Settings(K), new TaskSamplerState(Tasks, 5, SamplingMode.Simt), Schedule(), referenceListener), "reference");
+        var (referenceAgent, referenceFactory) = Agent("reference-agent", reference);
+        RunToEnd(referenceListener);
+        var expected = referenceFactory.Live.Select(w => ((IDeviceWorkload)w).StateDigest()).ToList();
+        Sys.Stop(referenceAgent);
+
+        var faults = new FaultPlan { HangingEvaluation = 1 };
+        var lost = Sys.ActorOf(TrainingCoordinator.Props(Settings(K), new TaskSamplerState(Tasks, 5, SamplingMode.Simt), Schedule(), CreateTestProbe()), "lost");
+        var (agent, factory) = Agent("agent", lost, faults);
+        Assert.True(faults.Hanging.Wait(TimeSpan.FromSeconds(60)), $"no device started the evaluation after step {K - 1}");
+        Watch(lost);
+        Sys.Stop(lost);
+        ExpectTerminated(lost);
+        faults.Release();
+
+        var plan = TakeOver(agent, Settings(K));
+        Assert.Equal(0, plan.StepsLost);
+        Assert.Equal(K, plan.Step);
+        Assert.Equal(expected, factory.Live.Select(w => ((IDeviceWorkload)w).StateDigest()).ToList());
+    }
+
+    // A new coordinator collects what the devices hold, as the job leader does on another node, and
+    // runs the job to its end; every step from the one it continues at is run once.
+    private Takeover.Plan<IActorRef> TakeOver(IActorRef agent, CoordinatorSettings original)
+    {
         var collector = CreateTestProbe();
         agent.Tell(new ReportForTakeover("the coordinator stopped"), collector);
         Assert.Equal(Devices, collector.ExpectMsg<NodeReport>().Devices);
@@ -108,20 +146,16 @@ public class CoordinatorTakeoverSpecs() : TestKit(ActorSystemConfig.Base)
         }
         var sampler = new TaskSamplerState(Tasks, 5, SamplingMode.Simt);
         var plan = Assert.IsType<Takeover.Decision<IActorRef>.Continue>(Takeover.Resolve(reports, sampler)).Plan;
-        Assert.True(plan.StepsLost <= 1, $"{plan.StepsLost} steps lost");
-        Assert.True(plan.Step >= k + 1, $"step {k} was reported applied, but the takeover continues at step {plan.Step}");
         Assert.Equal(Devices, plan.Current.Count);
         var schedule = Schedule();
         schedule.LoadJson(plan.Schedule);
-        var settings = Settings() with { StartStep = plan.Step, StartEpoch = plan.EpochFloor };
+        var settings = original with { StartStep = plan.Step, StartEpoch = plan.EpochFloor };
         var takeoverListener = CreateTestProbe();
         Sys.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, takeoverListener, takeover:
             new TrainingCoordinator.TakeoverStart(reports, plan.Current, plan.NonFiniteTotal, plan.NonFiniteConsecutive, plan.LastCommittedStep)), "took-over");
 
         var after = RunToEnd(takeoverListener);
-
         Assert.Equal(Enumerable.Range((int)plan.Step, (int)(MaxSteps - plan.Step)).Select(i => (long)i), after.Select(p => p.Step));
-        Assert.Contains(k, before.Select(p => p.Step));
-        Assert.Equal(expected, factory.Live.Select(w => ((IDeviceWorkload)w).StateDigest()).ToList());
+        return plan;
     }
 }

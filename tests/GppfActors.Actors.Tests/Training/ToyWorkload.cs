@@ -56,6 +56,7 @@ public sealed class ToyWorkload : IDeviceWorkload
 
     public IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches)
     {
+        faults.HangInEvaluationIfAsked(device);
         if (faults.EvaluationFails(task))
         {
             throw new InvalidDataException($"/data/toy/{task}/val/3.png: not a PNG (injected)");
@@ -94,6 +95,9 @@ public sealed class FaultPlan(params (int Ordinal, long Step)[] faults)
 
     public string? FailingEvaluation { get; init; }
 
+    /// <summary>The ordinal of a device that blocks in its first evaluation until <see cref="Release"/>: it has applied the step before and has no next one.</summary>
+    public int? HangingEvaluation { get; init; }
+
     /// <summary>(device ordinal, step) pairs whose loss is NaN.</summary>
     public IReadOnlySet<(int Ordinal, long Step)> NonFinite { get; init; } = new HashSet<(int, long)>();
 
@@ -120,6 +124,16 @@ public sealed class FaultPlan(params (int Ordinal, long Step)[] faults)
     public void HangIfAsked(DeviceId device, long step)
     {
         if (Hang == (device.Ordinal, step) && !Hanging.IsSet)
+        {
+            Hanging.Set();
+            released.Wait(TimeSpan.FromMinutes(2));
+        }
+    }
+
+    /// <summary>Blocks the device in its first evaluation, between two steps, until <see cref="Release"/>.</summary>
+    public void HangInEvaluationIfAsked(DeviceId device)
+    {
+        if (HangingEvaluation == device.Ordinal && !Hanging.IsSet)
         {
             Hanging.Set();
             released.Wait(TimeSpan.FromMinutes(2));
