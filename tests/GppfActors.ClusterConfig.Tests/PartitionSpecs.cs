@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Akka.Actor;
 using Akka.Remote;
 using Akka.Remote.Transport;
+using GppfActors.Actors;
 using GppfActors.Actors.Coordinator;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
@@ -212,6 +213,56 @@ public sealed class PartitionSpecs(ITestOutputHelper output) : IDisposable
             Assert.Contains(coordinator.Of<CheckpointSaved>(), c => c.Record.Step == Steps);
             Assert.Empty(cutOff.Of<CheckpointSaved>());
             await Partition(nodes, 3, Unthrottled.Instance);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Should_continue_from_the_newest_committed_checkpoint_when_no_survivor_holds_the_state()
+    {
+        var clock = Stopwatch.StartNew();
+        var events = new[] { new NodeEvents(clock), new NodeEvents(clock), new NodeEvents(clock) };
+        var nodes = new List<ClusterNode>();
+        try
+        {
+            nodes = await StartNodes(events, patient: 0);
+            var (cutOff, heir) = (events[0], events[1]);
+            Assert.True(Poll.Until(() => cutOff.Of<CheckpointSaved>().Any(c => c.Record.Step >= 3), 240), string.Join("\n", cutOff.Lines));
+
+            // The coordinator's node is cut off, and at once the two other nodes' devices restart
+            // (killed from here; their supervisors start them again with fresh replicas), so that no
+            // survivor holds the run's state when the new coordinator asks.
+            await Partition(nodes, 0, Blackhole.Instance);
+            long committed = cutOff.Of<CheckpointSaved>().Max(c => c.Record.Step);
+            foreach (var node in nodes.Skip(1))
+            {
+                node.System.ActorSelection($"/user/{ActorPaths.NodeAgent}/device-cpu-0").Tell(Kill.Instance);
+            }
+
+            Assert.True(Poll.Until(() => heir.Lines.Any(l => l.Contains("continuing from the newest committed checkpoint", StringComparison.Ordinal)), 180),
+                string.Join("\n", heir.Lines));
+            string line = heir.Lines.First(l => l.Contains("continuing from the newest committed checkpoint", StringComparison.Ordinal));
+            output.WriteLine(line);
+            var finished = await nodes[1].Completion.WaitAsync(TimeSpan.FromMinutes(4));
+            Assert.True(finished is JobEnded { Succeeded: true }, $"{finished}\n{string.Join("\n", heir.Lines)}");
+            Assert.True(await nodes[2].Completion.WaitAsync(TimeSpan.FromSeconds(60)) is JobEnded { Succeeded: true });
+
+            // The newest checkpoint the cut-off coordinator committed (or a later one it committed
+            // before the takeover fenced it) is where the run goes on; every later step runs once.
+            var after = heir.Of<TrainingProgress>().Select(p => p.Step).ToList();
+            long resumedAt = after[0];
+            Assert.Contains($"(step {resumedAt})", line);
+            Assert.True(resumedAt >= committed, $"the run went on at step {resumedAt}, but step {committed} was committed");
+            Assert.Equal(Enumerable.Range((int)resumedAt, (int)(Steps - resumedAt)).Select(s => (long)s), after);
+            Assert.Equal(2, Assert.Single(heir.Of<ReplicasVerified>()).NumReplicas);
+            Assert.Contains(heir.Of<CheckpointSaved>(), c => c.Record.Step == Steps);
+            await Partition(nodes, 0, Unthrottled.Instance);
         }
         finally
         {

@@ -54,7 +54,7 @@ public sealed class SharedJournalProcessSpecs(SyntheticDataFixture fixture, ITes
     [Fact]
     public void Should_refuse_in_one_line_a_postgresql_journal_without_its_variable_or_that_cannot_be_reached()
     {
-        var noVariable = GppfProcess.Run(fixture.Root, fixture.Job(Path.Combine(fixture.Root, "pg-novar"), 2, 0,
+        var noVariable = GppfProcess.Run(fixture.Root, fixture.Job(Path.Combine(fixture.Root, "pg-novar"), 4, 0,
             PostgreSql("--set", "checkpoint.journal_connection_env=GPPF_TEST_UNSET_JOURNAL")));
         Assert.Equal(2, noVariable.ExitCode);
         Assert.Contains("GPPF_TEST_UNSET_JOURNAL (checkpoint.journal_connection_env)", noVariable.Output);
@@ -66,7 +66,7 @@ public sealed class SharedJournalProcessSpecs(SyntheticDataFixture fixture, ITes
         {
             ["GPPF_JOURNAL_CONNECTION"] = $"Host=127.0.0.1;Port={port};Username=gppf;Password={Secret};Database=runs;Timeout=3",
         };
-        var unreachable = GppfProcess.Run(fixture.Root, fixture.Job(Path.Combine(fixture.Root, "pg-down"), 2, 0, PostgreSql()), environment);
+        var unreachable = GppfProcess.Run(fixture.Root, fixture.Job(Path.Combine(fixture.Root, "pg-down"), 4, 0, PostgreSql()), environment);
         output.WriteLine(unreachable.Output);
         Assert.Equal(2, unreachable.ExitCode);
         Assert.Contains($"PostgreSQL journal 127.0.0.1:{port}/runs (user gppf) cannot be used", unreachable.Output);
