@@ -253,11 +253,15 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         Receive<DeviceFailedToStart>(m => log.Warning("{0} could not start again and leaves the job: {1}", m.Device, m.Reason));
         Receive<NodeDowned>(m =>
         {
-            foreach (var device in DownedDevices(m))
+            var devices = DownedDevices(m);
+            foreach (var device in devices)
             {
                 LoseQuietly(device);
             }
-            FormGroupOnceSettled($"node {m.Node} was downed");
+            if (devices.Count > 0)
+            {
+                FormGroupOnceSettled($"node {m.Node} was downed");
+            }
         });
         Receive<Terminated>(m =>
         {
