@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
+using GppfActors.Actors.Logging;
 using GppfActors.Actors.Node;
 using GppfActors.Actors.Sampling;
 using GppfActors.Actors.Schedule;
@@ -583,6 +584,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var snapshot = new CoordinatorSnapshot(step, membership.Epoch, ranks.Count, drawn.StateBefore ?? "", scheduled.StateJson ?? "",
             capture.LastCommittedStep, nonFinite.Total, nonFinite.Consecutive);
         stepClock.Restart();
+        NodeRunContext.For(Context.System).At(membership.Epoch, step);
         for (int r = 0; r < ranks.Count; r++)
         {
             var next = new NextStepHint(step + 1, drawn.NextTasks[r], drawn.NextIndices[r]);

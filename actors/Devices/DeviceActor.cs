@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using GppfActors.Actors.Checkpointing;
+using GppfActors.Actors.Logging;
 using GppfActors.Collectives;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Training;
@@ -183,6 +184,7 @@ public sealed class DeviceActor : ReceiveActor
             return;
         }
         lastSnapshot = message.Snapshot ?? lastSnapshot;
+        NodeRunContext.For(Context.System).At(message.Epoch, message.Step);
         var plan = new StepPlan(message.Step, message.Task, message.ActiveTasks, mode, message.Tau, message.LearningRate, seed)
         {
             SyncBatchNorm = syncBatchNorm,

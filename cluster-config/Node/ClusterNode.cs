@@ -8,6 +8,7 @@ using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Workloads;
 using GppfActors.Collectives;
+using Microsoft.Extensions.Logging;
 
 namespace GppfActors.ClusterConfig.Node;
 
@@ -35,13 +36,14 @@ public sealed class ClusterNode : IAsyncDisposable
         Completion = completion;
     }
 
-    /// <summary>The node's actor system (the partition spec cuts its traffic).</summary>
-    internal ActorSystem System => system;
+    /// <summary>The node's actor system.</summary>
+    public ActorSystem System => system;
 
     /// <summary>Completes with <see cref="JobEnded"/> or <see cref="NodeRemoved"/>.</summary>
     public Task<object> Completion { get; }
 
-    public static Task<ClusterNode> StartAsync(JobConfig job, string resolvedJson, ClusterOptions cluster, ResumeOptions resume, Action<object> onEvent, Action<string> log)
+    public static Task<ClusterNode> StartAsync(JobConfig job, string resolvedJson, ClusterOptions cluster, ResumeOptions resume, Action<object> onEvent, Action<string> log,
+        ILoggerFactory? loggers = null)
     {
         cluster.Validate();
         var devices = DeviceId.ParseList(job.Train.Devices).Select(d => d with { Node = cluster.NodeName }).ToList();
@@ -55,7 +57,7 @@ public sealed class ClusterNode : IAsyncDisposable
         // SQLite journal there) may each be on any node, now or after a failover.
         RunFolder.CheckWritable(job.Checkpoint.Dir);
 
-        var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.ClusterSetup(NodeConfig.Cluster(cluster, JournalStore.For(job).Config)));
+        var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.Setup(NodeConfig.Cluster(cluster, JournalStore.For(job).Config), loggers));
         CollectiveNode? collectives = null;
         try
         {

@@ -3,7 +3,9 @@ using System.Text.Json;
 using Akka.Actor.Setup;
 using Akka.Configuration;
 using GppfActors.Actors;
+using GppfActors.Actors.Logging;
 using GppfActors.Actors.Messages;
+using Microsoft.Extensions.Logging;
 
 namespace GppfActors.ClusterConfig.Node;
 
@@ -200,4 +202,14 @@ public static class NodeConfig
 
     /// <summary>The setup of a cluster node's actor system: the config, and Hyperion restricted to the project's types.</summary>
     public static ActorSystemSetup ClusterSetup(Config config) => ActorSystemConfig.Setup(config);
+
+    /// <summary>
+    /// The setup of a node's actor system (<see cref="ActorSystemConfig.Setup"/>); with
+    /// <paramref name="loggers"/>, Akka's own log goes to them instead of standard output
+    /// (<see cref="RunLogSetup"/>), so a host that writes JSON lines has every line in one format.
+    /// </summary>
+    public static ActorSystemSetup Setup(Config config, ILoggerFactory? loggers) =>
+        loggers is null
+            ? ActorSystemConfig.Setup(config)
+            : ActorSystemConfig.Setup(RunLogSetup.Config.WithFallback(config)).And(new RunLogSetup(loggers));
 }

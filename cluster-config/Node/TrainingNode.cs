@@ -8,6 +8,7 @@ using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Workloads;
 using GppfActors.Collectives;
 
+using Microsoft.Extensions.Logging;
 namespace GppfActors.ClusterConfig.Node;
 
 /// <summary>
@@ -41,11 +42,15 @@ public sealed class TrainingNode : IAsyncDisposable
     /// <summary>Completes with <see cref="TrainingFinished"/> or <see cref="TrainingFailed"/>.</summary>
     public Task<object> Completion { get; }
 
+    /// <summary>The run's actor system.</summary>
+    public ActorSystem System => system;
+
     /// <summary>The step this run starts from (0, or the resumed checkpoint's).</summary>
     public long StartStep { get; }
 
     /// <summary>Starts the run; every refusal (a locked or foreign run folder, a journal that cannot be used, nothing to resume) throws with one line naming the file or key.</summary>
-    public static async Task<TrainingNode> StartAsync(JobConfig job, string resolvedJson, ResumeOptions resume, Action<object> onEvent, Action<string> log)
+    public static async Task<TrainingNode> StartAsync(JobConfig job, string resolvedJson, ResumeOptions resume, Action<object> onEvent, Action<string> log,
+        ILoggerFactory? loggers = null)
     {
         var folder = RunFolder.Open(job.Checkpoint.Dir, JobObjects.Identity(job));
         ActorSystem? system = null;
@@ -63,7 +68,7 @@ public sealed class TrainingNode : IAsyncDisposable
             // Data errors are found before the actor system starts, so a refusal never races the journal's start-up.
             var datasets = JobDatasets.Open(job);
 
-            system = ActorSystem.Create(NodeConfig.SystemName, ActorSystemConfig.Setup(NodeConfig.SingleProcess(store.Config)));
+            system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.Setup(NodeConfig.SingleProcess(store.Config), loggers));
             var journal = system.ActorOf(JournalProps(job, store.PersistenceId(job, folder)), ActorPaths.CheckpointJournalSupervisor);
             var run = await RunPreparation.PrepareAsync(job, resolvedJson, resume, folder, journal, devices.Count, datasets, log);
             var (sampler, schedule, settings) = (run.Sampler, run.Schedule, run.Settings);

@@ -3,7 +3,9 @@ using System.Threading.Channels;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
+using GppfActors.Host.Logging;
 using GppfActors.Host.Training;
+using Serilog.Events;
 using Spectre.Console;
 
 namespace GppfActors.Host.Commands;
@@ -37,12 +39,13 @@ internal static class NodeCommand
         var heartbeatPause = new Option<double?>("--failure-detection-seconds") { Description = "Tolerated heartbeat silence before a node is unreachable (default 3)" };
         var stableAfter = new Option<double?>("--stable-after-seconds") { Description = "Quiet time before the split-brain resolver downs unreachable nodes (default 5)" };
         var akkaConfig = new Option<string?>("--akka-config") { Description = "A HOCON file laid over the node's Akka settings (TLS for Akka.Remote, a public hostname)" };
+        var logFormat = TrainCommand.LogFormatOption();
         var command = new Command("node", "Run one node of a training cluster (Akka.Cluster; the coordinator runs on the oldest node)")
         {
             job, listen, seeds, discovery, contactPoints, managementPort, podLabelSelector, podNamespace, managementPortName,
-            devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig,
+            devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig, logFormat,
         };
-        command.SetAction((parse, cancel) =>
+        command.SetAction(async (parse, cancel) =>
         {
             ClusterOptions options;
             try
@@ -62,18 +65,20 @@ internal static class NodeCommand
             }
             catch (ArgumentException e)
             {
-                AnsiConsole.Console.MarkupLine($"[red]cannot start:[/] {Markup.Escape(e.Message)}");
-                return Task.FromResult(TrainCommand.CannotStart);
+                using var refused = RunOutput.For(parse.GetValue(logFormat)!, AnsiConsole.Console, parse.GetValue(listen)!);
+                refused.Line(LogEventLevel.Error, $"[red]cannot start:[/] {Markup.Escape(e.Message)}");
+                return TrainCommand.CannotStart;
             }
-            return RunAsync(parse.GetValue(job)!, parse.GetValue(devices), options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
+            using var output = RunOutput.For(parse.GetValue(logFormat)!, AnsiConsole.Console, options.NodeName);
+            return await RunAsync(output, parse.GetValue(job)!, parse.GetValue(devices), options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
                 parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string jobName, string? devices, ClusterOptions cluster, ResumeOptions resume, string[] sets, int reportEvery, CancellationToken cancel)
+    private static async Task<int> RunAsync(RunOutput output, string jobName, string? devices, ClusterOptions cluster, ResumeOptions resume, string[] sets, int reportEvery,
+        CancellationToken cancel)
     {
-        var console = AnsiConsole.Console;
         JobConfig job;
         string resolved;
         try
@@ -83,26 +88,27 @@ internal static class NodeCommand
         }
         catch (ArgumentException e)
         {
-            console.MarkupLine($"[red]job configuration:[/] {Markup.Escape(e.Message)}");
+            output.Line(LogEventLevel.Error, $"[red]job configuration:[/] {Markup.Escape(e.Message)}");
             return TrainCommand.CannotStart;
         }
-        console.MarkupLine($"[bold]gppf node[/] {Markup.Escape(cluster.NodeName)} job [bold]{Markup.Escape(job.Name)}[/]: devices {job.Train.Devices}, " +
+        output.Line(LogEventLevel.Information, $"[bold]gppf node[/] {Markup.Escape(cluster.NodeName)} job [bold]{Markup.Escape(job.Name)}[/]: devices {job.Train.Devices}, " +
             $"{Markup.Escape(cluster.DescribeJoin())}, min nodes {cluster.MinNodes}");
 
         var events = Channel.CreateUnbounded<object>();
         ClusterNode node;
         try
         {
-            node = await ClusterNode.StartAsync(job, resolved, cluster, resume, e => events.Writer.TryWrite(e), line => events.Writer.TryWrite(new LogLine(line)));
+            node = await ClusterNode.StartAsync(job, resolved, cluster, resume, e => events.Writer.TryWrite(e), line => events.Writer.TryWrite(new LogLine(line)), output.Loggers);
         }
         catch (Exception e)
         {
-            return TrainCommand.CannotStartWith(console, e);
+            return TrainCommand.CannotStartWith(output, e);
         }
         await using (node)
         {
+            output.Attach(node.System);
             // The start step is known only on the coordinator's node; the view counts from 0 elsewhere.
-            using var run = new RunConsole(console, job, 0, reportEvery);
+            using var run = new RunConsole(output, job, 0, reportEvery);
             _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
             JobEnded? ended = null;
             try
@@ -119,7 +125,7 @@ internal static class NodeCommand
             }
             catch (OperationCanceledException)
             {
-                console.MarkupLine("[yellow]interrupted; this node leaves the cluster[/]");
+                output.Line(LogEventLevel.Warning, "[yellow]interrupted; this node leaves the cluster[/]");
                 return 130;
             }
             if (ended is null || !ended.Succeeded || run.Failed is not null)

@@ -3,7 +3,9 @@ using System.Threading.Channels;
 using GppfActors.Actors.Coordinator;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
+using GppfActors.Host.Logging;
 using GppfActors.Host.Training;
+using Serilog.Events;
 using Spectre.Console;
 
 namespace GppfActors.Host.Commands;
@@ -25,18 +27,34 @@ internal static class TrainCommand
         var discardMissing = new Option<bool>("--discard-missing") { Description = "With --resume: when the newest committed checkpoints' folders are gone, resume from the newest one that exists and record the missing ones as discarded" };
         var set = new Option<string[]>("--set") { Description = "Override a job setting, e.g. --set optimizer.lr=0.08 --set tasks.shapes_det.batch_size=2", AllowMultipleArgumentsPerToken = false };
         var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps", DefaultValueFactory = _ => 10 };
-        var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)") { job, devices, resume, discardMissing, set, reportEvery };
-        command.SetAction((parse, cancel) => RunAsync(parse.GetValue(job)!, parse.GetValue(devices), new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-            parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel));
+        var logFormat = LogFormatOption();
+        var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)") { job, devices, resume, discardMissing, set, reportEvery, logFormat };
+        command.SetAction(async (parse, cancel) =>
+        {
+            using var output = RunOutput.For(parse.GetValue(logFormat)!, AnsiConsole.Console, Environment.MachineName);
+            return await RunAsync(output, parse.GetValue(job)!, parse.GetValue(devices), new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
+                parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel);
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(string jobName, string? devices, ResumeOptions resume, string[] sets, int reportEvery, CancellationToken cancel)
+    /// <summary><c>--log-format text|json</c>, shared by <c>train</c> and <c>node</c>.</summary>
+    internal static Option<string> LogFormatOption()
     {
-        var console = AnsiConsole.Console;
+        var option = new Option<string>("--log-format")
+        {
+            Description = "text: lines for a person (default); json: one JSON object per line (Serilog compact format, Akka's log included), each with node, epoch and step",
+            DefaultValueFactory = _ => "text",
+        };
+        option.AcceptOnlyFromAmong([.. RunOutput.Formats]);
+        return option;
+    }
+
+    private static async Task<int> RunAsync(RunOutput output, string jobName, string? devices, ResumeOptions resume, string[] sets, int reportEvery, CancellationToken cancel)
+    {
         if (resume.DiscardMissing && !resume.Resume)
         {
-            console.MarkupLine("[red]cannot start:[/] --discard-missing only applies with --resume");
+            output.Line(LogEventLevel.Error, "[red]cannot start:[/] --discard-missing only applies with --resume");
             return CannotStart;
         }
         JobConfig job;
@@ -48,10 +66,10 @@ internal static class TrainCommand
         }
         catch (ArgumentException e)
         {
-            console.MarkupLine($"[red]job configuration:[/] {Markup.Escape(e.Message)}");
+            output.Line(LogEventLevel.Error, $"[red]job configuration:[/] {Markup.Escape(e.Message)}");
             return CannotStart;
         }
-        console.MarkupLine($"[bold]gppf train[/] job [bold]{Markup.Escape(job.Name)}[/]: {job.Tasks.Count} tasks, backbone {job.Backbone.Preset} x{job.Backbone.NumUnits} units, " +
+        output.Line(LogEventLevel.Information, $"[bold]gppf train[/] job [bold]{Markup.Escape(job.Name)}[/]: {job.Tasks.Count} tasks, backbone {job.Backbone.Preset} x{job.Backbone.NumUnits} units, " +
             $"{job.Routing.Mode.ToString().ToLowerInvariant()} routing, {job.Sampling.Mode.ToString().ToLowerInvariant()} sampling, sync BN {(job.SyncBatchNorm ? "on" : "off")}, devices {job.Train.Devices}");
 
         var events = Channel.CreateUnbounded<object>();
@@ -59,7 +77,7 @@ internal static class TrainCommand
         TrainingNode node;
         try
         {
-            node = await TrainingNode.StartAsync(job, resolved, resume, e => events.Writer.TryWrite(e), Log);
+            node = await TrainingNode.StartAsync(job, resolved, resume, e => events.Writer.TryWrite(e), Log, output.Loggers);
         }
         catch (Exception e)
         {
@@ -70,17 +88,18 @@ internal static class TrainCommand
             {
                 if (pending is LogLine line)
                 {
-                    console.MarkupLine(Markup.Escape(line.Message));
+                    output.Line(LogEventLevel.Information, Markup.Escape(line.Message));
                 }
             }
-            return CannotStartWith(console, e);
+            return CannotStartWith(output, e);
         }
 
         await using (node)
         {
-            using var run = new RunConsole(console, job, node.StartStep, reportEvery);
-            console.MarkupLine($"resolved configuration: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, TrainingNode.ResolvedJobFile))}");
-            console.MarkupLine($"checkpoints: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; journal: {Markup.Escape(JournalStore.For(job).Description)}; TensorBoard: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "tensorboard"))}");
+            output.Attach(node.System);
+            using var run = new RunConsole(output, job, node.StartStep, reportEvery);
+            output.Line(LogEventLevel.Information, $"resolved configuration: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, TrainingNode.ResolvedJobFile))}");
+            output.Line(LogEventLevel.Information, $"checkpoints: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; journal: {Markup.Escape(JournalStore.For(job).Description)}; TensorBoard: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "tensorboard"))}");
             _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
             try
             {
@@ -95,25 +114,25 @@ internal static class TrainCommand
             }
             catch (OperationCanceledException)
             {
-                console.MarkupLine("[yellow]interrupted; committed checkpoints are kept, continue with --resume[/]");
+                output.Line(LogEventLevel.Warning, "[yellow]interrupted; committed checkpoints are kept, continue with --resume[/]");
                 return 130;
             }
             if (run.Finished is not { } finished)
             {
                 return Failed;
             }
-            console.MarkupLine($"journal: {Markup.Escape(JournalStore.For(job).Description)}");
+            output.Line(LogEventLevel.Information, $"journal: {Markup.Escape(JournalStore.For(job).Description)}");
             return finished.EvaluationFailures.Count > 0 ? Failed : 0;
         }
     }
 
     /// <summary>One line for a start-up failure (the stack only with GPPF_DEBUG=1).</summary>
-    internal static int CannotStartWith(IAnsiConsole console, Exception e)
+    internal static int CannotStartWith(RunOutput output, Exception e)
     {
-        console.MarkupLine($"[red]cannot start:[/] {Markup.Escape(OneLine(e))}");
+        output.Line(LogEventLevel.Error, $"[red]cannot start:[/] {Markup.Escape(OneLine(e))}");
         if (Environment.GetEnvironmentVariable("GPPF_DEBUG") == "1")
         {
-            console.WriteLine(e.ToString());
+            output.Line(LogEventLevel.Debug, Markup.Escape(e.ToString()));
         }
         return CannotStart;
     }

@@ -17,7 +17,8 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
     private long samplesSinceReport;
     private double secondsSinceReport;
 
-    public void Show(TrainingProgress p)
+    /// <summary>Counts a finished step; at the end of a reporting interval returns what to report.</summary>
+    public ProgressLine? Advance(TrainingProgress p)
     {
         foreach (var (task, loss) in p.LossPerTask)
         {
@@ -28,7 +29,7 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
         long done = p.Step + 1;
         if (done % reportEverySteps != 0 && done != maxSteps)
         {
-            return;
+            return null;
         }
         double elapsed = clock.Elapsed.TotalSeconds;
         double perStep = elapsed / Math.Max(1, done - startStep);
@@ -36,12 +37,21 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
         double imagesPerSecond = samplesSinceReport / Math.Max(1e-9, secondsSinceReport);
         samplesSinceReport = 0;
         secondsSinceReport = 0;
-        string losses = string.Join("  ", lastLoss.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => $"{Markup.Escape(kv.Key)} [yellow]{kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}[/]"));
+        var losses = lastLoss.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value);
+        return new ProgressLine(p.Step, done, maxSteps, eta, p.LearningRate, p.Tau, imagesPerSecond, p.WorldSize, p.Epoch, losses);
+    }
+
+    public void Show(TrainingProgress p)
+    {
+        if (Advance(p) is not { } line)
+        {
+            return;
+        }
+        string losses = string.Join("  ", line.Loss.Select(kv => $"{Markup.Escape(kv.Key)} [yellow]{kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}[/]"));
         console.MarkupLine(
-            $"step [bold]{done,6}[/]/{maxSteps}  eta {eta:hh\\:mm\\:ss}  lr {p.LearningRate.ToString("0.0000", CultureInfo.InvariantCulture)}  " +
-            $"tau {p.Tau.ToString("0.000", CultureInfo.InvariantCulture)}  {imagesPerSecond.ToString("0", CultureInfo.InvariantCulture),5} img/s  " +
-            $"devices {p.WorldSize}  loss {losses}");
+            $"step [bold]{line.Done,6}[/]/{maxSteps}  eta {line.Eta:hh\\:mm\\:ss}  lr {line.LearningRate.ToString("0.0000", CultureInfo.InvariantCulture)}  " +
+            $"tau {line.Tau.ToString("0.000", CultureInfo.InvariantCulture)}  {line.ImagesPerSecond.ToString("0", CultureInfo.InvariantCulture),5} img/s  " +
+            $"devices {line.Devices}  loss {losses}");
     }
 
     public void Show(EvaluationReport report)
@@ -75,3 +85,11 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
     public void Show(TrainingFailed failed) =>
         console.MarkupLine($"[red]training failed at step {failed.Step}:[/] {Markup.Escape(failed.Reason)}");
 }
+
+/// <summary>
+/// One reporting interval: the step that finished (<paramref name="Step"/>, 0-based) and the count
+/// done, the ETA, the schedule, images per second over the interval, the devices and epoch, and
+/// each task's loss smoothed over steps (exponential, 0.9).
+/// </summary>
+internal sealed record ProgressLine(long Step, long Done, long MaxSteps, TimeSpan Eta, double LearningRate, double Tau, double ImagesPerSecond, int Devices, long Epoch,
+    IReadOnlyDictionary<string, double> Loss);

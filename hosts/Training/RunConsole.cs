@@ -3,6 +3,7 @@ using GppfActors.Actors.Coordinator;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
+using GppfActors.Host.Logging;
 using Spectre.Console;
 
 namespace GppfActors.Host.Training;
@@ -11,10 +12,24 @@ namespace GppfActors.Host.Training;
 /// What a run prints and records, for `gppf train` and `gppf node` alike: progress lines, evaluation
 /// tables, membership and node changes, checkpoints, the final table; and the TensorBoard files.
 /// </summary>
-internal sealed class RunConsole(IAnsiConsole console, JobConfig job, long startStep, int reportEvery) : IDisposable
+internal sealed class RunConsole : IDisposable
 {
-    private readonly ProgressView view = new(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console);
+    private readonly IAnsiConsole console;
+    private readonly JobConfig job;
+    private readonly long startStep;
+    private readonly ProgressView view;
+    private readonly RunEventLog? json;
     private TensorBoardSink? sink;
+
+    /// <summary>Shows the run on <paramref name="output"/>: the terminal, or JSON lines (<see cref="RunEventLog"/>).</summary>
+    public RunConsole(RunOutput output, JobConfig job, long startStep, int reportEvery)
+    {
+        console = output.Console;
+        this.job = job;
+        this.startStep = startStep;
+        view = new ProgressView(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console);
+        json = output.Json is { } log ? new RunEventLog(log, view) : null;
+    }
 
     /// <summary>The final event, once the run finished.</summary>
     public TrainingFinished? Finished { get; private set; }
@@ -25,6 +40,12 @@ internal sealed class RunConsole(IAnsiConsole console, JobConfig job, long start
     /// <summary>Shows one event. The TensorBoard files are opened on the first training event (only the coordinator's node has those).</summary>
     public void Show(object e)
     {
+        if (json is not null)
+        {
+            Record(e);
+            json.Write(e);
+            return;
+        }
         switch (e)
         {
             case LogLine line: console.MarkupLine($"[grey]{Markup.Escape(line.Message)}[/]"); break;
@@ -49,6 +70,19 @@ internal sealed class RunConsole(IAnsiConsole console, JobConfig job, long start
     }
 
     public void Dispose() => sink?.Dispose();
+
+    // JSON mode: what the text mode records besides printing (the outcome, the TensorBoard files).
+    private void Record(object e)
+    {
+        switch (e)
+        {
+            case TrainingProgress p: Sink().Write(p); break;
+            case StepSkipped s: Sink().Write(s); break;
+            case EvaluationReport r: Sink().Write(r); break;
+            case TrainingFailed f: Failed = f; break;
+            case TrainingFinished f: Finished = f; break;
+        }
+    }
 
     private TensorBoardSink Sink() => sink ??= new TensorBoardSink(Path.Combine(job.Checkpoint.Dir, "tensorboard"), startStep);
 
