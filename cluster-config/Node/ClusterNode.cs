@@ -35,8 +35,8 @@ public sealed class ClusterNode : IAsyncDisposable
         Completion = completion;
     }
 
-    /// <summary>The node's actor system (the partition spec cuts its traffic).</summary>
-    internal ActorSystem System => system;
+    /// <summary>The node's actor system (the live view reads the cluster's members from it; the partition spec cuts its traffic).</summary>
+    public ActorSystem System => system;
 
     /// <summary>Completes with <see cref="JobEnded"/> or <see cref="NodeRemoved"/>.</summary>
     public Task<object> Completion { get; }

@@ -4,6 +4,7 @@ using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
 using GppfActors.Host.Training;
+using GppfActors.Host.Web;
 using Spectre.Console;
 
 namespace GppfActors.Host.Commands;
@@ -42,6 +43,9 @@ internal static class NodeCommand
             job, listen, seeds, discovery, contactPoints, managementPort, podLabelSelector, podNamespace, managementPortName,
             devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig,
         };
+        var web = new LiveViewOptions();
+        command.Options.Add(web.Port);
+        command.Options.Add(web.Host);
         command.SetAction((parse, cancel) =>
         {
             ClusterOptions options;
@@ -66,7 +70,7 @@ internal static class NodeCommand
                 return Task.FromResult(TrainCommand.CannotStart);
             }
             return RunAsync(parse.GetValue(job)!, parse.GetValue(devices), options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-                parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel);
+                [.. parse.GetValue(set) ?? [], .. web.Overrides(parse)], parse.GetValue(reportEvery), cancel);
         });
         return command;
     }
@@ -89,6 +93,21 @@ internal static class NodeCommand
         console.MarkupLine($"[bold]gppf node[/] {Markup.Escape(cluster.NodeName)} job [bold]{Markup.Escape(job.Name)}[/]: devices {job.Train.Devices}, " +
             $"{Markup.Escape(cluster.DescribeJoin())}, min nodes {cluster.MinNodes}");
 
+        // Every node may serve the page; only the coordinator's node has training to show, and the
+        // others say so and list the members. Bound before joining, so a port in use refuses the start.
+        var live = new LiveState(LiveViewOptions.Describe(job, cluster.NodeName), hostsTraining: false);
+        LiveView? view;
+        try
+        {
+            view = await LiveViewOptions.StartAsync(job, live, console);
+        }
+        catch (ArgumentException e)
+        {
+            console.MarkupLine($"[red]cannot start:[/] {Markup.Escape(e.Message)}");
+            return TrainCommand.CannotStart;
+        }
+        await using var served = view;
+
         var events = Channel.CreateUnbounded<object>();
         ClusterNode node;
         try
@@ -99,6 +118,7 @@ internal static class NodeCommand
         {
             return TrainCommand.CannotStartWith(console, e);
         }
+        live.ReadMembersFrom(LiveMembers.Of(node.System));
         await using (node)
         {
             // The start step is known only on the coordinator's node; the view counts from 0 elsewhere.
@@ -110,6 +130,7 @@ internal static class NodeCommand
                 await foreach (var e in events.Reader.ReadAllAsync(cancel))
                 {
                     run.Show(e);
+                    live.Apply(e);
                     ended = e as JobEnded ?? ended;
                     if (e is NodeRemoved)
                     {
