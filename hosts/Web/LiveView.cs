@@ -41,7 +41,10 @@ internal sealed class LiveView : IAsyncDisposable
     /// <summary>Where the page is, e.g. <c>http://127.0.0.1:8080/</c>.</summary>
     public string Url { get; }
 
-    /// <summary>Binds <paramref name="host"/>:<paramref name="port"/> and serves; throws <see cref="ArgumentException"/> naming the setting when the address cannot be bound.</summary>
+    /// <summary>
+    /// Binds <paramref name="host"/>:<paramref name="port"/> and serves; throws <see cref="ArgumentException"/>
+    /// naming the setting when the address cannot be bound (in use, not this machine's, not permitted).
+    /// </summary>
     public static async Task<LiveView> StartAsync(string host, int port, LiveState state)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = typeof(LiveView).Assembly.GetName().Name });
@@ -54,7 +57,7 @@ internal sealed class LiveView : IAsyncDisposable
         {
             await app.StartAsync();
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
             await app.DisposeAsync();
             throw new ArgumentException($"live view: cannot listen on {host}:{port} (observability.web_port / --web-port): {e.Message}", e);
