@@ -24,6 +24,10 @@ public sealed class LiveViewSpecs
         Assert.Contains("function renderHeatmap", await http.GetStringAsync("/live.js"));
         Assert.Contains("\"maxSteps\":10", await http.GetStringAsync("/api/state"));
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/nothing")).StatusCode);
+        using (var head = new HttpRequestMessage(HttpMethod.Head, "/api/state"))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(head)).StatusCode);
+        }
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync("/api/state", new StringContent("{}"))).StatusCode);
     }
 
