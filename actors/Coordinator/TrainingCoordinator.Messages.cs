@@ -2,7 +2,10 @@ using GppfActors.Actors.Messages;
 
 namespace GppfActors.Actors.Coordinator;
 
-/// <summary>Progress of one finished step, for displays and event files.</summary>
+/// <summary>
+/// Progress of one finished step, for displays and event files. <paramref name="Devices"/>: what
+/// each device of the step ran, in rank order.
+/// </summary>
 public sealed record TrainingProgress(
     long Step,
     long Epoch,
@@ -15,7 +18,14 @@ public sealed record TrainingProgress(
     IReadOnlyDictionary<string, int> SamplesPerTask,
     double StepSeconds,
     double SlowestDeviceSeconds,
-    double DataSeconds) : IGppfMessage;
+    double DataSeconds,
+    IReadOnlyList<DeviceStep> Devices) : IGppfMessage;
+
+/// <summary>
+/// One device's part of a finished step: the device on its node (<c>cpu:1</c>), the node
+/// (<c>host:port</c>, empty in a single-process run), the task it ran and its step time in seconds.
+/// </summary>
+public sealed record DeviceStep(string Device, string Node, string Task, double Seconds) : IGppfMessage;
 
 /// <summary>
 /// Held-out metrics of every task at a step, each task's unit-selection probabilities ([L][N]),

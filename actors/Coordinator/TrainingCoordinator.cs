@@ -678,7 +678,16 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         listener?.Tell(new TrainingProgress(finished.Step, membership.Epoch, finished.WorldSize, scheduled?.LearningRate ?? 0, scheduled?.Tau ?? 0,
             lossPerTask, metricsPerTask, done.Sum(c => c.Samples), done.GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.Sum(c => c.Samples)),
             stepClock.Elapsed.TotalSeconds,
-            done.Count == 0 ? 0 : done.Max(c => c.Timings.Total), done.Count == 0 ? 0 : done.Max(c => c.Timings.Data)));
+            done.Count == 0 ? 0 : done.Max(c => c.Timings.Total), done.Count == 0 ? 0 : done.Max(c => c.Timings.Data),
+            done.OrderBy(c => c.Rank).Select(DeviceStepOf).ToList()));
+    }
+
+    // The ranks are the current epoch's (a step is reported before the next epoch forms).
+    private DeviceStep DeviceStepOf(StepCompleted completed)
+    {
+        var ranks = membership.Ranks;
+        var id = completed.Rank < ranks.Count && membership.IsLive(ranks[completed.Rank]) ? membership.IdOf(ranks[completed.Rank]) : null;
+        return new DeviceStep(id?.Local ?? $"rank {completed.Rank}", id?.Node ?? "", completed.Task, completed.Timings.Total);
     }
 
     // Evaluation runs every task on its held-out split, tasks spread over the devices; no collectives.

@@ -40,6 +40,9 @@ public sealed record JobConfig
 
     public CollectivesSection Collectives { get; init; } = new();
 
+    /// <summary>What the run serves for watching it (nothing by default).</summary>
+    public ObservabilitySection Observability { get; init; } = new();
+
     public IReadOnlyList<TaskDefinition> Tasks { get; init; } = [];
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid key; returns this.</summary>
@@ -54,6 +57,7 @@ public sealed record JobConfig
         Eval.Validate();
         Checkpoint.Validate();
         Collectives.Validate();
+        Observability.Validate();
         Check(Tasks.Count > 0, "tasks", "must list at least one task");
         foreach (var task in Tasks)
         {
@@ -200,4 +204,24 @@ public sealed record CheckpointSection(string Dir = "runs/job", int EverySteps =
 public sealed record CollectivesSection(double TimeoutSeconds = 60)
 {
     public void Validate() => JobConfig.Check(TimeoutSeconds > 0 && double.IsFinite(TimeoutSeconds), "collectives.timeout_seconds", $"must be > 0, got {TimeoutSeconds}");
+}
+
+/// <summary>
+/// What a run serves for watching it. Each setting is its own property, so that every endpoint
+/// stays a separate block.
+/// </summary>
+public sealed record ObservabilitySection
+{
+    /// <summary>Port of the live web view (read-only page and <c>/api/state</c>); 0 = off.</summary>
+    public int WebPort { get; init; }
+
+    /// <summary>Address the live web view binds to: loopback unless an operator opens it up.</summary>
+    public string WebHost { get; init; } = "127.0.0.1";
+
+    public void Validate()
+    {
+        JobConfig.Check(WebPort is >= 0 and <= 65535, "observability.web_port", $"must be in [0, 65535] (0 = no live view), got {WebPort}");
+        JobConfig.Check(System.Net.IPAddress.TryParse(WebHost, out _) || WebHost == "localhost", "observability.web_host",
+            $"must be an IP address to bind to (127.0.0.1, 0.0.0.0, ::1) or localhost, got '{WebHost}'");
+    }
 }

@@ -36,7 +36,7 @@ public sealed class ClusterNode : IAsyncDisposable
         Completion = completion;
     }
 
-    /// <summary>The node's actor system.</summary>
+    /// <summary>The node's actor system (the live view reads the cluster's members from it; the partition spec cuts its traffic).</summary>
     public ActorSystem System => system;
 
     /// <summary>Completes with <see cref="JobEnded"/> or <see cref="NodeRemoved"/>.</summary>

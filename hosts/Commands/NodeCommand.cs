@@ -5,6 +5,7 @@ using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
 using GppfActors.Host.Logging;
 using GppfActors.Host.Training;
+using GppfActors.Host.Web;
 using Serilog.Events;
 using Spectre.Console;
 
@@ -45,6 +46,9 @@ internal static class NodeCommand
             job, listen, seeds, discovery, contactPoints, managementPort, podLabelSelector, podNamespace, managementPortName,
             devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig, logFormat,
         };
+        var web = new LiveViewOptions();
+        command.Options.Add(web.Port);
+        command.Options.Add(web.Host);
         command.SetAction(async (parse, cancel) =>
         {
             ClusterOptions options;
@@ -71,7 +75,7 @@ internal static class NodeCommand
             }
             using var output = RunOutput.For(parse.GetValue(logFormat)!, AnsiConsole.Console, options.NodeName);
             return await RunAsync(output, parse.GetValue(job)!, parse.GetValue(devices), options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-                parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel);
+                [.. parse.GetValue(set) ?? [], .. web.Overrides(parse)], parse.GetValue(reportEvery), cancel);
         });
         return command;
     }
@@ -94,6 +98,21 @@ internal static class NodeCommand
         output.Line(LogEventLevel.Information, $"[bold]gppf node[/] {Markup.Escape(cluster.NodeName)} job [bold]{Markup.Escape(job.Name)}[/]: devices {job.Train.Devices}, " +
             $"{Markup.Escape(cluster.DescribeJoin())}, min nodes {cluster.MinNodes}");
 
+        // Every node may serve the page; only the coordinator's node has training to show, and the
+        // others say so and list the members. Bound before joining, so a port in use refuses the start.
+        var live = new LiveState(LiveViewOptions.Describe(job, cluster.NodeName), hostsTraining: false);
+        LiveView? view;
+        try
+        {
+            view = await LiveViewOptions.StartAsync(job, live, text => output.Line(LogEventLevel.Information, Markup.Escape(text)));
+        }
+        catch (ArgumentException e)
+        {
+            output.Line(LogEventLevel.Error, $"[red]cannot start:[/] {Markup.Escape(e.Message)}");
+            return TrainCommand.CannotStart;
+        }
+        await using var served = view;
+
         var events = Channel.CreateUnbounded<object>();
         ClusterNode node;
         try
@@ -104,6 +123,7 @@ internal static class NodeCommand
         {
             return TrainCommand.CannotStartWith(output, e);
         }
+        live.ReadMembersFrom(LiveMembers.Of(node.System));
         await using (node)
         {
             output.Attach(node.System);
@@ -116,6 +136,7 @@ internal static class NodeCommand
                 await foreach (var e in events.Reader.ReadAllAsync(cancel))
                 {
                     run.Show(e);
+                    live.Apply(e);
                     ended = e as JobEnded ?? ended;
                     if (e is NodeRemoved)
                     {

@@ -5,6 +5,7 @@ using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
 using GppfActors.Host.Logging;
 using GppfActors.Host.Training;
+using GppfActors.Host.Web;
 using Serilog.Events;
 using Spectre.Console;
 
@@ -28,12 +29,15 @@ internal static class TrainCommand
         var set = new Option<string[]>("--set") { Description = "Override a job setting, e.g. --set optimizer.lr=0.08 --set tasks.shapes_det.batch_size=2", AllowMultipleArgumentsPerToken = false };
         var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps", DefaultValueFactory = _ => 10 };
         var logFormat = LogFormatOption();
+        var web = new LiveViewOptions();
         var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)") { job, devices, resume, discardMissing, set, reportEvery, logFormat };
+        command.Options.Add(web.Port);
+        command.Options.Add(web.Host);
         command.SetAction(async (parse, cancel) =>
         {
             using var output = RunOutput.For(parse.GetValue(logFormat)!, AnsiConsole.Console, Environment.MachineName);
             return await RunAsync(output, parse.GetValue(job)!, parse.GetValue(devices), new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-                parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel);
+                [.. parse.GetValue(set) ?? [], .. web.Overrides(parse)], parse.GetValue(reportEvery), cancel);
         });
         return command;
     }
@@ -72,6 +76,21 @@ internal static class TrainCommand
         output.Line(LogEventLevel.Information, $"[bold]gppf train[/] job [bold]{Markup.Escape(job.Name)}[/]: {job.Tasks.Count} tasks, backbone {job.Backbone.Preset} x{job.Backbone.NumUnits} units, " +
             $"{job.Routing.Mode.ToString().ToLowerInvariant()} routing, {job.Sampling.Mode.ToString().ToLowerInvariant()} sampling, sync BN {(job.SyncBatchNorm ? "on" : "off")}, devices {job.Train.Devices}");
 
+        // The live view binds before the run starts, so a port in use refuses the start with nothing changed.
+        var live = new LiveState(LiveViewOptions.Describe(job, "this process"), hostsTraining: true);
+        live.ReadMembersFrom(LiveMembers.SingleProcess);
+        LiveView? view;
+        try
+        {
+            view = await LiveViewOptions.StartAsync(job, live, text => output.Line(LogEventLevel.Information, Markup.Escape(text)));
+        }
+        catch (ArgumentException e)
+        {
+            output.Line(LogEventLevel.Error, $"[red]cannot start:[/] {Markup.Escape(e.Message)}");
+            return CannotStart;
+        }
+        await using var served = view;
+
         var events = Channel.CreateUnbounded<object>();
         void Log(string message) => events.Writer.TryWrite(new LogLine(message));
         TrainingNode node;
@@ -106,6 +125,7 @@ internal static class TrainCommand
                 await foreach (var e in events.Reader.ReadAllAsync(cancel))
                 {
                     run.Show(e);
+                    live.Apply(e);
                     if (e is TrainingFailed)
                     {
                         return Failed;

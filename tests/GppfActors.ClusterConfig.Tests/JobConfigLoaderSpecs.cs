@@ -87,6 +87,8 @@ public class JobConfigLoaderSpecs
     [InlineData("checkpoint.journal_connection_env=not a name", "checkpoint.journal_connection_env")]
     [InlineData("train.intra_op_threads=-1", "train.intra_op_threads")]
     [InlineData("train.max_steps=20", "optimizer.warmup_steps")]
+    [InlineData("observability.web_port=70000", "observability.web_port")]
+    [InlineData("observability.web_host=not an address", "observability.web_host")]
     public void Should_name_the_key_when_a_value_is_invalid(string assignment, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", [assignment]));

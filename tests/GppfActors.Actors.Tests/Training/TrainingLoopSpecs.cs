@@ -74,6 +74,10 @@ public class TrainingLoopSpecs() : TestKit(ActorSystemConfig.Base)
         }
         Assert.Equal(Enumerable.Range(0, 30).Select(i => (long)i), progress.Select(p => p.Step));
         Assert.All(progress, p => Assert.Equal(24, p.Samples));
+        // Each device of the step, in rank order, with the task it ran (those the step's samples came from).
+        Assert.All(progress, p => Assert.Equal(["cpu:0", "cpu:1", "cpu:2"], p.Devices.Select(d => d.Device)));
+        Assert.All(progress, p => Assert.Equal(p.SamplesPerTask.Keys.Order(), p.Devices.Select(d => d.Task).Distinct().Order()));
+        Assert.All(progress.SelectMany(p => p.Devices), d => Assert.True(d.Seconds > 0 && d.Node.Length == 0, $"{d}"));
         Assert.Equal([15L, 30L], evaluations.Select(e => e.Step));
         Assert.Equal(30, finished.Step);
         Assert.True(finished.FinalMetrics["stripes"]["top1"] > 0.5, "stripes should be learned in 30 steps");
