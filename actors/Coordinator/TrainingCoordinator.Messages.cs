@@ -2,7 +2,10 @@ using GppfActors.Actors.Messages;
 
 namespace GppfActors.Actors.Coordinator;
 
-/// <summary>Progress of one finished step, for displays and event files.</summary>
+/// <summary>
+/// Progress of one finished step, for displays, event files and metrics. <paramref name="UnitProbabilities"/>:
+/// the unit-selection probabilities ([L][N]) after the step of each task that ran in it.
+/// </summary>
 public sealed record TrainingProgress(
     long Step,
     long Epoch,
@@ -15,7 +18,8 @@ public sealed record TrainingProgress(
     IReadOnlyDictionary<string, int> SamplesPerTask,
     double StepSeconds,
     double SlowestDeviceSeconds,
-    double DataSeconds) : IGppfMessage;
+    double DataSeconds,
+    IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<double>>> UnitProbabilities) : IGppfMessage;
 
 /// <summary>
 /// Held-out metrics of every task at a step, each task's unit-selection probabilities ([L][N]),

@@ -676,8 +676,13 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         listener?.Tell(new TrainingProgress(finished.Step, membership.Epoch, finished.WorldSize, scheduled?.LearningRate ?? 0, scheduled?.Tau ?? 0,
             lossPerTask, metricsPerTask, done.Sum(c => c.Samples), done.GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.Sum(c => c.Samples)),
             stepClock.Elapsed.TotalSeconds,
-            done.Count == 0 ? 0 : done.Max(c => c.Timings.Total), done.Count == 0 ? 0 : done.Max(c => c.Timings.Data)));
+            done.Count == 0 ? 0 : done.Max(c => c.Timings.Total), done.Count == 0 ? 0 : done.Max(c => c.Timings.Data),
+            UnitProbabilitiesPerTask(done)));
     }
+
+    // Every replica holds the same controllers after a step, so any device that ran a task reports its routing.
+    private static IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<double>>> UnitProbabilitiesPerTask(IEnumerable<StepCompleted> done) =>
+        done.Where(c => c.UnitProbabilities is not null).GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.First().UnitProbabilities!);
 
     // Evaluation runs every task on its held-out split, tasks spread over the devices; no collectives.
     private void StartEvaluation()

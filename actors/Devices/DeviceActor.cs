@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using GppfActors.Actors.Checkpointing;
+using GppfActors.Actors.Metrics;
 using GppfActors.Collectives;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Training;
@@ -23,8 +24,9 @@ public sealed class DeviceActor : ReceiveActor
     private readonly ulong seed;
     private readonly DeviceFaults faults;
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly NodeMetrics? metrics = NodeMetrics.Of(Context.System);
     private IDeviceWorkload? workload;
-    private ICollectiveGroup? group;
+    private CountingCollectiveGroup? group;
     private long epoch = -1;
     private bool writing;
 
@@ -103,6 +105,12 @@ public sealed class DeviceActor : ReceiveActor
         coordinator.Tell(new DeviceStarted(device, collectives.ProcessId, collectives.Endpoint));
     }
 
+    protected override void PostRestart(Exception reason)
+    {
+        metrics?.DeviceRestarted(device);
+        base.PostRestart(reason);
+    }
+
     protected override void PostStop()
     {
         group?.Dispose();
@@ -124,7 +132,7 @@ public sealed class DeviceActor : ReceiveActor
         {
             // Joining builds (or, for the other local ranks, finds) the epoch's group; connecting to
             // remote members happens on the first collective, bounded by the spec's time-out.
-            group = collectives.Join(message.Spec, message.Rank);
+            group = new CountingCollectiveGroup(collectives.Join(message.Spec, message.Rank));
         }
         catch (CollectiveException e)
         {
@@ -197,13 +205,18 @@ public sealed class DeviceActor : ReceiveActor
                 }
                 plan = plan with { OnPhase = p => ThrowAt(p, at, message.Step) };
             }
-            var outcome = workload!.Step(group!, plan, message.SampleIndices, message.Next);
+            var (bytesBefore, waitBefore) = (group!.Bytes, group.WaitTime);
+            var outcome = workload!.Step(group, plan, message.SampleIndices, message.Next);
             var t = outcome.Timings;
             readyFor = message.Step + 1;
             lastStepSkipped = !t.Applied;
-            Sender.Tell(new StepCompleted(message.Epoch, message.Step, group!.Rank, message.Task, outcome.Loss, outcome.Metrics,
-                outcome.Samples, new StepTimings(outcome.DataSeconds, t.ForwardBackwardSeconds, t.FusionSeconds, t.OptimizerSeconds),
-                t.Applied, t.NonFiniteRanks));
+            var timings = new StepTimings(outcome.DataSeconds, t.ForwardBackwardSeconds, t.FusionSeconds, t.OptimizerSeconds);
+            // The routing of the task after this step, for the coordinator's progress (a softmax of [L, N] logits).
+            var probabilities = workload.UnitProbabilities(message.Task);
+            Sender.Tell(new StepCompleted(message.Epoch, message.Step, group.Rank, message.Task, outcome.Loss, outcome.Metrics,
+                outcome.Samples, timings, t.Applied, t.NonFiniteRanks, probabilities));
+            metrics?.DeviceStep(device, message.Task, timings, new DeviceCounters(group.Bytes - bytesBefore, (group.WaitTime - waitBefore).TotalSeconds,
+                workload.LoaderQueueDepth, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount));
         }
         catch (CollectiveException e)
         {
@@ -280,7 +293,10 @@ public sealed class DeviceActor : ReceiveActor
             object result;
             try
             {
-                result = new CheckpointWritten(message.Step, writer.Write(message.Root, payload));
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var record = writer.Write(message.Root, payload);
+                metrics?.CheckpointWritten(device, clock.Elapsed.TotalSeconds, record.Bytes);
+                result = new CheckpointWritten(message.Step, record);
             }
             catch (Exception e)
             {
