@@ -40,6 +40,8 @@ public sealed record JobConfig
 
     public CollectivesSection Collectives { get; init; } = new();
 
+    public ObservabilitySection Observability { get; init; } = new();
+
     public IReadOnlyList<TaskDefinition> Tasks { get; init; } = [];
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid key; returns this.</summary>
@@ -54,6 +56,7 @@ public sealed record JobConfig
         Eval.Validate();
         Checkpoint.Validate();
         Collectives.Validate();
+        Observability.Validate();
         Check(Tasks.Count > 0, "tasks", "must list at least one task");
         foreach (var task in Tasks)
         {
@@ -200,4 +203,20 @@ public sealed record CheckpointSection(string Dir = "runs/job", int EverySteps =
 public sealed record CollectivesSection(double TimeoutSeconds = 60)
 {
     public void Validate() => JobConfig.Check(TimeoutSeconds > 0 && double.IsFinite(TimeoutSeconds), "collectives.timeout_seconds", $"must be > 0, got {TimeoutSeconds}");
+}
+
+/// <summary>
+/// Where a node serves its Prometheus metrics: <c>http://metrics_host:metrics_port/metrics</c>.
+/// Port 0 (the default) serves none: the job is the same on every node, and nodes sharing a machine
+/// need a port each (<c>--metrics-port</c>). The host is loopback unless an address (or <c>*</c>, every
+/// interface) is named.
+/// </summary>
+public sealed record ObservabilitySection(int MetricsPort = 0, string MetricsHost = "127.0.0.1")
+{
+    public void Validate()
+    {
+        JobConfig.Check(MetricsPort is >= 0 and <= 65535, "observability.metrics_port", $"must be in [0, 65535] (0: no metrics endpoint), got {MetricsPort}");
+        JobConfig.Check(!string.IsNullOrWhiteSpace(MetricsHost) && !MetricsHost.Any(c => char.IsWhiteSpace(c) || c is '/' or ':'),
+            "observability.metrics_host", $"must be a host name, an IPv4 address or *, got '{MetricsHost}'");
+    }
 }

@@ -4,6 +4,7 @@ using Akka.Cluster.Tools.Singleton;
 using GppfActors.Actors;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
+using GppfActors.Actors.Metrics;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Workloads;
@@ -41,7 +42,8 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>Completes with <see cref="JobEnded"/> or <see cref="NodeRemoved"/>.</summary>
     public Task<object> Completion { get; }
 
-    public static Task<ClusterNode> StartAsync(JobConfig job, string resolvedJson, ClusterOptions cluster, ResumeOptions resume, Action<object> onEvent, Action<string> log)
+    public static Task<ClusterNode> StartAsync(JobConfig job, string resolvedJson, ClusterOptions cluster, ResumeOptions resume, Action<object> onEvent, Action<string> log,
+        NodeMetrics? metrics = null)
     {
         cluster.Validate();
         var devices = DeviceId.ParseList(job.Train.Devices).Select(d => d with { Node = cluster.NodeName }).ToList();
@@ -56,6 +58,7 @@ public sealed class ClusterNode : IAsyncDisposable
         RunFolder.CheckWritable(job.Checkpoint.Dir);
 
         var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.ClusterSetup(NodeConfig.Cluster(cluster, JournalStore.For(job).Config)));
+        metrics?.RegisterWith(system);
         CollectiveNode? collectives = null;
         try
         {

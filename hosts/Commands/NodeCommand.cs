@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Threading.Channels;
+using GppfActors.Actors.Metrics;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
@@ -37,10 +38,11 @@ internal static class NodeCommand
         var heartbeatPause = new Option<double?>("--failure-detection-seconds") { Description = "Tolerated heartbeat silence before a node is unreachable (default 3)" };
         var stableAfter = new Option<double?>("--stable-after-seconds") { Description = "Quiet time before the split-brain resolver downs unreachable nodes (default 5)" };
         var akkaConfig = new Option<string?>("--akka-config") { Description = "A HOCON file laid over the node's Akka settings (TLS for Akka.Remote, a public hostname)" };
+        var (metricsPort, metricsHost) = (TrainCommand.MetricsPortOption(), TrainCommand.MetricsHostOption());
         var command = new Command("node", "Run one node of a training cluster (Akka.Cluster; the coordinator runs on the oldest node)")
         {
             job, listen, seeds, discovery, contactPoints, managementPort, podLabelSelector, podNamespace, managementPortName,
-            devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig,
+            devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig, metricsPort, metricsHost,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -65,20 +67,20 @@ internal static class NodeCommand
                 AnsiConsole.Console.MarkupLine($"[red]cannot start:[/] {Markup.Escape(e.Message)}");
                 return Task.FromResult(TrainCommand.CannotStart);
             }
-            return RunAsync(parse.GetValue(job)!, parse.GetValue(devices), options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-                parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel);
+            return RunAsync(parse.GetValue(job)!, options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
+                [.. parse.GetValue(set) ?? [], .. TrainCommand.CommandLineOverrides(parse.GetValue(devices), parse.GetValue(metricsPort), parse.GetValue(metricsHost))],
+                parse.GetValue(reportEvery), cancel);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(string jobName, string? devices, ClusterOptions cluster, ResumeOptions resume, string[] sets, int reportEvery, CancellationToken cancel)
+    private static async Task<int> RunAsync(string jobName, ClusterOptions cluster, ResumeOptions resume, string[] overrides, int reportEvery, CancellationToken cancel)
     {
         var console = AnsiConsole.Console;
         JobConfig job;
         string resolved;
         try
         {
-            var overrides = devices is null ? sets : [.. sets, $"train.devices={devices}"];
             (job, resolved) = JobConfigLoader.Load(jobName, overrides);
         }
         catch (ArgumentException e)
@@ -89,11 +91,22 @@ internal static class NodeCommand
         console.MarkupLine($"[bold]gppf node[/] {Markup.Escape(cluster.NodeName)} job [bold]{Markup.Escape(job.Name)}[/]: devices {job.Train.Devices}, " +
             $"{Markup.Escape(cluster.DescribeJoin())}, min nodes {cluster.MinNodes}");
 
+        NodeMetrics metrics;
+        MetricsEndpoint? endpoint;
+        try
+        {
+            (metrics, endpoint) = TrainCommand.StartMetrics(console, job, cluster.NodeName);
+        }
+        catch (ArgumentException e)
+        {
+            return TrainCommand.CannotStartWith(console, e);
+        }
+        using var served = endpoint;
         var events = Channel.CreateUnbounded<object>();
         ClusterNode node;
         try
         {
-            node = await ClusterNode.StartAsync(job, resolved, cluster, resume, e => events.Writer.TryWrite(e), line => events.Writer.TryWrite(new LogLine(line)));
+            node = await ClusterNode.StartAsync(job, resolved, cluster, resume, e => events.Writer.TryWrite(e), line => events.Writer.TryWrite(new LogLine(line)), metrics);
         }
         catch (Exception e)
         {
@@ -109,6 +122,7 @@ internal static class NodeCommand
             {
                 await foreach (var e in events.Reader.ReadAllAsync(cancel))
                 {
+                    metrics.Observe(e);
                     run.Show(e);
                     ended = e as JobEnded ?? ended;
                     if (e is NodeRemoved)

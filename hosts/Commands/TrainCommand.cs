@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Threading.Channels;
 using GppfActors.Actors.Coordinator;
+using GppfActors.Actors.Metrics;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
 using GppfActors.Host.Training;
@@ -25,13 +26,46 @@ internal static class TrainCommand
         var discardMissing = new Option<bool>("--discard-missing") { Description = "With --resume: when the newest committed checkpoints' folders are gone, resume from the newest one that exists and record the missing ones as discarded" };
         var set = new Option<string[]>("--set") { Description = "Override a job setting, e.g. --set optimizer.lr=0.08 --set tasks.shapes_det.batch_size=2", AllowMultipleArgumentsPerToken = false };
         var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps", DefaultValueFactory = _ => 10 };
-        var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)") { job, devices, resume, discardMissing, set, reportEvery };
-        command.SetAction((parse, cancel) => RunAsync(parse.GetValue(job)!, parse.GetValue(devices), new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-            parse.GetValue(set) ?? [], parse.GetValue(reportEvery), cancel));
+        var (metricsPort, metricsHost) = (MetricsPortOption(), MetricsHostOption());
+        var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)") { job, devices, resume, discardMissing, set, reportEvery, metricsPort, metricsHost };
+        command.SetAction((parse, cancel) => RunAsync(parse.GetValue(job)!, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
+            [.. parse.GetValue(set) ?? [], .. CommandLineOverrides(parse.GetValue(devices), parse.GetValue(metricsPort), parse.GetValue(metricsHost))],
+            parse.GetValue(reportEvery), cancel));
         return command;
     }
 
-    private static async Task<int> RunAsync(string jobName, string? devices, ResumeOptions resume, string[] sets, int reportEvery, CancellationToken cancel)
+    /// <summary><c>--metrics-port</c>, for train and node alike.</summary>
+    internal static Option<int?> MetricsPortOption() =>
+        new("--metrics-port") { Description = "Serve Prometheus metrics at http://HOST:PORT/metrics (overrides observability.metrics_port; 0: none)" };
+
+    /// <summary><c>--metrics-host</c>, for train and node alike.</summary>
+    internal static Option<string?> MetricsHostOption() =>
+        new("--metrics-host") { Description = "The address the metrics are served on (overrides observability.metrics_host; default 127.0.0.1, * for every interface)" };
+
+    /// <summary>The job settings that command-line options override, as <c>--set</c> lines (applied after the user's).</summary>
+    internal static string[] CommandLineOverrides(string? devices, int? metricsPort, string? metricsHost) =>
+    [
+        .. devices is null ? Array.Empty<string>() : [$"train.devices={devices}"],
+        .. metricsPort is { } port ? [$"observability.metrics_port={port}"] : Array.Empty<string>(),
+        .. metricsHost is null ? Array.Empty<string>() : [$"observability.metrics_host={metricsHost}"],
+    ];
+
+    /// <summary>
+    /// The node's metrics and, when the job asks for one, its /metrics endpoint (its URL printed once);
+    /// a port that cannot be opened is an <see cref="ArgumentException"/> naming it.
+    /// </summary>
+    internal static (NodeMetrics Metrics, MetricsEndpoint? Endpoint) StartMetrics(IAnsiConsole console, JobConfig job, string node)
+    {
+        var metrics = new NodeMetrics(node);
+        var endpoint = MetricsEndpoint.Start(metrics, job.Observability);
+        if (endpoint is not null)
+        {
+            console.MarkupLine($"metrics: {Markup.Escape(endpoint.Url)}");
+        }
+        return (metrics, endpoint);
+    }
+
+    private static async Task<int> RunAsync(string jobName, ResumeOptions resume, string[] overrides, int reportEvery, CancellationToken cancel)
     {
         var console = AnsiConsole.Console;
         if (resume.DiscardMissing && !resume.Resume)
@@ -43,7 +77,6 @@ internal static class TrainCommand
         string resolved;
         try
         {
-            var overrides = devices is null ? sets : [.. sets, $"train.devices={devices}"];
             (job, resolved) = JobConfigLoader.Load(jobName, overrides);
         }
         catch (ArgumentException e)
@@ -54,12 +87,23 @@ internal static class TrainCommand
         console.MarkupLine($"[bold]gppf train[/] job [bold]{Markup.Escape(job.Name)}[/]: {job.Tasks.Count} tasks, backbone {job.Backbone.Preset} x{job.Backbone.NumUnits} units, " +
             $"{job.Routing.Mode.ToString().ToLowerInvariant()} routing, {job.Sampling.Mode.ToString().ToLowerInvariant()} sampling, sync BN {(job.SyncBatchNorm ? "on" : "off")}, devices {job.Train.Devices}");
 
+        NodeMetrics metrics;
+        MetricsEndpoint? endpoint;
+        try
+        {
+            (metrics, endpoint) = StartMetrics(console, job, Environment.MachineName);
+        }
+        catch (ArgumentException e)
+        {
+            return CannotStartWith(console, e);
+        }
+        using var served = endpoint;
         var events = Channel.CreateUnbounded<object>();
         void Log(string message) => events.Writer.TryWrite(new LogLine(message));
         TrainingNode node;
         try
         {
-            node = await TrainingNode.StartAsync(job, resolved, resume, e => events.Writer.TryWrite(e), Log);
+            node = await TrainingNode.StartAsync(job, resolved, resume, e => events.Writer.TryWrite(e), Log, metrics);
         }
         catch (Exception e)
         {
@@ -86,6 +130,7 @@ internal static class TrainCommand
             {
                 await foreach (var e in events.Reader.ReadAllAsync(cancel))
                 {
+                    metrics.Observe(e);
                     run.Show(e);
                     if (e is TrainingFailed)
                     {
