@@ -81,7 +81,7 @@ public sealed class NodeMetrics : IExtension
 
         // Measured by the coordinator (exported by the node that runs it).
         steps = f.CreateCounter("gppf_steps_total", "Training steps finished (applied or skipped as non-finite) since this process started.");
-        step = f.CreateGauge("gppf_step", "The last finished training step.", hidden);
+        step = f.CreateGauge("gppf_step", "Steps the run has done: the last finished step's index + 1 (a checkpoint of step N holds N steps).", hidden);
         stepSeconds = f.CreateHistogram("gppf_step_seconds", "Wall seconds of one training step as the coordinator sees it, from sending it to the last answer.", seconds);
         learningRate = f.CreateGauge("gppf_learning_rate", "Learning rate of the last finished step.", hidden);
         tau = f.CreateGauge("gppf_gumbel_tau", "Gumbel temperature of the last finished step.", hidden);
@@ -153,7 +153,7 @@ public sealed class NodeMetrics : IExtension
             case TrainingProgress p: Progress(p); break;
             case StepSkipped s:
                 steps.Inc();
-                step.Set(s.Step);
+                step.Set(s.Step + 1);
                 stepsNonFinite.Inc();
                 break;
             case MembershipChanged m:
@@ -180,7 +180,7 @@ public sealed class NodeMetrics : IExtension
     private void Progress(TrainingProgress p)
     {
         steps.Inc();
-        step.Set(p.Step);
+        step.Set(p.Step + 1);
         stepSeconds.Observe(p.StepSeconds);
         learningRate.Set(p.LearningRate);
         tau.Set(p.Tau);

@@ -87,6 +87,9 @@ public class JobConfigLoaderSpecs
     [InlineData("checkpoint.journal_connection_env=not a name", "checkpoint.journal_connection_env")]
     [InlineData("train.intra_op_threads=-1", "train.intra_op_threads")]
     [InlineData("train.max_steps=20", "optimizer.warmup_steps")]
+    [InlineData("observability.metrics_port=70000", "observability.metrics_port")]
+    [InlineData("observability.metrics_port=-1", "observability.metrics_port")]
+    [InlineData("observability.metrics_host=", "observability.metrics_host")]
     public void Should_name_the_key_when_a_value_is_invalid(string assignment, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", [assignment]));
