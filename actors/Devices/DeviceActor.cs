@@ -30,6 +30,10 @@ public sealed class DeviceActor : ReceiveActor
     private long epoch = -1;
     private bool writing;
 
+    // Tensors this thread created that a checkpoint writer disposed on its own thread: TorchSharp
+    // counts live tensors per thread, so the device's count subtracts them.
+    private long tensorsDisposedByWriters;
+
     // What a coordinator taking over needs from this device: how many steps the replica has
     // applied (null: no trained state), whether the last one was skipped as non-finite, and the
     // coordinator's snapshot that came with the last step. Once a coordinator has taken over, only
@@ -58,7 +62,11 @@ public sealed class DeviceActor : ReceiveActor
         Receive<WriteCheckpoint>(m => FromLeader(m, Handle));
         Receive<RestoreCheckpoint>(m => FromLeader(m, Handle));
         Receive<ReportReplicaDigest>(m => FromLeader(m, d => Sender.Tell(new ReplicaDigest(d.Epoch, group?.Rank ?? -1, device, workload!.StateDigest()))));
-        Receive<WriteEnded>(_ => writing = false);
+        Receive<WriteEnded>(m =>
+        {
+            writing = false;
+            tensorsDisposedByWriters += m.TensorsDisposed;
+        });
     }
 
     // A command from a coordinator other than the one that took over last is dropped.
@@ -216,7 +224,7 @@ public sealed class DeviceActor : ReceiveActor
             Sender.Tell(new StepCompleted(message.Epoch, message.Step, group.Rank, message.Task, outcome.Loss, outcome.Metrics,
                 outcome.Samples, timings, t.Applied, t.NonFiniteRanks, probabilities));
             metrics?.DeviceStep(device, message.Task, timings, new DeviceCounters(group.Bytes - bytesBefore, (group.WaitTime - waitBefore).TotalSeconds,
-                workload.LoaderQueueDepth, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount));
+                workload.LoaderQueueDepth, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount - tensorsDisposedByWriters));
         }
         catch (CollectiveException e)
         {
@@ -291,6 +299,7 @@ public sealed class DeviceActor : ReceiveActor
         Task.Run(() =>
         {
             object result;
+            long disposed = 0;
             try
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -304,17 +313,17 @@ public sealed class DeviceActor : ReceiveActor
             }
             finally
             {
+                var stats = TorchSharp.DisposeScopeManager.Statistics;
+                long live = stats.ThreadTotalLiveCount;
                 payload.Dispose();
+                disposed = live - stats.ThreadTotalLiveCount;
             }
             replyTo.Tell(result, self);
-            self.Tell(WriteEnded.Instance);
+            self.Tell(new WriteEnded(disposed));
         });
     }
 
-    private sealed record WriteEnded
-    {
-        public static WriteEnded Instance { get; } = new();
-    }
+    private sealed record WriteEnded(long TensorsDisposed);
 
     private bool IsCurrent(long messageEpoch, string what)
     {

@@ -71,7 +71,7 @@ public sealed class NodeMetrics : IExtension
             ["device", "task", "phase"], seconds);
         deviceSteps = f.CreateCounter("gppf_device_steps_total", "Steps a device completed, by the task it ran.", ["device", "task"]);
         deviceRestarts = f.CreateCounter("gppf_device_restarts_total", "Times a device actor was restarted by its node agent after it failed.", ["device"]);
-        deviceLiveTensors = f.CreateGauge("gppf_device_live_tensors", "Tensors alive on the device's thread after its last step (TorchSharp's dispose-scope statistics).", ["device"]);
+        deviceLiveTensors = f.CreateGauge("gppf_device_live_tensors", "Tensors alive that the device's thread created, after its last step (less the checkpoint copies its writer disposed).", ["device"]);
         loaderQueueDepth = f.CreateGauge("gppf_loader_queue_depth", "Batches a device's training loaders have prefetched or are decoding for coming steps.", ["device"]);
         collectiveBytes = f.CreateCounter("gppf_collective_bytes_total", "Tensor bytes a device passed to collectives (all-reduce, broadcast, all-gather).", ["device"]);
         collectiveWaitSeconds = f.CreateCounter("gppf_collective_wait_seconds_total", "Seconds a device waited for its peers inside collectives.", ["device"]);
