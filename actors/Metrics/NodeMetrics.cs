@@ -120,7 +120,7 @@ public sealed class NodeMetrics : IExtension
     /// <summary>One device's step: its timings by phase, collective traffic and wait, loader queue and live tensors.</summary>
     public void DeviceStep(DeviceId device, string task, StepTimings timings, DeviceCounters counters)
     {
-        string d = device.ToString();
+        string d = device.Local;
         deviceStepSeconds.WithLabels(d, task, "data").Observe(timings.Data);
         deviceStepSeconds.WithLabels(d, task, "forward_backward").Observe(timings.ForwardBackward);
         deviceStepSeconds.WithLabels(d, task, "collective").Observe(timings.Fusion);
@@ -133,13 +133,13 @@ public sealed class NodeMetrics : IExtension
     }
 
     /// <summary>A device actor was restarted after a failure.</summary>
-    public void DeviceRestarted(DeviceId device) => deviceRestarts.WithLabels(device.ToString()).Inc();
+    public void DeviceRestarted(DeviceId device) => deviceRestarts.WithLabels(device.Local).Inc();
 
     /// <summary>A device wrote a checkpoint of <paramref name="bytes"/> in <paramref name="seconds"/>.</summary>
     public void CheckpointWritten(DeviceId device, double seconds, long bytes)
     {
-        checkpointWriteSeconds.WithLabels(device.ToString()).Observe(seconds);
-        checkpointWrittenBytes.WithLabels(device.ToString()).Inc(bytes);
+        checkpointWriteSeconds.WithLabels(device.Local).Observe(seconds);
+        checkpointWrittenBytes.WithLabels(device.Local).Inc(bytes);
     }
 
     /// <summary>The journal stored a checkpoint commit <paramref name="seconds"/> after it was asked to.</summary>

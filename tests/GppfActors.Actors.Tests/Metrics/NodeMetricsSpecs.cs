@@ -71,7 +71,8 @@ public class NodeMetricsSpecs
     {
         var (a, b) = (new NodeMetrics("node-a"), new NodeMetrics("node-b"));
 
-        a.DeviceStep(new DeviceId("cpu", 1), "cls", new StepTimings(0.01, 0.2, 0.03, 0.004), new DeviceCounters(4096, 0.02, 1, 300));
+        // A cluster node's device: the node label already names the node, the device label is local.
+        a.DeviceStep(new DeviceId("cpu", 1) { Node = "10.0.0.2:4053" }, "cls", new StepTimings(0.01, 0.2, 0.03, 0.004), new DeviceCounters(4096, 0.02, 1, 300));
 
         var s = await Scrape(a);
         Assert.Equal(["collective", "data", "forward_backward", "optimizer"],
