@@ -98,6 +98,52 @@ public sealed class MetricsProcessSpecs(SyntheticDataFixture fixture, ITestOutpu
     }
 
     [Fact]
+    public async Task Should_label_each_nodes_metrics_with_its_node_when_two_gppf_nodes_train_together()
+    {
+        int[] ports = LoopbackPorts.Ascending(4);
+        var (leaderPort, workerPort, leaderMetrics, workerMetrics) = (ports[0], ports[1], ports[2], ports[3]);
+        string run = Path.Combine(fixture.Root, "metrics-cluster");
+        using var leader = GppfProcess.Start(fixture.Root, NodeArgs(run, leaderPort, leaderPort, leaderMetrics));
+        using var worker = GppfProcess.Start(fixture.Root, NodeArgs(run, workerPort, leaderPort, workerMetrics));
+        Assert.True(leader.WaitForOutput("runs on this node", 120), leader.OutputSoFar);
+        Assert.True(worker.WaitForOutput($"metrics: http://127.0.0.1:{workerMetrics}/metrics", 30), worker.OutputSoFar);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        IReadOnlyList<PrometheusSample> onLeader = [], onWorker = [];
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < 120)
+        {
+            onLeader = PrometheusText.Parse(await http.GetStringAsync($"http://127.0.0.1:{leaderMetrics}/metrics"));
+            onWorker = PrometheusText.Parse(await http.GetStringAsync($"http://127.0.0.1:{workerMetrics}/metrics"));
+            if (onLeader.Any(s => s.Name == "gppf_steps_total" && s.Value >= 5) && onWorker.Any(s => s.Name == "gppf_device_steps_total"))
+            {
+                break;
+            }
+            await Task.Delay(200);
+        }
+        output.WriteLine(leader.OutputSoFar);
+
+        // Each node labels its metrics with its --listen address; each reports its own device as cpu:0.
+        Assert.All(onLeader, s => Assert.Equal($"127.0.0.1:{leaderPort}", s.Label("node")));
+        Assert.All(onWorker, s => Assert.Equal($"127.0.0.1:{workerPort}", s.Label("node")));
+        Assert.Contains(onLeader, s => s.Name == "gppf_device_steps_total" && s.Label("device") == "cpu:0" && s.Value > 0);
+        Assert.Contains(onWorker, s => s.Name == "gppf_device_steps_total" && s.Label("device") == "cpu:0" && s.Value > 0);
+        // The coordinator's metrics come from its node only.
+        Assert.True(onLeader.Single(s => s.Name == "gppf_steps_total").Value >= 5);
+        Assert.Equal(0, onWorker.Single(s => s.Name == "gppf_steps_total").Value);
+        Assert.Equal(2, onLeader.Single(s => s.Name == "gppf_devices_live").Value);
+        Assert.DoesNotContain(onWorker, s => s.Name == "gppf_devices_live");
+    }
+
+    // A node of a two-node cluster with one device, on the fixture's short job.
+    private string[] NodeArgs(string run, int port, int seedPort, int metricsPort)
+    {
+        var job = fixture.Job(run, 2000, 50, "--metrics-port", metricsPort.ToString(CultureInfo.InvariantCulture))[1..];
+        job[Array.IndexOf(job, "--devices") + 1] = "cpu:1";
+        return ["node", "--listen", $"127.0.0.1:{port}", "--seeds", $"127.0.0.1:{seedPort}", "--min-nodes", "2", .. job];
+    }
+
+    [Fact]
     public void Should_refuse_to_start_naming_the_port_when_the_metrics_port_is_taken()
     {
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
