@@ -296,6 +296,7 @@ public sealed class DeviceActor : ReceiveActor
         writing = true;
         var (replyTo, self) = (Sender, Self);
         var writer = new CheckpointWriter(EnvironmentCrashInjector.FromEnvironment());
+        var (sink, id) = (metrics, device);
         Task.Run(() =>
         {
             object result;
@@ -304,7 +305,7 @@ public sealed class DeviceActor : ReceiveActor
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var record = writer.Write(message.Root, payload);
-                metrics?.CheckpointWritten(device, clock.Elapsed.TotalSeconds, record.Bytes);
+                sink?.CheckpointWritten(id, clock.Elapsed.TotalSeconds, record.Bytes);
                 result = new CheckpointWritten(message.Step, record);
             }
             catch (Exception e)

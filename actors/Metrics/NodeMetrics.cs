@@ -73,8 +73,8 @@ public sealed class NodeMetrics : IExtension
         deviceRestarts = f.CreateCounter("gppf_device_restarts_total", "Times a device actor was restarted by its node agent after it failed.", ["device"]);
         deviceLiveTensors = f.CreateGauge("gppf_device_live_tensors", "Tensors alive that the device's thread created, after its last step (less the checkpoint copies its writer disposed).", ["device"]);
         loaderQueueDepth = f.CreateGauge("gppf_loader_queue_depth", "Batches a device's training loaders have prefetched or are decoding for coming steps.", ["device"]);
-        collectiveBytes = f.CreateCounter("gppf_collective_bytes_total", "Tensor bytes a device passed to collectives (all-reduce, broadcast, all-gather).", ["device"]);
-        collectiveWaitSeconds = f.CreateCounter("gppf_collective_wait_seconds_total", "Seconds a device waited for its peers inside collectives.", ["device"]);
+        collectiveBytes = f.CreateCounter("gppf_collective_bytes_total", "Tensor bytes a device passed to collectives (all-reduce, broadcast, all-gather) during steps.", ["device"]);
+        collectiveWaitSeconds = f.CreateCounter("gppf_collective_wait_seconds_total", "Seconds a device waited for its peers inside collectives during steps.", ["device"]);
         checkpointWriteSeconds = f.CreateHistogram("gppf_checkpoint_write_seconds", "Seconds to write, fsync, hash and rename one checkpoint (on the writing device's node).", ["device"], seconds);
         checkpointWrittenBytes = f.CreateCounter("gppf_checkpoint_written_bytes_total", "Bytes of checkpoint files written (on the writing device's node).", ["device"]);
         journalCommitSeconds = f.CreateHistogram("gppf_journal_commit_seconds", "Seconds from asking the journal to persist a checkpoint commit to the event being stored.", seconds);
