@@ -24,6 +24,7 @@ public sealed class CheckpointJournal : ReceivePersistentActor
     private readonly Action<string> _removeDirectory;
     private readonly TimeProvider _time;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Metrics.NodeMetrics? _metrics = Metrics.NodeMetrics.Of(Context.System);
     private CheckpointJournalState _state = CheckpointJournalState.Empty;
     // At most one removal sweep at a time, so two sweeps never race to remove the same directory;
     // a commit during a sweep asks for one more sweep after it instead. Directories whose removal
@@ -110,8 +111,10 @@ public sealed class CheckpointJournal : ReceivePersistentActor
         switch (_state.DecideCommit(record))
         {
             case CommitDecision.Persist:
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 Persist(new CheckpointCommitted(record), committed =>
                 {
+                    _metrics?.JournalCommitted(clock.Elapsed.TotalSeconds);
                     _state = _state.Apply(committed);
                     // Only now, with the event in the journal, is the checkpoint durable; the sender
                     // may rely on it (and let older state go) from this reply on.

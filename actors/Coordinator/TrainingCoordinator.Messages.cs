@@ -3,8 +3,9 @@ using GppfActors.Actors.Messages;
 namespace GppfActors.Actors.Coordinator;
 
 /// <summary>
-/// Progress of one finished step, for displays and event files. <paramref name="Devices"/>: what
-/// each device of the step ran, in rank order.
+/// Progress of one finished step, for displays, event files and metrics. <paramref name="Devices"/>: what
+/// each device of the step ran, in rank order. <paramref name="UnitProbabilities"/>: the
+/// unit-selection probabilities ([L][N]) after the step of each task that ran in it.
 /// </summary>
 public sealed record TrainingProgress(
     long Step,
@@ -19,7 +20,8 @@ public sealed record TrainingProgress(
     double StepSeconds,
     double SlowestDeviceSeconds,
     double DataSeconds,
-    IReadOnlyList<DeviceStep> Devices) : IGppfMessage;
+    IReadOnlyList<DeviceStep> Devices,
+    IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<double>>> UnitProbabilities) : IGppfMessage;
 
 /// <summary>
 /// One device's part of a finished step: the device on its node (<c>cpu:1</c>), the node

@@ -679,7 +679,7 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
             lossPerTask, metricsPerTask, done.Sum(c => c.Samples), done.GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.Sum(c => c.Samples)),
             stepClock.Elapsed.TotalSeconds,
             done.Count == 0 ? 0 : done.Max(c => c.Timings.Total), done.Count == 0 ? 0 : done.Max(c => c.Timings.Data),
-            done.OrderBy(c => c.Rank).Select(DeviceStepOf).ToList()));
+            done.OrderBy(c => c.Rank).Select(DeviceStepOf).ToList(), UnitProbabilitiesPerTask(done)));
     }
 
     // The ranks are the current epoch's (a step is reported before the next epoch forms).
@@ -689,6 +689,10 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var id = completed.Rank < ranks.Count && membership.IsLive(ranks[completed.Rank]) ? membership.IdOf(ranks[completed.Rank]) : null;
         return new DeviceStep(id?.Local ?? $"rank {completed.Rank}", id?.Node ?? "", completed.Task, completed.Timings.Total);
     }
+
+    // Every replica holds the same controllers after a step, so any device that ran a task reports its routing.
+    private static IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<double>>> UnitProbabilitiesPerTask(IEnumerable<StepCompleted> done) =>
+        done.Where(c => c.UnitProbabilities is not null).GroupBy(c => c.Task).ToDictionary(g => g.Key, g => g.First().UnitProbabilities!);
 
     // Evaluation runs every task on its held-out split, tasks spread over the devices; no collectives.
     private void StartEvaluation()

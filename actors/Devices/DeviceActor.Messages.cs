@@ -55,6 +55,7 @@ public sealed record StepTimings(double Data, double ForwardBackward, double Fus
 /// A device finished its part of step <paramref name="Step"/>. <paramref name="Applied"/> is false
 /// when the step was skipped on every replica because some device had a non-finite loss or
 /// gradient (<paramref name="NonFiniteRanks"/> of them); nothing changed then.
+/// <paramref name="UnitProbabilities"/>: the task's unit-selection probabilities after the step ([L][N]; null when not reported).
 /// </summary>
 public sealed record StepCompleted(
     long Epoch,
@@ -66,7 +67,8 @@ public sealed record StepCompleted(
     int Samples,
     StepTimings Timings,
     bool Applied = true,
-    int NonFiniteRanks = 0) : IGppfMessage;
+    int NonFiniteRanks = 0,
+    IReadOnlyList<IReadOnlyList<double>>? UnitProbabilities = null) : IGppfMessage;
 
 /// <summary>Why a device could not finish a step.</summary>
 public enum StepFailureKind

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Logging;
+using GppfActors.Actors.Metrics;
 using GppfActors.Collectives;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Training;
@@ -24,10 +25,15 @@ public sealed class DeviceActor : ReceiveActor
     private readonly ulong seed;
     private readonly DeviceFaults faults;
     private readonly ILoggingAdapter log = Context.GetLogger();
+    private readonly NodeMetrics? metrics = NodeMetrics.Of(Context.System);
     private IDeviceWorkload? workload;
-    private ICollectiveGroup? group;
+    private CountingCollectiveGroup? group;
     private long epoch = -1;
     private bool writing;
+
+    // Tensors this thread created that a checkpoint writer disposed on its own thread: TorchSharp
+    // counts live tensors per thread, so the device's count subtracts them.
+    private long tensorsDisposedByWriters;
 
     // What a coordinator taking over needs from this device: how many steps the replica has
     // applied (null: no trained state), whether the last one was skipped as non-finite, and the
@@ -57,7 +63,11 @@ public sealed class DeviceActor : ReceiveActor
         Receive<WriteCheckpoint>(m => FromLeader(m, Handle));
         Receive<RestoreCheckpoint>(m => FromLeader(m, Handle));
         Receive<ReportReplicaDigest>(m => FromLeader(m, d => Sender.Tell(new ReplicaDigest(d.Epoch, group?.Rank ?? -1, device, workload!.StateDigest()))));
-        Receive<WriteEnded>(_ => writing = false);
+        Receive<WriteEnded>(m =>
+        {
+            writing = false;
+            tensorsDisposedByWriters += m.TensorsDisposed;
+        });
     }
 
     // A command from a coordinator other than the one that took over last is dropped.
@@ -104,6 +114,12 @@ public sealed class DeviceActor : ReceiveActor
         coordinator.Tell(new DeviceStarted(device, collectives.ProcessId, collectives.Endpoint));
     }
 
+    protected override void PostRestart(Exception reason)
+    {
+        metrics?.DeviceRestarted(device);
+        base.PostRestart(reason);
+    }
+
     protected override void PostStop()
     {
         group?.Dispose();
@@ -125,7 +141,7 @@ public sealed class DeviceActor : ReceiveActor
         {
             // Joining builds (or, for the other local ranks, finds) the epoch's group; connecting to
             // remote members happens on the first collective, bounded by the spec's time-out.
-            group = collectives.Join(message.Spec, message.Rank);
+            group = new CountingCollectiveGroup(collectives.Join(message.Spec, message.Rank));
         }
         catch (CollectiveException e)
         {
@@ -199,13 +215,18 @@ public sealed class DeviceActor : ReceiveActor
                 }
                 plan = plan with { OnPhase = p => ThrowAt(p, at, message.Step) };
             }
-            var outcome = workload!.Step(group!, plan, message.SampleIndices, message.Next);
+            var (bytesBefore, waitBefore) = (group!.Bytes, group.WaitTime);
+            var outcome = workload!.Step(group, plan, message.SampleIndices, message.Next);
             var t = outcome.Timings;
             readyFor = message.Step + 1;
             lastStepSkipped = !t.Applied;
-            Sender.Tell(new StepCompleted(message.Epoch, message.Step, group!.Rank, message.Task, outcome.Loss, outcome.Metrics,
-                outcome.Samples, new StepTimings(outcome.DataSeconds, t.ForwardBackwardSeconds, t.FusionSeconds, t.OptimizerSeconds),
-                t.Applied, t.NonFiniteRanks));
+            var timings = new StepTimings(outcome.DataSeconds, t.ForwardBackwardSeconds, t.FusionSeconds, t.OptimizerSeconds);
+            // The routing of the task after this step, for the coordinator's progress (a softmax of [L, N] logits).
+            var probabilities = workload.UnitProbabilities(message.Task);
+            Sender.Tell(new StepCompleted(message.Epoch, message.Step, group.Rank, message.Task, outcome.Loss, outcome.Metrics,
+                outcome.Samples, timings, t.Applied, t.NonFiniteRanks, probabilities));
+            metrics?.DeviceStep(device, message.Task, timings, new DeviceCounters(group.Bytes - bytesBefore, (group.WaitTime - waitBefore).TotalSeconds,
+                workload.LoaderQueueDepth, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount - tensorsDisposedByWriters));
         }
         catch (CollectiveException e)
         {
@@ -277,12 +298,17 @@ public sealed class DeviceActor : ReceiveActor
         writing = true;
         var (replyTo, self) = (Sender, Self);
         var writer = new CheckpointWriter(EnvironmentCrashInjector.FromEnvironment());
+        var (sink, id) = (metrics, device);
         Task.Run(() =>
         {
             object result;
+            long disposed = 0;
             try
             {
-                result = new CheckpointWritten(message.Step, writer.Write(message.Root, payload));
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var record = writer.Write(message.Root, payload);
+                sink?.CheckpointWritten(id, clock.Elapsed.TotalSeconds, record.Bytes);
+                result = new CheckpointWritten(message.Step, record);
             }
             catch (Exception e)
             {
@@ -290,17 +316,17 @@ public sealed class DeviceActor : ReceiveActor
             }
             finally
             {
+                var stats = TorchSharp.DisposeScopeManager.Statistics;
+                long live = stats.ThreadTotalLiveCount;
                 payload.Dispose();
+                disposed = live - stats.ThreadTotalLiveCount;
             }
             replyTo.Tell(result, self);
-            self.Tell(WriteEnded.Instance);
+            self.Tell(new WriteEnded(disposed));
         });
     }
 
-    private sealed record WriteEnded
-    {
-        public static WriteEnded Instance { get; } = new();
-    }
+    private sealed record WriteEnded(long TensorsDisposed);
 
     private bool IsCurrent(long messageEpoch, string what)
     {

@@ -19,6 +19,9 @@ public interface IDeviceWorkload : IDisposable
     /// <summary>Evaluates <paramref name="task"/> on its held-out split (at most <paramref name="maxBatches"/> batches) and returns its metrics.</summary>
     IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches);
 
+    /// <summary>Batches the training loaders hold or decode for coming steps (0 for a workload without prefetching).</summary>
+    int LoaderQueueDepth => 0;
+
     /// <summary>The task controller's unit-selection probabilities, one row per lego layer ([L][N]).</summary>
     IReadOnlyList<IReadOnlyList<double>> UnitProbabilities(string task) => Model.Network.RoutingProbabilities.UnitProbabilities(Replica.Network, task);
 

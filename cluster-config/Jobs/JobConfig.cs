@@ -40,7 +40,7 @@ public sealed record JobConfig
 
     public CollectivesSection Collectives { get; init; } = new();
 
-    /// <summary>What the run serves for watching it (nothing by default).</summary>
+    /// <summary>What the run serves for watching it: the live view and the metrics endpoint (nothing by default).</summary>
     public ObservabilitySection Observability { get; init; } = new();
 
     public IReadOnlyList<TaskDefinition> Tasks { get; init; } = [];
@@ -207,8 +207,14 @@ public sealed record CollectivesSection(double TimeoutSeconds = 60)
 }
 
 /// <summary>
-/// What a run serves for watching it. Each setting is its own property, so that every endpoint
-/// stays a separate block.
+/// What a run serves for watching it, each endpoint its own block of properties:
+/// <list type="bullet">
+/// <item>the live web view (read-only page and <c>/api/state</c>) on <c>web_host:web_port</c>;</item>
+/// <item>the Prometheus metrics on <c>http://metrics_host:metrics_port/metrics</c>.</item>
+/// </list>
+/// Port 0 (the default) serves nothing: the job is the same on every node, and nodes sharing a
+/// machine need a port each (<c>--web-port</c>, <c>--metrics-port</c>). Both bind to loopback unless
+/// an address is named (<c>*</c> for the metrics, <c>0.0.0.0</c> for the view: every interface).
 /// </summary>
 public sealed record ObservabilitySection
 {
@@ -218,10 +224,19 @@ public sealed record ObservabilitySection
     /// <summary>Address the live web view binds to: loopback unless an operator opens it up.</summary>
     public string WebHost { get; init; } = "127.0.0.1";
 
+    /// <summary>Port of the node's Prometheus endpoint; 0 = off.</summary>
+    public int MetricsPort { get; init; }
+
+    /// <summary>Host the metrics endpoint binds to: loopback unless an address or <c>*</c> is named.</summary>
+    public string MetricsHost { get; init; } = "127.0.0.1";
+
     public void Validate()
     {
         JobConfig.Check(WebPort is >= 0 and <= 65535, "observability.web_port", $"must be in [0, 65535] (0 = no live view), got {WebPort}");
         JobConfig.Check(System.Net.IPAddress.TryParse(WebHost, out _) || WebHost == "localhost", "observability.web_host",
             $"must be an IP address to bind to (127.0.0.1, 0.0.0.0, ::1) or localhost, got '{WebHost}'");
+        JobConfig.Check(MetricsPort is >= 0 and <= 65535, "observability.metrics_port", $"must be in [0, 65535] (0: no metrics endpoint), got {MetricsPort}");
+        JobConfig.Check(!string.IsNullOrWhiteSpace(MetricsHost) && !MetricsHost.Any(c => char.IsWhiteSpace(c) || c is '/' or ':'),
+            "observability.metrics_host", $"must be a host name, an IPv4 address or *, got '{MetricsHost}'");
     }
 }

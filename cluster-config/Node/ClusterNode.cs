@@ -4,6 +4,7 @@ using Akka.Cluster.Tools.Singleton;
 using GppfActors.Actors;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Devices;
+using GppfActors.Actors.Metrics;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Workloads;
@@ -43,7 +44,7 @@ public sealed class ClusterNode : IAsyncDisposable
     public Task<object> Completion { get; }
 
     public static Task<ClusterNode> StartAsync(JobConfig job, string resolvedJson, ClusterOptions cluster, ResumeOptions resume, Action<object> onEvent, Action<string> log,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null, NodeMetrics? metrics = null)
     {
         cluster.Validate();
         var devices = DeviceId.ParseList(job.Train.Devices).Select(d => d with { Node = cluster.NodeName }).ToList();
@@ -58,6 +59,7 @@ public sealed class ClusterNode : IAsyncDisposable
         RunFolder.CheckWritable(job.Checkpoint.Dir);
 
         var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.Setup(NodeConfig.Cluster(cluster, JournalStore.For(job).Config), loggers));
+        metrics?.RegisterWith(system);
         CollectiveNode? collectives = null;
         try
         {

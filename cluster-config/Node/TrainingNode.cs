@@ -3,6 +3,7 @@ using GppfActors.Actors;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Actors.Coordinator;
 using GppfActors.Actors.Devices;
+using GppfActors.Actors.Metrics;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Workloads;
@@ -15,7 +16,8 @@ namespace GppfActors.ClusterConfig.Node;
 /// A single-process training run: takes the run folder (lock and identity), prepares the data
 /// (generating the synthetic set when the job asks), opens and checks the checkpoint journal,
 /// resolves the resume point, and starts the coordinator (with sampler, schedule and journal) and
-/// the node agent with one device actor per local device. Events reach <c>onEvent</c> on actor threads.
+/// the node agent with one device actor per local device. Events reach <c>onEvent</c> on actor threads;
+/// devices and the journal record into <c>metrics</c> when given.
 /// </summary>
 public sealed class TrainingNode : IAsyncDisposable
 {
@@ -50,7 +52,7 @@ public sealed class TrainingNode : IAsyncDisposable
 
     /// <summary>Starts the run; every refusal (a locked or foreign run folder, a journal that cannot be used, nothing to resume) throws with one line naming the file or key.</summary>
     public static async Task<TrainingNode> StartAsync(JobConfig job, string resolvedJson, ResumeOptions resume, Action<object> onEvent, Action<string> log,
-        ILoggerFactory? loggers = null)
+        ILoggerFactory? loggers = null, NodeMetrics? metrics = null)
     {
         var folder = RunFolder.Open(job.Checkpoint.Dir, JobObjects.Identity(job));
         ActorSystem? system = null;
@@ -69,6 +71,7 @@ public sealed class TrainingNode : IAsyncDisposable
             var datasets = JobDatasets.Open(job);
 
             system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.Setup(NodeConfig.SingleProcess(store.Config), loggers));
+            metrics?.RegisterWith(system);
             var journal = system.ActorOf(JournalProps(job, store.PersistenceId(job, folder)), ActorPaths.CheckpointJournalSupervisor);
             var run = await RunPreparation.PrepareAsync(job, resolvedJson, resume, folder, journal, devices.Count, datasets, log);
             var (sampler, schedule, settings) = (run.Sampler, run.Schedule, run.Settings);

@@ -84,6 +84,8 @@ public sealed class TaskWorkload : IDeviceWorkload
         return new DeviceStepOutcome(result.Loss, result.Metrics, batch.Count, result.Replica, dataSeconds);
     }
 
+    public int LoaderQueueDepth => train.Values.Sum(l => l.PrefetchedBatches);
+
     public IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches)
     {
         var definition = tasks[task];

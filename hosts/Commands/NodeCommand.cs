@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Threading.Channels;
+using GppfActors.Actors.Metrics;
 using GppfActors.Actors.Node;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
@@ -41,10 +42,11 @@ internal static class NodeCommand
         var stableAfter = new Option<double?>("--stable-after-seconds") { Description = "Quiet time before the split-brain resolver downs unreachable nodes (default 5)" };
         var akkaConfig = new Option<string?>("--akka-config") { Description = "A HOCON file laid over the node's Akka settings (TLS for Akka.Remote, a public hostname)" };
         var logFormat = TrainCommand.LogFormatOption();
+        var (metricsPort, metricsHost) = (TrainCommand.MetricsPortOption(), TrainCommand.MetricsHostOption());
         var command = new Command("node", "Run one node of a training cluster (Akka.Cluster; the coordinator runs on the oldest node)")
         {
             job, listen, seeds, discovery, contactPoints, managementPort, podLabelSelector, podNamespace, managementPortName,
-            devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig, logFormat,
+            devices, minNodes, minDevices, resume, discardMissing, set, reportEvery, heartbeatPause, stableAfter, akkaConfig, logFormat, metricsPort, metricsHost,
         };
         var web = new LiveViewOptions();
         command.Options.Add(web.Port);
@@ -74,20 +76,20 @@ internal static class NodeCommand
                 return TrainCommand.CannotStart;
             }
             using var output = RunOutput.For(parse.GetValue(logFormat)!, AnsiConsole.Console, options.NodeName);
-            return await RunAsync(output, parse.GetValue(job)!, parse.GetValue(devices), options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-                [.. parse.GetValue(set) ?? [], .. web.Overrides(parse)], parse.GetValue(reportEvery), cancel);
+            return await RunAsync(output, parse.GetValue(job)!, options, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
+                [.. parse.GetValue(set) ?? [], .. web.Overrides(parse), .. TrainCommand.CommandLineOverrides(parse.GetValue(devices), parse.GetValue(metricsPort), parse.GetValue(metricsHost))],
+                parse.GetValue(reportEvery), cancel);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(RunOutput output, string jobName, string? devices, ClusterOptions cluster, ResumeOptions resume, string[] sets, int reportEvery,
+    private static async Task<int> RunAsync(RunOutput output, string jobName, ClusterOptions cluster, ResumeOptions resume, string[] overrides, int reportEvery,
         CancellationToken cancel)
     {
         JobConfig job;
         string resolved;
         try
         {
-            var overrides = devices is null ? sets : [.. sets, $"train.devices={devices}"];
             (job, resolved) = JobConfigLoader.Load(jobName, overrides);
         }
         catch (ArgumentException e)
@@ -113,11 +115,22 @@ internal static class NodeCommand
         }
         await using var served = view;
 
+        NodeMetrics metrics;
+        MetricsEndpoint? endpoint;
+        try
+        {
+            (metrics, endpoint) = TrainCommand.StartMetrics(output, job, cluster.NodeName);
+        }
+        catch (ArgumentException e)
+        {
+            return TrainCommand.CannotStartWith(output, e);
+        }
+        using var metricsServed = endpoint;
         var events = Channel.CreateUnbounded<object>();
         ClusterNode node;
         try
         {
-            node = await ClusterNode.StartAsync(job, resolved, cluster, resume, e => events.Writer.TryWrite(e), line => events.Writer.TryWrite(new LogLine(line)), output.Loggers);
+            node = await ClusterNode.StartAsync(job, resolved, cluster, resume, e => events.Writer.TryWrite(e), line => events.Writer.TryWrite(new LogLine(line)), output.Loggers, metrics);
         }
         catch (Exception e)
         {
@@ -135,6 +148,7 @@ internal static class NodeCommand
             {
                 await foreach (var e in events.Reader.ReadAllAsync(cancel))
                 {
+                    metrics.Observe(e);
                     run.Show(e);
                     live.Apply(e);
                     ended = e as JobEnded ?? ended;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Threading.Channels;
 using GppfActors.Actors.Coordinator;
+using GppfActors.Actors.Metrics;
 using GppfActors.ClusterConfig.Jobs;
 using GppfActors.ClusterConfig.Node;
 using GppfActors.Host.Logging;
@@ -30,14 +31,19 @@ internal static class TrainCommand
         var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps", DefaultValueFactory = _ => 10 };
         var logFormat = LogFormatOption();
         var web = new LiveViewOptions();
-        var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)") { job, devices, resume, discardMissing, set, reportEvery, logFormat };
+        var (metricsPort, metricsHost) = (MetricsPortOption(), MetricsHostOption());
+        var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)")
+        {
+            job, devices, resume, discardMissing, set, reportEvery, logFormat, metricsPort, metricsHost,
+        };
         command.Options.Add(web.Port);
         command.Options.Add(web.Host);
         command.SetAction(async (parse, cancel) =>
         {
             using var output = RunOutput.For(parse.GetValue(logFormat)!, AnsiConsole.Console, Environment.MachineName);
-            return await RunAsync(output, parse.GetValue(job)!, parse.GetValue(devices), new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-                [.. parse.GetValue(set) ?? [], .. web.Overrides(parse)], parse.GetValue(reportEvery), cancel);
+            return await RunAsync(output, parse.GetValue(job)!, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
+                [.. parse.GetValue(set) ?? [], .. web.Overrides(parse), .. CommandLineOverrides(parse.GetValue(devices), parse.GetValue(metricsPort), parse.GetValue(metricsHost))],
+                parse.GetValue(reportEvery), cancel);
         });
         return command;
     }
@@ -54,7 +60,38 @@ internal static class TrainCommand
         return option;
     }
 
-    private static async Task<int> RunAsync(RunOutput output, string jobName, string? devices, ResumeOptions resume, string[] sets, int reportEvery, CancellationToken cancel)
+    /// <summary><c>--metrics-port</c>, for train and node alike.</summary>
+    internal static Option<int?> MetricsPortOption() =>
+        new("--metrics-port") { Description = "Serve Prometheus metrics at http://HOST:PORT/metrics (overrides observability.metrics_port; 0: none)" };
+
+    /// <summary><c>--metrics-host</c>, for train and node alike.</summary>
+    internal static Option<string?> MetricsHostOption() =>
+        new("--metrics-host") { Description = "The address the metrics are served on (overrides observability.metrics_host; default 127.0.0.1, * for every interface)" };
+
+    /// <summary>The job settings that command-line options override, as <c>--set</c> lines (applied after the user's).</summary>
+    internal static string[] CommandLineOverrides(string? devices, int? metricsPort, string? metricsHost) =>
+    [
+        .. devices is null ? Array.Empty<string>() : [$"train.devices={devices}"],
+        .. metricsPort is { } port ? [$"observability.metrics_port={port}"] : Array.Empty<string>(),
+        .. metricsHost is null ? Array.Empty<string>() : [$"observability.metrics_host={metricsHost}"],
+    ];
+
+    /// <summary>
+    /// The node's metrics and, when the job asks for one, its /metrics endpoint (its URL printed once);
+    /// a port that cannot be opened is an <see cref="ArgumentException"/> naming it.
+    /// </summary>
+    internal static (NodeMetrics Metrics, MetricsEndpoint? Endpoint) StartMetrics(RunOutput output, JobConfig job, string node)
+    {
+        var metrics = new NodeMetrics(node);
+        var endpoint = MetricsEndpoint.Start(metrics, job.Observability);
+        if (endpoint is not null)
+        {
+            output.Line(LogEventLevel.Information, $"metrics: {Markup.Escape(endpoint.Url)}");
+        }
+        return (metrics, endpoint);
+    }
+
+    private static async Task<int> RunAsync(RunOutput output, string jobName, ResumeOptions resume, string[] overrides, int reportEvery, CancellationToken cancel)
     {
         if (resume.DiscardMissing && !resume.Resume)
         {
@@ -65,7 +102,6 @@ internal static class TrainCommand
         string resolved;
         try
         {
-            var overrides = devices is null ? sets : [.. sets, $"train.devices={devices}"];
             (job, resolved) = JobConfigLoader.Load(jobName, overrides);
         }
         catch (ArgumentException e)
@@ -91,12 +127,23 @@ internal static class TrainCommand
         }
         await using var served = view;
 
+        NodeMetrics metrics;
+        MetricsEndpoint? endpoint;
+        try
+        {
+            (metrics, endpoint) = StartMetrics(output, job, Environment.MachineName);
+        }
+        catch (ArgumentException e)
+        {
+            return CannotStartWith(output, e);
+        }
+        using var metricsServed = endpoint;
         var events = Channel.CreateUnbounded<object>();
         void Log(string message) => events.Writer.TryWrite(new LogLine(message));
         TrainingNode node;
         try
         {
-            node = await TrainingNode.StartAsync(job, resolved, resume, e => events.Writer.TryWrite(e), Log, output.Loggers);
+            node = await TrainingNode.StartAsync(job, resolved, resume, e => events.Writer.TryWrite(e), Log, output.Loggers, metrics);
         }
         catch (Exception e)
         {
@@ -124,6 +171,7 @@ internal static class TrainCommand
             {
                 await foreach (var e in events.Reader.ReadAllAsync(cancel))
                 {
+                    metrics.Observe(e);
                     run.Show(e);
                     live.Apply(e);
                     if (e is TrainingFailed)

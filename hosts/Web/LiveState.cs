@@ -143,6 +143,11 @@ internal sealed class LiveState
             }
             Bounded(rate, (clock(), p.Step, p.Samples), RateWindow);
         }
+        // The probabilities after the step, of each task that ran in it (steps done = p.Step + 1, as an evaluation counts them).
+        foreach (var (task, probabilities) in p.UnitProbabilities)
+        {
+            UpdateRouting(p.Step + 1, task, probabilities);
+        }
     }
 
     private void Evaluated(EvaluationReport report)

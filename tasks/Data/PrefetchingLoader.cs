@@ -51,6 +51,18 @@ public sealed class PrefetchingLoader : IDisposable
     /// <summary>Batches decoded on demand because no matching prefetch existed.</summary>
     public long PrefetchMisses { get; private set; }
 
+    /// <summary>Batches hinted for coming steps and not yet taken (decoded or still decoding).</summary>
+    public int PrefetchedBatches
+    {
+        get
+        {
+            lock (gate)
+            {
+                return prefetched.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// Starts decoding the batch of (<paramref name="step"/>, <paramref name="indices"/>) in the background.
     /// A new hint for an already hinted step replaces it; beyond <see cref="LoaderOptions.PrefetchDepth"/> hints the oldest is dropped.

@@ -89,6 +89,9 @@ public class JobConfigLoaderSpecs
     [InlineData("train.max_steps=20", "optimizer.warmup_steps")]
     [InlineData("observability.web_port=70000", "observability.web_port")]
     [InlineData("observability.web_host=not an address", "observability.web_host")]
+    [InlineData("observability.metrics_port=70000", "observability.metrics_port")]
+    [InlineData("observability.metrics_port=-1", "observability.metrics_port")]
+    [InlineData("observability.metrics_host=", "observability.metrics_host")]
     public void Should_name_the_key_when_a_value_is_invalid(string assignment, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", [assignment]));

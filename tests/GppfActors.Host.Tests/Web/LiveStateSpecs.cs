@@ -13,9 +13,9 @@ public sealed class LiveStateSpecs
     private LiveState State(long maxSteps = 100) =>
         new(new LiveJob("j", "this process", maxSteps, ["cls", "det"], NumLayers: 3, NumUnits: 2), hostsTraining: true, () => now);
 
-    private static TrainingProgress Progress(long step, double clsLoss = 1.0) => new(step, 1, 2, 0.1, 1.0,
+    private static TrainingProgress Progress(long step, double clsLoss = 1.0, Dictionary<string, IReadOnlyList<IReadOnlyList<double>>>? routing = null) => new(step, 1, 2, 0.1, 1.0,
         new Dictionary<string, double> { ["cls"] = clsLoss }, new Dictionary<string, double>(), 8, new Dictionary<string, int> { ["cls"] = 8 }, 0.5, 0.4, 0.1,
-        [new DeviceStep("cpu:0", "", "cls", 0.4), new DeviceStep("cpu:1", "", "det", 0.3)]);
+        [new DeviceStep("cpu:0", "", "cls", 0.4), new DeviceStep("cpu:1", "", "det", 0.3)], routing ?? []);
 
     private static IReadOnlyList<IReadOnlyList<double>> Probabilities(params double[] firstUnit) =>
         [.. firstUnit.Select(p => (IReadOnlyList<double>)[p, 1 - p])];
@@ -91,6 +91,22 @@ public sealed class LiveStateSpecs
         Assert.Equal([0, 1, 0], cls.Select(c => c.Unit));
         Assert.Equal([0.9, 0.8, 0.5], cls.Select(c => c.Probability), new ToleranceComparer(1e-12));
         Assert.Equal("evaluation", snapshot.Events.Single().Kind);
+    }
+
+    [Fact]
+    public void Should_update_the_routing_of_the_tasks_that_ran_after_every_step()
+    {
+        var state = State();
+        state.Apply(Progress(3, routing: new() { ["cls"] = Probabilities(0.9, 0.2, 0.5) }));
+        state.Apply(Progress(4, routing: new() { ["det"] = Probabilities(0.3, 0.6, 0.7) }));
+        state.Apply(Progress(5, routing: new() { ["cls"] = Probabilities(0.1, 0.2, 0.6) }));
+        var snapshot = state.Snapshot();
+        Assert.Equal(6, snapshot.RoutingStep);   // the probabilities after step index 5: six steps done
+        var cls = snapshot.Routing.Where(c => c.Task == "cls").OrderBy(c => c.Layer).ToList();
+        Assert.Equal([1, 1, 0], cls.Select(c => c.Unit));
+        Assert.All(cls, c => Assert.Equal(6, c.Step));
+        Assert.Equal([0.9, 0.8, 0.6], cls.Select(c => c.Probability), new ToleranceComparer(1e-12));
+        Assert.All(snapshot.Routing.Where(c => c.Task == "det"), c => Assert.Equal(5, c.Step));
     }
 
     [Fact]
