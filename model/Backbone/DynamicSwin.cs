@@ -64,6 +64,12 @@ public sealed class DynamicSwin : RoutedBackbone
     /// <inheritdoc/>
     public override LegoLayer Layer(int index) => index == 0 ? embed : order[index - 1].Layer;
 
+    // Registered by hand under torchvision's names in the constructor; a parent's registration would
+    // otherwise add the fields again under their own names.
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <inheritdoc/>
     public override IReadOnlyList<Tensor> forward(Tensor input, IReadOnlyList<LayerRoute> routes)
     {

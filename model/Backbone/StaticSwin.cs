@@ -49,6 +49,12 @@ public sealed class StaticSwin : StaticBackbone
         }
     }
 
+    // Registered by hand under torchvision's names in the constructor; a parent's registration would
+    // otherwise add the fields again under their own names.
+    protected override void RegisterComponents()
+    {
+    }
+
     /// <inheritdoc/>
     public override IReadOnlyList<Tensor> forward(Tensor input)
     {

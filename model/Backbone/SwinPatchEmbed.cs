@@ -32,6 +32,11 @@ public sealed class SwinPatchEmbed : nn.Module<Tensor, Tensor>
         register_module("2", norm);
     }
 
+    // The parent's registration would otherwise add the fields again under their own names.
+    protected override void RegisterComponents()
+    {
+    }
+
     public override Tensor forward(Tensor input)
     {
         long h = input.shape[2], w = input.shape[3];
