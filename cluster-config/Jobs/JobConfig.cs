@@ -102,7 +102,7 @@ public sealed record DataSection(string Root = "data/synth-small", bool Generate
     }
 }
 
-/// <summary>Backbone preset (resnet50, resnet18, small, tiny) and units per lego layer.</summary>
+/// <summary>Backbone preset (resnet50, resnet18, small, tiny, swin_t, swin_small) and units per lego layer.</summary>
 public sealed record BackboneSection(string Preset = "small", int NumUnits = 2);
 
 /// <summary>Gumbel routing: soft or hard, and the temperature schedule.</summary>

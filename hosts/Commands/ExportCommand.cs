@@ -6,9 +6,10 @@ using Spectre.Console;
 namespace GppfActors.Host.Commands;
 
 /// <summary>
-/// <c>gppf export</c>: extracts one task's arg-max path from a checkpoint into a plain static ResNet
-/// with torchvision's state keys, written as safetensors (loads into torchvision's ResNet without
-/// its fc), the starting point of fixed-path fine-tuning.
+/// <c>gppf export</c>: extracts one task's arg-max path from a checkpoint into a plain static backbone
+/// with torchvision's state keys, written as safetensors (a ResNet loads into torchvision's ResNet
+/// without its fc; a Swin into torchvision's swin_t without its head once its extra stage norms
+/// norm0..norm2 are dropped), the starting point of fixed-path fine-tuning.
 /// </summary>
 internal static class ExportCommand
 {

@@ -5,19 +5,18 @@ using static TorchSharp.torch;
 namespace GppfActors.Model.Backbone;
 
 /// <summary>
-/// The task-level dynamic backbone: a stack of lego layers (the stem, then every residual block),
+/// The task-level dynamic ResNet backbone: a stack of lego layers (the stem, then every residual block),
 /// each of N units, run along a per-task route. Returns the output of every stage. Owned by
 /// <see cref="Network.GppfNetwork"/>. State keys: <c>stem.units.{k}.*</c>, <c>layer{s}.{b}.units.{k}.*</c>.
 /// </summary>
-public sealed class DynamicBackbone : nn.Module
+public sealed class DynamicBackbone : RoutedBackbone
 {
     private readonly LegoLayer stem;
     private readonly List<(int Stage, LegoLayer Layer)> order = [];
 
     /// <summary>Builds the backbone of <paramref name="config"/>, drawing initial weights from <paramref name="generator"/>.</summary>
-    public DynamicBackbone(BackboneConfig config, NormSync sync, Generator generator) : base(nameof(DynamicBackbone))
+    public DynamicBackbone(BackboneConfig config, NormSync sync, Generator generator) : base(nameof(DynamicBackbone), config)
     {
-        Config = config.Validate();
         Sync = sync;
         stem = new LegoLayer(0, config.NumUnits, _ => new Stem(config, sync, generator));
         var stageLists = Enumerable.Range(0, config.StageDepths.Count).Select(_ => new List<LegoLayer>()).ToArray();
@@ -37,20 +36,17 @@ public sealed class DynamicBackbone : nn.Module
         }
     }
 
-    /// <summary>The validated configuration.</summary>
-    public BackboneConfig Config { get; }
-
     /// <summary>The replica-wide SyncBN switch shared by every BN of this backbone.</summary>
     public NormSync Sync { get; }
 
     /// <summary>Lego layers L.</summary>
-    public int NumLayers => 1 + order.Count;
+    public override int NumLayers => 1 + order.Count;
 
     /// <summary>Lego layer <paramref name="index"/> in forward order (0 = stem).</summary>
-    public LegoLayer Layer(int index) => index == 0 ? stem : order[index - 1].Layer;
+    public override LegoLayer Layer(int index) => index == 0 ? stem : order[index - 1].Layer;
 
     /// <summary>Runs every layer along <paramref name="routes"/> (one per layer) and returns each stage's output.</summary>
-    public IReadOnlyList<Tensor> forward(Tensor input, IReadOnlyList<LayerRoute> routes)
+    public override IReadOnlyList<Tensor> forward(Tensor input, IReadOnlyList<LayerRoute> routes)
     {
         if (routes.Count != NumLayers)
         {

@@ -9,15 +9,14 @@ namespace GppfActors.Model.Backbone;
 /// (<c>conv1.*</c>, <c>bn1.*</c>, <c>layer{s}.{b}.*</c>), so an extracted ResNet-50 loads into
 /// <c>torchvision.models.resnet50</c> (without its fc).
 /// </summary>
-public sealed class StaticResNet : nn.Module
+public sealed class StaticResNet : StaticBackbone
 {
     private readonly Stem stem;
     private readonly List<(int Stage, nn.Module<Tensor, Tensor> Block)> order = [];
 
     /// <summary>Builds a static network of <paramref name="config"/>'s shape (its unit count is ignored).</summary>
-    public StaticResNet(BackboneConfig config, NormSync sync, Generator generator) : base(nameof(StaticResNet))
+    public StaticResNet(BackboneConfig config, NormSync sync, Generator generator) : base(nameof(StaticResNet), config)
     {
-        Config = config.Validate();
         Sync = sync;
         stem = new Stem(config, sync, generator);
         var stageLists = Enumerable.Range(0, config.StageDepths.Count).Select(_ => new List<nn.Module<Tensor, Tensor>>()).ToArray();
@@ -36,14 +35,11 @@ public sealed class StaticResNet : nn.Module
         }
     }
 
-    /// <summary>The validated configuration.</summary>
-    public BackboneConfig Config { get; }
-
     /// <summary>The SyncBN switch shared by every BN of this network.</summary>
     public NormSync Sync { get; }
 
     /// <summary>Runs the network and returns each stage's output.</summary>
-    public IReadOnlyList<Tensor> forward(Tensor input)
+    public override IReadOnlyList<Tensor> forward(Tensor input)
     {
         var x = stem.forward(input);                                        // [B, C0, H/s, W/s]
         var features = new Tensor[Config.StageDepths.Count];
@@ -54,6 +50,8 @@ public sealed class StaticResNet : nn.Module
         }
         return features;
     }
+
+    internal override string DynamicKey(string key, IReadOnlyList<int> path) => DynamicKey(key, path, Config);
 
     /// <summary>The state key of the dynamic backbone that feeds static key <paramref name="key"/> when layer l runs unit path[l].</summary>
     internal static string DynamicKey(string key, IReadOnlyList<int> path, BackboneConfig config)

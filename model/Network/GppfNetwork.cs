@@ -15,7 +15,7 @@ namespace GppfActors.Model.Network;
 /// </summary>
 public sealed partial class GppfNetwork : nn.Module
 {
-    private readonly DynamicBackbone backbone;
+    private readonly RoutedBackbone backbone;
     private readonly ModuleDict<TaskController> controllers;
     private readonly ModuleDict<nn.Module<IReadOnlyList<Tensor>, Tensor>> heads;
 
@@ -42,7 +42,7 @@ public sealed partial class GppfNetwork : nn.Module
 
         using var generator = new Generator((ulong)seed);
         Sync = new NormSync();
-        backbone = new DynamicBackbone(config, Sync, generator);
+        backbone = BackboneFactory.Dynamic(config, Sync, generator);
         controllers = nn.ModuleDict(tasks.Select(t => (t.Name, new TaskController(t.Name, backbone.NumLayers, config.NumUnits))).ToArray());
         heads = nn.ModuleDict(tasks.Select(t => (t.Name, t.CreateHead(config.StageChannels, generator))).ToArray());
         TaskNames = tasks.Select(t => t.Name).ToArray();
@@ -52,14 +52,14 @@ public sealed partial class GppfNetwork : nn.Module
     /// <summary>The backbone configuration.</summary>
     public BackboneConfig Config => backbone.Config;
 
-    /// <summary>The replica-wide SyncBN switch: set its group (and fused mode) before a training step.</summary>
+    /// <summary>The replica-wide SyncBN switch: set its group (and fused mode) before a training step (a Swin backbone has no BN and ignores it).</summary>
     public NormSync Sync { get; }
 
     /// <summary>Task names in declaration order.</summary>
     public IReadOnlyList<string> TaskNames { get; }
 
     /// <summary>The shared backbone.</summary>
-    public DynamicBackbone Backbone => backbone;
+    public RoutedBackbone Backbone => backbone;
 
     /// <summary>The controller of <paramref name="task"/>.</summary>
     public TaskController Controller(string task) => controllers[CheckTask(task)];
@@ -127,21 +127,21 @@ public sealed partial class GppfNetwork : nn.Module
         }
     }
 
-    /// <summary>Copies <paramref name="task"/>'s arg-max path into a new static ResNet (in evaluation mode) that the caller owns.</summary>
-    public StaticResNet ExtractPath(string task) => ExtractPath(Controller(task).ArgMaxPath());
+    /// <summary>Copies <paramref name="task"/>'s arg-max path into a new static backbone (in evaluation mode) that the caller owns.</summary>
+    public StaticBackbone ExtractPath(string task) => ExtractPath(Controller(task).ArgMaxPath());
 
-    /// <summary>Copies the given path into a new static ResNet (in evaluation mode) that the caller owns.</summary>
-    public StaticResNet ExtractPath(IReadOnlyList<int> path)
+    /// <summary>Copies the given path into a new static backbone (ResNet or Swin, in evaluation mode) that the caller owns.</summary>
+    public StaticBackbone ExtractPath(IReadOnlyList<int> path)
     {
         CheckPath(path);
         using var generator = new Generator(0);
-        var result = new StaticResNet(Config, new NormSync(), generator);
+        var result = BackboneFactory.Static(Config, generator);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var source = backbone.state_dict();
         foreach (var (key, target) in result.state_dict())
         {
-            target.copy_(source[StaticResNet.DynamicKey(key, path, Config)]);
+            target.copy_(source[result.DynamicKey(key, path)]);
         }
         result.eval();
         return result;

@@ -10,11 +10,16 @@ namespace GppfActors.Model.Optim;
 /// zero without regularising capacity, and decaying the controller logits would push every
 /// task's path choice towards uniform, which fights the very decision the controllers are learning.
 /// The controller logits are 2-D, so the name prefix is needed; dimension alone would decay them.
+/// Swin's relative position bias tables (2-D) are not decayed either, as in Swin's own training
+/// recipe: they are biases of the attention logits, not weights.
 /// </remarks>
 public static class ParameterGroups
 {
     /// <summary>Name prefix of the Gumbel controller logits, which are excluded from decay.</summary>
     public const string ControllerPrefix = "controllers.";
+
+    /// <summary>Name suffix of Swin's relative position bias tables, which are excluded from decay.</summary>
+    public const string RelativePositionBiasSuffix = ".relative_position_bias_table";
 
     /// <summary>True when <paramref name="p"/>, registered as <paramref name="name"/>, should get weight decay.</summary>
     public static bool UsesWeightDecay(string name, Parameter p)
@@ -26,6 +31,7 @@ public static class ParameterGroups
             return false;
         }
 
-        return !name.StartsWith(ControllerPrefix, StringComparison.Ordinal);
+        return !name.StartsWith(ControllerPrefix, StringComparison.Ordinal)
+            && !name.EndsWith(RelativePositionBiasSuffix, StringComparison.Ordinal);
     }
 }

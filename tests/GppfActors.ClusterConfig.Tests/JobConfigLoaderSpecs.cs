@@ -33,6 +33,19 @@ public class JobConfigLoaderSpecs
     }
 
     [Fact]
+    public void Should_differ_from_paper_r50_only_in_backbone_and_optimizer_when_loading_paper_swint()
+    {
+        var (r50, _) = JobConfigLoader.Load("paper-r50", []);
+        var (swin, _) = JobConfigLoader.Load("paper-swint", []);
+        Assert.Equal(("swin_t", 2), (swin.Backbone.Preset, swin.Backbone.NumUnits));
+        Assert.Equal(13, swin.BackboneConfig.NumLayers);
+        Assert.Equal((OptimizerKind.AdamW, 1e-4, 0.05), (swin.Optimizer.Kind, swin.Optimizer.Lr, swin.Optimizer.WeightDecay));
+        Assert.Equal(r50.Tasks, swin.Tasks);
+        Assert.Equal(r50 with { Name = swin.Name, Backbone = swin.Backbone, Optimizer = swin.Optimizer, Checkpoint = swin.Checkpoint, Tasks = swin.Tasks }, swin);
+        Assert.Equal(r50.Optimizer with { Kind = OptimizerKind.AdamW, Lr = 1e-4, WeightDecay = 0.05 }, swin.Optimizer with { Momentum = r50.Optimizer.Momentum });
+    }
+
+    [Fact]
     public void Should_load_the_small_cpu_recipe_with_three_families_of_different_input_sizes()
     {
         var (job, json) = JobConfigLoader.Load("cpu-small", []);

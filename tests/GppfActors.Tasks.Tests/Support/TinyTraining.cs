@@ -9,14 +9,14 @@ using GppfActors.Tasks.Training;
 
 namespace GppfActors.Tasks.Tests.Support;
 
-/// <summary>A one-device training setup on the tiny backbone: replica, in-process group of 1, plans.</summary>
+/// <summary>A one-device training setup on the tiny backbone (or the one given): replica, in-process group of 1, plans.</summary>
 public sealed class TinyTraining : IDisposable
 {
-    public TinyTraining(TaskDefinition task, double learningRate = 5e-3, long seed = 3)
+    public TinyTraining(TaskDefinition task, double learningRate = 5e-3, long seed = 3, BackboneConfig? backbone = null)
     {
         TorchThreads.LimitToOne();
         Task = task;
-        Backbone = BackboneConfig.Tiny(2);
+        Backbone = backbone ?? BackboneConfig.Tiny(2);
         var network = new GppfNetwork(Backbone, TaskFamilies.HeadSpecs([task], Backbone), seed);
         Replica = new Replica(network, new OptimizerConfig(OptimizerKind.AdamW, WeightDecay: 1e-4));
         Group = new InProcessCollectiveHub(1, 1, TimeSpan.FromSeconds(30)).Join(0);
