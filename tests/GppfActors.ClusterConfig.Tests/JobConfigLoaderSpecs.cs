@@ -1,5 +1,6 @@
 using GppfActors.Actors.Sampling;
 using GppfActors.ClusterConfig.Jobs;
+using GppfActors.Model.Backbone;
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
 using GppfActors.Tasks.Definitions;
@@ -92,10 +93,24 @@ public class JobConfigLoaderSpecs
     [InlineData("observability.metrics_port=70000", "observability.metrics_port")]
     [InlineData("observability.metrics_port=-1", "observability.metrics_port")]
     [InlineData("observability.metrics_host=", "observability.metrics_host")]
+    [InlineData("backbone.activation_checkpointing=some", "backbone.activation_checkpointing")]
+    [InlineData("backbone.activation_checkpointing_every=0", "backbone.activation_checkpointing_every")]
     public void Should_name_the_key_when_a_value_is_invalid(string assignment, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", [assignment]));
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Should_checkpoint_every_kth_lego_layer_when_activation_checkpointing_is_every_k()
+    {
+        var (plain, _) = JobConfigLoader.Load("cpu-small", []);
+        Assert.Equal(ActivationCheckpointing.Off, plain.BackboneConfig.ActivationCheckpointing);
+
+        var (job, json) = JobConfigLoader.Load("cpu-small", ["backbone.activation_checkpointing=every_k", "backbone.activation_checkpointing_every=3"]);
+        Assert.Equal(ActivationCheckpointing.EveryKth(3), job.BackboneConfig.ActivationCheckpointing);
+        Assert.Contains("\"activation_checkpointing\":\"every_k\"", json.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal(job.Backbone, JobConfigLoader.FromResolvedJson(json).Backbone);
     }
 
     [Fact]
