@@ -65,10 +65,13 @@ internal sealed class CheckpointedForward : autograd.SingleTensorFunction<Checkp
         try
         {
             // TorchSharp runs a custom forward with gradients disabled: no graph, no saved activations.
+            // The units' intermediate tensors get a scope of their own: in the step's scope their
+            // handles would keep them alive until the step ends, graph or no graph.
+            using var scope = NewDisposeScope();
             call.Sync.BeginRecording(call.Tape);
             try
             {
-                return call.Layer.RunUnits(input, call.Route);
+                return call.Layer.RunUnits(input, call.Route).MoveToOuterDisposeScope();
             }
             finally
             {
