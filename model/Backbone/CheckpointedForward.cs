@@ -32,6 +32,12 @@ internal sealed class CheckpointedForward : autograd.SingleTensorFunction<Checkp
     // apply's arguments: the call, the layer input, the route tensor (or null), then the parameters.
     private const int FirstParameter = 3;
 
+    // The gradients the previous backward of this thread returned. libtorch holds its own references
+    // once backward returns, so the next backward disposes these handles: left in the step's dispose
+    // scope, every layer's input gradient would stay alive until the step ends.
+    [ThreadStatic]
+    private static List<Tensor>? returned;
+
     public override string Name => "CheckpointedLegoLayer";
 
     /// <summary>Runs <paramref name="layer"/> along <paramref name="route"/> keeping only its input; rethrows a failure of the first pass.</summary>
@@ -90,9 +96,10 @@ internal sealed class CheckpointedForward : autograd.SingleTensorFunction<Checkp
         var call = (Call)ctx.get_data("call");
         try
         {
+            ReleaseReturned();
             if (call.Sync.Failure is null)
             {
-                return Recompute(ctx, call, gradOutput);
+                return Remember(Recompute(ctx, call, gradOutput));
             }
         }
         catch (Exception e)
@@ -142,6 +149,21 @@ internal sealed class CheckpointedForward : autograd.SingleTensorFunction<Checkp
         var result = new List<Tensor> { null!, inputNeedsGrad ? grads[next++] : null!, routeNeedsGrad ? grads[next++] : null! };
         result.AddRange(call.Parameters.Select(p => p.requires_grad ? grads[next++] : null!));
         return [.. result.Select(g => g?.MoveToOuterDisposeScope()!)];
+    }
+
+    private static void ReleaseReturned()
+    {
+        foreach (var t in returned ?? [])
+        {
+            t.Dispose();
+        }
+        returned?.Clear();
+    }
+
+    private static List<Tensor> Remember(List<Tensor> gradients)
+    {
+        (returned ??= []).AddRange(gradients.Where(g => g is not null));
+        return gradients;
     }
 
     // After a failure: zero gradients, no recomputation, no collective (the step is thrown away).
