@@ -1,7 +1,9 @@
+using GppfActors.Collectives;
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Network;
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
+using GppfActors.Model.Tests.Training;
 using GppfActors.Model.Training;
 using GppfActors.Testing;
 using TorchSharp;
@@ -60,6 +62,50 @@ public class ActivationCheckpointingSpecs
     }
 
     [Fact]
+    public void Should_fail_the_step_with_the_original_exception_and_change_nothing_when_a_device_faults_inside_a_checkpointed_backward()
+    {
+        var outcomes = Devices.Run(World, (rank, group) =>
+        {
+            using var replica = new Replica(Network(ActivationCheckpointing.AllLayers, seed: 100 + rank), new OptimizerConfig(OptimizerKind.Sgd, Momentum: 0.9));
+            replica.AlignFrom(group);
+            StepWith(replica, group, rank, 0, RoutingMode.Soft);
+            var before = ToyTraining.FullState(replica);
+            Exception? failure = null;
+            try
+            {
+                // The hook runs inside the first SyncBN backward, which runs inside the nested
+                // backward of a recomputed layer; peers then fail in their own nested collectives.
+                StepWith(replica, group, rank, 1, RoutingMode.Soft, rank == 0 ? p =>
+                {
+                    if (p == StepPhase.InBackward)
+                    {
+                        throw new InvalidDataException("rank 0 fails in backward");
+                    }
+                }
+                : null);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+                group.Abort($"rank {rank} failed: {e.Message}");    // what the device actor does
+            }
+            var after = ToyTraining.FullState(replica);
+            return (Failure: failure, Before: before, After: after);
+        });
+
+        Assert.IsType<InvalidDataException>(outcomes[0].Failure);
+        for (int rank = 1; rank < World; rank++)
+        {
+            Assert.IsType<CollectiveAbortedException>(outcomes[rank].Failure);
+        }
+        foreach (var (_, before, after) in outcomes)
+        {
+            StateAssert.BytesEqual(before, after, "state after the failed step");
+        }
+        StateAssert.DisposeAll(outcomes.SelectMany(o => new[] { o.Before, o.After }));
+    }
+
+    [Fact]
     public void Should_report_the_key_when_the_checkpointing_setting_is_invalid()
     {
         var e = Assert.Throws<ArgumentException>(() => ActivationCheckpointing.Parse("some", 2));
@@ -110,12 +156,7 @@ public class ActivationCheckpointingSpecs
             var live = new long[2];
             for (long step = 0; step < 3; step++)
             {
-                var plan = new StepPlan(step, Task(step, rank), Enumerable.Range(0, World).Select(r => Task(step, r)).Distinct().ToArray(), mode, 1.0, 0.05, 2024);
-                replica.TrainStep(group, plan, (net, request) =>
-                {
-                    var (x, y) = ToyTasks.Batch(plan.Task, plan.Step, rank);
-                    return nn.functional.cross_entropy(net.Forward(plan.Task, x, request), y);
-                });
+                StepWith(replica, group, rank, step, mode);
                 if (step > 0)
                 {
                     live[step - 1] = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
@@ -127,6 +168,19 @@ public class ActivationCheckpointingSpecs
             var optimizer = replica.Optimizer.StateDict().Select(kv => KeyValuePair.Create($"optimizer:{kv.Key}", kv.Value));
             return new DeviceRun(StateAssert.Snapshot(replica.Network.state_dict().Concat(grads).Concat(optimizer)), group.AllReduces.ToArray(), live);
         });
+
+    private static void StepWith(Replica replica, ICollectiveGroup group, int rank, long step, RoutingMode mode, Action<StepPhase>? onPhase = null)
+    {
+        var plan = new StepPlan(step, Task(step, rank), Enumerable.Range(0, World).Select(r => Task(step, r)).Distinct().ToArray(), mode, 1.0, 0.05, 2024)
+        {
+            OnPhase = onPhase,
+        };
+        replica.TrainStep(group, plan, (net, request) =>
+        {
+            var (x, y) = ToyTasks.Batch(plan.Task, plan.Step, rank);
+            return nn.functional.cross_entropy(net.Forward(plan.Task, x, request), y);
+        });
+    }
 
     private static string Task(long step, int rank) => (step + rank) % 3 == 0 ? ToyTasks.Stripes.Name : ToyTasks.Colour.Name;
 }
