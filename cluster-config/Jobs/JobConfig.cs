@@ -75,7 +75,10 @@ public sealed record JobConfig
     }
 
     /// <summary>The backbone this job builds.</summary>
-    public BackboneConfig BackboneConfig => Model.Backbone.BackboneConfig.FromPreset(Backbone.Preset, Backbone.NumUnits);
+    public BackboneConfig BackboneConfig => Model.Backbone.BackboneConfig.FromPreset(Backbone.Preset, Backbone.NumUnits) with
+    {
+        ActivationCheckpointing = Backbone.Checkpointing,
+    };
 
     internal static void Check(bool condition, string key, string problem)
     {
@@ -102,8 +105,17 @@ public sealed record DataSection(string Root = "data/synth-small", bool Generate
     }
 }
 
-/// <summary>Backbone preset (resnet50, resnet18, small, tiny, swin_t, swin_small) and units per lego layer.</summary>
-public sealed record BackboneSection(string Preset = "small", int NumUnits = 2);
+/// <summary>
+/// Backbone preset (resnet50, resnet18, small, tiny, swin_t, swin_small) and units per lego layer; activation
+/// checkpointing (<c>none</c>, <c>all</c>, or <c>every_k</c> with <c>activation_checkpointing_every</c> = k:
+/// layers 0, k, 2k, ...), which changes memory and step time, never results.
+/// </summary>
+public sealed record BackboneSection(string Preset = "small", int NumUnits = 2,
+    CheckpointingMode ActivationCheckpointing = CheckpointingMode.None, int ActivationCheckpointingEvery = 2)
+{
+    /// <summary>The activation checkpointing setting as the model reads it.</summary>
+    public ActivationCheckpointing Checkpointing => new(ActivationCheckpointing, ActivationCheckpointingEvery);
+}
 
 /// <summary>Gumbel routing: soft or hard, and the temperature schedule.</summary>
 public sealed record RoutingSection(RoutingMode Mode = RoutingMode.Soft, double Tau0 = 5.0, double TauMin = 0.01, long TauDecaySteps = 450_000)

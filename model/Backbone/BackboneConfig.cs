@@ -48,6 +48,11 @@ public sealed record BackboneConfig
     /// <summary>Input image channels.</summary>
     public int InputChannels { get; init; } = 3;
 
+    // Activation checkpointing: its own block, independent of the backbone's family.
+
+    /// <summary>Which lego layers drop their activations after forward and recompute them in backward.</summary>
+    public ActivationCheckpointing ActivationCheckpointing { get; init; } = ActivationCheckpointing.Off;
+
     /// <summary>Channel expansion of the block family.</summary>
     public int Expansion => Block == BlockKind.Bottleneck ? 4 : 1;
 
@@ -186,6 +191,7 @@ public sealed record BackboneConfig
             $"backbone.stage_depths ({StageDepths.Count} stages) and backbone.stage_widths ({StageWidths.Count} stages) must have the same length");
         Require(StageDepths.All(d => d >= 1), $"backbone.stage_depths must all be >= 1, got [{string.Join(", ", StageDepths)}]");
         Require(StageWidths.All(w => w >= 1), $"backbone.stage_widths must all be >= 1, got [{string.Join(", ", StageWidths)}]");
+        ActivationCheckpointing.Validate();
         return this;
     }
 

@@ -32,15 +32,30 @@ public sealed class LegoLayer : nn.Module<Tensor, Tensor>
     /// <summary>Unit <paramref name="k"/>.</summary>
     public nn.Module<Tensor, Tensor> Unit(int k) => units[k];
 
+    /// <summary>
+    /// Set (to the replica's <see cref="NormSync"/>) when this layer's activations are checkpointed:
+    /// a forward that records gradients keeps only the layer input and recomputes the units in
+    /// backward (<see cref="CheckpointedForward"/>); null runs the units plainly.
+    /// </summary>
+    public NormSync? CheckpointSync { get; set; }
+
     /// <summary>Runs the layer along <paramref name="route"/>.</summary>
     public Tensor forward(Tensor input, LayerRoute route)
     {
+        if (!route.IsSoft && (route.Unit < 0 || route.Unit >= units.Count))
+        {
+            throw new ArgumentOutOfRangeException(nameof(route), route.Unit, $"layer {LayerIndex} has units 0..{units.Count - 1}");
+        }
+        return CheckpointSync is { } sync && is_grad_enabled()
+            ? CheckpointedForward.Run(this, input, route, sync)
+            : RunUnits(input, route);
+    }
+
+    /// <summary>Runs the units along <paramref name="route"/> (the plain path, and both passes of a checkpointed call).</summary>
+    internal Tensor RunUnits(Tensor input, LayerRoute route)
+    {
         if (!route.IsSoft)
         {
-            if (route.Unit < 0 || route.Unit >= units.Count)
-            {
-                throw new ArgumentOutOfRangeException(nameof(route), route.Unit, $"layer {LayerIndex} has units 0..{units.Count - 1}");
-            }
             var y = units[route.Unit].forward(input);
             return route.Scale is null ? y : y * route.Scale;
         }
@@ -53,6 +68,10 @@ public sealed class LegoLayer : nn.Module<Tensor, Tensor>
         }
         return sum!;
     }
+
+    /// <summary>The parameters of the units that run along <paramref name="route"/>, in registration order.</summary>
+    internal IReadOnlyList<Tensor> ParametersAlong(LayerRoute route) =>
+        route.IsSoft ? [.. parameters()] : [.. units[route.Unit].parameters()];
 
     /// <summary>Runs unit 0 alone (N = 1 networks and plain calls).</summary>
     public override Tensor forward(Tensor input) => forward(input, LayerRoute.Single(0));

@@ -43,6 +43,7 @@ public sealed partial class GppfNetwork : nn.Module
         using var generator = new Generator((ulong)seed);
         Sync = new NormSync();
         backbone = BackboneFactory.Dynamic(config, Sync, generator);
+        config.ActivationCheckpointing.ApplyTo(backbone, Sync);
         controllers = nn.ModuleDict(tasks.Select(t => (t.Name, new TaskController(t.Name, backbone.NumLayers, config.NumUnits))).ToArray());
         heads = nn.ModuleDict(tasks.Select(t => (t.Name, t.CreateHead(config.StageChannels, generator))).ToArray());
         TaskNames = tasks.Select(t => t.Name).ToArray();

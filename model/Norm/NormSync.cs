@@ -46,6 +46,19 @@ public sealed class NormSync
     internal Action? OnFirstBackward { get; private set; }
 
     /// <summary>
+    /// Set while a checkpointed lego layer runs its first, gradient-free pass: synced BN layers
+    /// record the statistics they normalised with (see <see cref="NormTape"/>).
+    /// </summary>
+    internal NormTape? Recording { get; private set; }
+
+    /// <summary>
+    /// Set while a checkpointed lego layer is recomputed in backward: synced BN layers take their
+    /// statistics from here and issue no forward collective, and no BN layer stages or writes a
+    /// running-statistics update, because the first pass already did.
+    /// </summary>
+    internal NormTape? Replaying { get; private set; }
+
+    /// <summary>
     /// Starts a step: discards anything a previous step left behind, binds the group and routing
     /// mode, and from now on stages running-statistics updates and defers forward failures.
     /// </summary>
@@ -101,6 +114,34 @@ public sealed class NormSync
     }
 
     internal void Stage(SyncBatchNorm2d bn) => staged.Add(bn);
+
+    /// <summary>Starts recording the statistics of a checkpointed layer's first pass into <paramref name="tape"/>.</summary>
+    internal void BeginRecording(NormTape tape)
+    {
+        if (Recording is not null || Replaying is not null)
+        {
+            throw new InvalidOperationException("activation checkpointing: checkpointed layers do not nest");
+        }
+        Recording = tape;
+    }
+
+    /// <summary>Starts replaying <paramref name="tape"/> for the recomputation of a checkpointed layer.</summary>
+    internal void BeginReplay(NormTape tape)
+    {
+        if (Recording is not null || Replaying is not null)
+        {
+            throw new InvalidOperationException("activation checkpointing: checkpointed layers do not nest");
+        }
+        tape.Rewind();
+        Replaying = tape;
+    }
+
+    /// <summary>Ends a recording or a replay.</summary>
+    internal void EndTape()
+    {
+        Recording = null;
+        Replaying = null;
+    }
 
     internal void RecordFailure(Exception e) => failure ??= e;
 

@@ -19,6 +19,9 @@ namespace GppfActors.Model.Norm;
 /// so a step that fails or is skipped leaves them untouched. Outside a step they are written at
 /// once, as PyTorch's BatchNorm2d does; whoever runs backward with a group outside a step calls
 /// <see cref="NormSync.ThrowIfFailed"/> afterwards, since a failed backward collective cannot throw.
+/// When its lego layer is checkpointed, the recomputation in backward reuses the first pass's
+/// statistics (<see cref="NormSync.Replaying"/>): no second forward collective and no second
+/// running-statistics update; the backward collective runs once, in the recomputation's backward.
 /// </remarks>
 public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
 {
@@ -109,6 +112,13 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
     // are staged like the synced path's updates; outside a step it updates the buffers themselves.
     private Tensor PlainForward(Tensor input)
     {
+        if (Sync.Replaying is not null)
+        {
+            // Recomputing a checkpointed layer: the same batch statistics normalise the same input, but
+            // the running statistics were already updated (or staged) by the first pass; libtorch
+            // updates throwaway copies.
+            return nn.functional.batch_norm(input, running_mean.clone(), running_var.clone(), weight, bias, true, Momentum, Eps);
+        }
         if (!Sync.InStep)
         {
             num_batches_tracked.add_(1);

@@ -81,6 +81,32 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
     private static Tensor Normalise(autograd.AutogradContext ctx, Tensor x, Tensor weight, Tensor bias, SyncBatchNorm2d bn)
     {
         using var scope = NewDisposeScope();
+        var (count, ownMean, ownVar, ownInvStd) = bn.Sync.Replaying is { } tape
+            ? Replayed(tape.Take(bn))
+            : Statistics(x, bn);
+        bn.Sync.Recording?.Record(bn, count, ownMean, ownVar, ownInvStd);
+
+        ctx.save_data("count", count);
+        ctx.save_data("mean", ownMean);
+        ctx.save_data("invstd", ownInvStd);
+        ctx.save_for_backward([x, weight]);
+        if (x.numel() == 0)
+        {
+            return x.clone().MoveToOuterDisposeScope();    // an empty batch: nothing to normalise, but backward still joins its collective
+        }
+        return nn.functional.batch_norm(x, ChannelValues.Vector(ownMean, x), ChannelValues.Vector(ownVar, x), weight, bias, false, 0.0, bn.Eps)
+            .MoveToOuterDisposeScope();
+    }
+
+    // The recomputation of a checkpointed layer normalises with what the first pass computed: no
+    // collective, no running-statistics update (the first pass staged it).
+    private static (double Count, float[] Mean, float[] Var, float[] InvStd) Replayed(NormTape.Entry entry) =>
+        (entry.Count, entry.Mean, entry.Variance, entry.InvStd);
+
+    // The global batch statistics of this unit (all-reduced; fused over the lego layer's units in
+    // hard mode), with the running statistics of every unit that ran anywhere updated or staged.
+    private static (double Count, float[] Mean, float[] Var, float[] InvStd) Statistics(Tensor x, SyncBatchNorm2d bn)
+    {
         int c = checked((int)bn.NumFeatures);
         bool fused = bn.Sync.FuseUnits && bn.Siblings.Length > 1;
         int rows = fused ? bn.Siblings.Length : 1;
@@ -134,16 +160,7 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
             }
         }
 
-        ctx.save_data("count", stats[row * width]);
-        ctx.save_data("mean", ownMean);
-        ctx.save_data("invstd", ownInvStd);
-        ctx.save_for_backward([x, weight]);
-        if (n == 0)
-        {
-            return x.clone().MoveToOuterDisposeScope();    // an empty batch: nothing to normalise, but backward still joins its collective
-        }
-        return nn.functional.batch_norm(x, ChannelValues.Vector(ownMean, x), ChannelValues.Vector(ownVar, x), weight, bias, false, 0.0, bn.Eps)
-            .MoveToOuterDisposeScope();
+        return (stats[row * width], ownMean, ownVar, ownInvStd);
     }
 
     // Per channel, sum(x - s) and sum((x - s)^2) over this device's batch, accurate to float32

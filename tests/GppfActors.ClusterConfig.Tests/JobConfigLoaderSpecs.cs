@@ -1,5 +1,6 @@
 using GppfActors.Actors.Sampling;
 using GppfActors.ClusterConfig.Jobs;
+using GppfActors.Model.Backbone;
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
 using GppfActors.Tasks.Definitions;
@@ -26,6 +27,7 @@ public class JobConfigLoaderSpecs
         Assert.Equal(RoutingMode.Soft, job.Routing.Mode);
         Assert.Equal(("resnet50", 2), (job.Backbone.Preset, job.Backbone.NumUnits));
         Assert.Equal(17, job.BackboneConfig.NumLayers);
+        Assert.Equal(CheckpointingMode.All, job.Backbone.ActivationCheckpointing);   // "Model Checkpoint is used"
         Assert.Equal(SamplingMode.Simt, job.Sampling.Mode);
         Assert.True(job.SyncBatchNorm);
         var in21k = job.Tasks[0].Classification;
@@ -39,6 +41,7 @@ public class JobConfigLoaderSpecs
         var (swin, _) = JobConfigLoader.Load("paper-swint", []);
         Assert.Equal(("swin_t", 2), (swin.Backbone.Preset, swin.Backbone.NumUnits));
         Assert.Equal(13, swin.BackboneConfig.NumLayers);
+        Assert.Equal(CheckpointingMode.All, swin.Backbone.ActivationCheckpointing);
         Assert.Equal((OptimizerKind.AdamW, 1e-4, 0.05), (swin.Optimizer.Kind, swin.Optimizer.Lr, swin.Optimizer.WeightDecay));
         Assert.Equal(r50.Tasks, swin.Tasks);
         Assert.Equal(r50 with { Name = swin.Name, Backbone = swin.Backbone, Optimizer = swin.Optimizer, Checkpoint = swin.Checkpoint, Tasks = swin.Tasks }, swin);
@@ -105,10 +108,24 @@ public class JobConfigLoaderSpecs
     [InlineData("observability.metrics_port=70000", "observability.metrics_port")]
     [InlineData("observability.metrics_port=-1", "observability.metrics_port")]
     [InlineData("observability.metrics_host=", "observability.metrics_host")]
+    [InlineData("backbone.activation_checkpointing=some", "backbone.activation_checkpointing")]
+    [InlineData("backbone.activation_checkpointing_every=0", "backbone.activation_checkpointing_every")]
     public void Should_name_the_key_when_a_value_is_invalid(string assignment, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", [assignment]));
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Should_checkpoint_every_kth_lego_layer_when_activation_checkpointing_is_every_k()
+    {
+        var (plain, _) = JobConfigLoader.Load("cpu-small", []);
+        Assert.Equal(ActivationCheckpointing.Off, plain.BackboneConfig.ActivationCheckpointing);
+
+        var (job, json) = JobConfigLoader.Load("cpu-small", ["backbone.activation_checkpointing=every_k", "backbone.activation_checkpointing_every=3"]);
+        Assert.Equal(ActivationCheckpointing.EveryKth(3), job.BackboneConfig.ActivationCheckpointing);
+        Assert.Contains("\"activation_checkpointing\":\"every_k\"", json.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal(job.Backbone, JobConfigLoader.FromResolvedJson(json).Backbone);
     }
 
     [Fact]
