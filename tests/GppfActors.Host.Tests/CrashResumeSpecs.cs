@@ -24,28 +24,19 @@ public sealed class CrashResumeSpecs(SyntheticDataFixture fixture, ITestOutputHe
     [InlineData(CrashPoints.DuringCleanup, 4, new long[] { 4, 8 }, 8)] // removing step 4 after step 8 was committed
     public void Should_resume_from_the_newest_committed_checkpoint_and_end_byte_identical_when_killed(string point, int atStep, long[] reported, long resumeStep)
     {
-        // A checkpoint whose predecessor is still being committed is skipped by design (training
-        // never waits for storage). On a loaded machine that can skip the very checkpoint the
-        // crash aims at, or one the resumed run must write; such an attempt proves nothing either
-        // way and is run again in a fresh folder (at most three attempts; skips are printed).
+        // A skipped checkpoint (see CrashRuns) can also be one the resumed run must write: then
+        // both runs go again in a fresh folder.
         for (int attempt = 1; ; attempt++)
         {
-            string run = Path.Combine(fixture.Root, $"crash-{point}-{attempt}");
-            var crashed = GppfProcess.Run(fixture.Root, fixture.Job(run, Steps, Every),
-                new Dictionary<string, string> { ["GPPF_CRASH_AT"] = $"{point}@{atStep}" });
-            output.WriteLine(crashed.Output);
-            if (!crashed.KilledBySigkill && Skipped(crashed.Output) && attempt < 3)
-            {
-                output.WriteLine($"attempt {attempt}: a checkpoint was skipped before the crash point was reached; again");
-                continue;
-            }
+            var (crashed, run) = CrashRuns.RunUntilCrashed(fixture.Root, a => Path.Combine(fixture.Root, $"crash-{point}-{attempt}-{a}"),
+                folder => fixture.Job(folder, Steps, Every), new Dictionary<string, string> { ["GPPF_CRASH_AT"] = $"{point}@{atStep}" }, output);
             Assert.True(crashed.KilledBySigkill, $"expected SIGKILL at {point}, exit code {crashed.ExitCode}");
             Assert.Equal(reported, RunFiles.CommittedSteps(crashed.Output));
 
             var resumed = GppfProcess.Run(fixture.Root, fixture.Job(run, Steps, Every, "--resume"));
             output.WriteLine(resumed.Output);
             Assert.True(resumed.ExitCode == 0, resumed.Output);
-            if (Skipped(resumed.Output) && attempt < 3)
+            if (CrashRuns.Skipped(resumed.Output) && attempt < CrashRuns.Attempts)
             {
                 output.WriteLine($"attempt {attempt}: the resumed run skipped a checkpoint; again");
                 continue;
@@ -61,8 +52,6 @@ public sealed class CrashResumeSpecs(SyntheticDataFixture fixture, ITestOutputHe
             return;
         }
     }
-
-    private static bool Skipped(string runOutput) => runOutput.Contains("not saved: skipped", StringComparison.Ordinal);
 
     [Theory]
     [InlineData("start", "step 7 failed on rank(s) 0, 1; discarded")]

@@ -13,13 +13,12 @@ public sealed class ResumeProcessSpecs(SyntheticDataFixture fixture, ITestOutput
         // A device fault at step 3 moves the run to epoch 2; steps 4 and 8 are committed in epoch 2;
         // the process is killed right after the journal acknowledged step 8. The resumed process
         // must number its epochs above 2, or the journal refuses its commits as "older".
-        string run = Path.Combine(fixture.Root, "epochs");
-        var crashed = GppfProcess.Run(fixture.Root, fixture.Job(run, 16, 4), new Dictionary<string, string>
-        {
-            ["GPPF_FAULT_AT"] = "cpu:1@3",
-            ["GPPF_CRASH_AT"] = $"{CrashPoints.AfterJournal}@8",
-        });
-        output.WriteLine(crashed.Output);
+        var (crashed, run) = CrashRuns.RunUntilCrashed(fixture.Root, attempt => Path.Combine(fixture.Root, $"epochs-{attempt}"), run => fixture.Job(run, 16, 4),
+            new Dictionary<string, string>
+            {
+                ["GPPF_FAULT_AT"] = "cpu:1@3",
+                ["GPPF_CRASH_AT"] = $"{CrashPoints.AfterJournal}@8",
+            }, output);
         Assert.True(crashed.KilledBySigkill, crashed.Output);
         Assert.Contains("epoch 2:", crashed.Output);
 

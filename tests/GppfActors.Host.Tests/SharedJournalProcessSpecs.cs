@@ -23,13 +23,11 @@ public sealed class SharedJournalProcessSpecs(SyntheticDataFixture fixture, ITes
         // The throwaway server trusts loopback connections, so the password is never checked, only carried.
         var connection = new NpgsqlConnectionStringBuilder(PostgresServer.Shared.CreateDatabase()) { Password = Secret }.ConnectionString;
         var environment = new Dictionary<string, string> { ["GPPF_JOURNAL_CONNECTION"] = connection };
-        string first = Path.Combine(fixture.Root, "pg-first");
         string second = Path.Combine(fixture.Root, "pg-second");
 
         // The first run is killed (SIGKILL) right after the journal committed step 4.
-        var a = GppfProcess.Run(fixture.Root, fixture.Job(first, 6, 2, PostgreSql()),
-            new Dictionary<string, string>(environment) { ["GPPF_CRASH_AT"] = "after-journal@4" });
-        output.WriteLine(a.Output);
+        var (a, first) = CrashRuns.RunUntilCrashed(fixture.Root, attempt => Path.Combine(fixture.Root, $"pg-first-{attempt}"),
+            run => fixture.Job(run, 6, 2, PostgreSql()), new Dictionary<string, string>(environment) { ["GPPF_CRASH_AT"] = "after-journal@4" }, output);
         Assert.True(a.KilledBySigkill, a.Output);
         // The same job in another run folder is another run in the same database, not "already holds checkpoints".
         var b = GppfProcess.Run(fixture.Root, fixture.Job(second, 4, 2, PostgreSql()), environment);
