@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using GppfActors.Collectives;
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Network;
 using GppfActors.Model.Optim;
@@ -7,7 +5,6 @@ using GppfActors.Model.Routing;
 using GppfActors.Model.Tests.Training;
 using GppfActors.Model.Training;
 using GppfActors.Testing;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -125,62 +122,15 @@ public class SwinBackboneSpecs
             var tasks = new[] { ToyTasks.Colour, ToyTasks.Stripes }.Select(t => Nets.Classifier(t.Name, t.Classes)).ToArray();
             using var replica = new Replica(new GppfNetwork(config, tasks, 100 + rank), new OptimizerConfig(OptimizerKind.AdamW));
             replica.AlignFrom(group);
-            var recording = new RecordingGroup(group);
+            var recording = new RecordingGroup(group);   // not disposed: the caller owns the group
             for (long step = 0; step < 2; step++)
             {
                 var plan = ToyTraining.Plan(step, rank, 2, mode);
                 var result = replica.TrainStep(recording, plan, (net, request) => ToyTraining.Loss(net, request, plan, rank));
                 Assert.True(result.Applied);
             }
-            return recording.Operations.ToList();
+            return recording.AllReduces.ToList();
         });
-
-    /// <summary>Passes every call to the wrapped group and records the operation names.</summary>
-    private sealed class RecordingGroup(ICollectiveGroup inner) : ICollectiveGroup
-    {
-        public ConcurrentQueue<string> Operations { get; } = new();
-
-        public long Epoch => inner.Epoch;
-
-        public int Rank => inner.Rank;
-
-        public int WorldSize => inner.WorldSize;
-
-        public bool IsAborted => inner.IsAborted;
-
-        public TimeSpan WaitTime => inner.WaitTime;
-
-        public void AllReduceSum(IReadOnlyList<torch.Tensor> tensors, string operation = "all-reduce")
-        {
-            Operations.Enqueue(operation);
-            inner.AllReduceSum(tensors, operation);
-        }
-
-        public void Broadcast(IReadOnlyList<torch.Tensor> tensors, int root, string operation = "broadcast")
-        {
-            Operations.Enqueue(operation);
-            inner.Broadcast(tensors, root, operation);
-        }
-
-        public torch.Tensor[] AllGather(torch.Tensor tensor, string operation = "all-gather")
-        {
-            Operations.Enqueue(operation);
-            return inner.AllGather(tensor, operation);
-        }
-
-        public void Barrier(string operation = "barrier")
-        {
-            Operations.Enqueue(operation);
-            inner.Barrier(operation);
-        }
-
-        public void Abort(string reason) => inner.Abort(reason);
-
-        public void Dispose()
-        {
-            // The caller owns the wrapped group.
-        }
-    }
 
     [Fact]
     public void Should_name_the_key_when_a_swin_config_is_invalid()
