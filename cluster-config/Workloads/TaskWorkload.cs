@@ -22,12 +22,11 @@ public sealed class TaskWorkload : IDeviceWorkload
     private readonly Dictionary<string, PrefetchingLoader> train = [];
     private readonly Dictionary<string, PrefetchingLoader> eval = [];
 
-    public TaskWorkload(JobConfig job, JobDatasets datasets, DeviceId device, Action<string> log)
+    /// <param name="shared">The weights the process's devices share, or null for a replica of the device's own.</param>
+    public TaskWorkload(JobConfig job, JobDatasets datasets, DeviceId device, Action<string> log, SharedModel? shared = null)
     {
         tasks = job.Tasks.ToDictionary(t => t.Name);
-        var backbone = job.BackboneConfig;
-        var network = new GppfNetwork(backbone, TaskFamilies.HeadSpecs(job.Tasks, backbone), (long)job.Seed);
-        Replica = new Replica(network, job.Optimizer.ToOptimizerConfig());
+        Replica = shared is null ? new Replica(BuildNetwork(job), job.Optimizer.ToOptimizerConfig()) : shared.CreateReplica(() => BuildNetwork(job));
         try
         {
             foreach (var task in job.Tasks)
@@ -56,6 +55,10 @@ public sealed class TaskWorkload : IDeviceWorkload
     }
 
     public Replica Replica { get; }
+
+    /// <summary>The job's network, freshly initialised from the job's seed.</summary>
+    public static GppfNetwork BuildNetwork(JobConfig job) =>
+        new(job.BackboneConfig, TaskFamilies.HeadSpecs(job.Tasks, job.BackboneConfig), (long)job.Seed);
 
     public DeviceStepOutcome Step(ICollectiveGroup group, StepPlan plan, IReadOnlyList<long> sampleIndices, NextStepHint? next)
     {

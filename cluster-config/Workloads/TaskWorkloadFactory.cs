@@ -1,12 +1,38 @@
 using GppfActors.Actors.Devices;
 using GppfActors.ClusterConfig.Jobs;
+using GppfActors.Model.Training;
 
 namespace GppfActors.ClusterConfig.Workloads;
 
-/// <summary>Builds each device's <see cref="TaskWorkload"/> (a freshly initialised replica; a resumed run's state arrives through the first alignment).</summary>
+/// <summary>
+/// Builds each device's <see cref="TaskWorkload"/> (a freshly initialised replica; a resumed run's
+/// state arrives through the first alignment). With <c>train.share_weights</c> the CPU devices of
+/// the process alias one <see cref="SharedModel"/>, made with the first of them and disposed with
+/// the last (a device rebuilt after a fault attaches to it again).
+/// </summary>
 public sealed class TaskWorkloadFactory(JobConfig job, JobDatasets datasets, Action<string> log) : IDeviceWorkloadFactory
 {
-    public IDeviceWorkload Create(DeviceId device) => new TaskWorkload(job, datasets, device, log);
+    private readonly object gate = new();
+    private SharedModel? shared;
+
+    public IDeviceWorkload Create(DeviceId device) =>
+        new TaskWorkload(job, datasets, device, log, job.Train.ShareWeights && device.Kind == "cpu" ? Shared : null);
+
+    // The process's shared model, made again when every device that used it is gone.
+    private SharedModel Shared
+    {
+        get
+        {
+            lock (gate)
+            {
+                if (shared is null || shared.IsDisposed)
+                {
+                    shared = new SharedModel(TaskWorkload.BuildNetwork(job), job.Optimizer.ToOptimizerConfig());
+                }
+                return shared;
+            }
+        }
+    }
 
     // libtorch's intra-op pool is process-wide: the process's CPU devices share it.
     public void PrepareProcess(IReadOnlyList<DeviceId> localDevices)

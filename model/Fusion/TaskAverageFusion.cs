@@ -41,7 +41,7 @@ public sealed class TaskAverageFusion : IDisposable
         }
         EnsureCapacity(total);
 
-        var countsData = new float[parameters.Count];
+        var used = new bool[parameters.Count];
         var packed = flat.narrow(0, 0, total);                              // [sum numel]
         long offset = 0;
         for (int i = 0; i < parameters.Count; i++)
@@ -57,34 +57,17 @@ public sealed class TaskAverageFusion : IDisposable
             else
             {
                 slot.copy_(grad.reshape(-1));
-                countsData[i] = 1;
+                used[i] = true;
             }
             offset += n;
         }
-        // counts layout: [used count per parameter (P), devices not finite (1), side values (S)]
-        int numSide = sideValues?.Length ?? 0;
-        var countsAndFlags = new float[parameters.Count + 1 + numSide];
-        countsData.CopyTo(countsAndFlags, 0);
-        countsAndFlags[parameters.Count] = lossNotFinite || !AllFinite(packed) ? 1 : 0;
-        sideValues?.CopyTo(countsAndFlags, parameters.Count + 1);
-        var counts = tensor(countsAndFlags);                                // [P + 1 + S]
+        var counts = CountsAndFlags(used, lossNotFinite || !AllFinite(packed), sideValues);
 
         group.AllReduceSum([packed, counts], "task-average");
 
-        var all = counts.data<float>().ToArray();
-        var reduced = all[..parameters.Count];
-        int notFinite = (int)Math.Round(all[parameters.Count]);
-        if (sideValues is not null)
-        {
-            Array.Copy(all, parameters.Count + 1, sideValues, 0, numSide);
-        }
+        var (reduced, notFinite) = ReadCounts(counts, parameters, sideValues);
         if (notFinite > 0)
         {
-            // Skipped everywhere: no parameter may be updated, so none keeps a gradient.
-            foreach (var (_, p) in parameters)
-            {
-                p.grad = null;
-            }
             return new FusionResult(parameters.Count, 0, reduced, notFinite);
         }
 
@@ -116,6 +99,103 @@ public sealed class TaskAverageFusion : IDisposable
             }
         }
         return new FusionResult(parameters.Count, updated, reduced);
+    }
+
+    /// <summary>
+    /// The same fusion without a packing buffer: the gradients themselves are summed over the group
+    /// (a parameter this device did not use gets a zero gradient for the sum), so fusing costs no
+    /// memory beyond the gradients. The sums are those of <see cref="Fuse"/> element for element
+    /// (every all-reduce of a group adds in rank order, wherever an element sits in its buffers),
+    /// so both give bit-identical results; this one is for devices that share their weights, where
+    /// a per-device copy of all gradients is what the sharing saves.
+    /// </summary>
+    public static FusionResult FuseInPlace(ICollectiveGroup group, IReadOnlyList<NamedParameter> parameters, bool lossNotFinite = false, float[]? sideValues = null)
+    {
+        using var scope = NewDisposeScope();
+        var used = new bool[parameters.Count];
+        var grads = new Tensor[parameters.Count];
+        bool finite = true;
+        using (no_grad())
+        {
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                var p = parameters[i].Parameter;
+                var grad = p.grad;
+                if (grad is null)
+                {
+                    p.grad = zeros_like(p);
+                    grad = p.grad!;
+                }
+                else
+                {
+                    used[i] = true;
+                    finite = finite && AllFinite(grad);
+                }
+                grads[i] = grad;
+            }
+        }
+        var counts = CountsAndFlags(used, lossNotFinite || !finite, sideValues);
+
+        group.AllReduceSum([.. grads, counts], "task-average");
+
+        var (reduced, notFinite) = ReadCounts(counts, parameters, sideValues);
+        if (notFinite > 0)
+        {
+            return new FusionResult(parameters.Count, 0, reduced, notFinite);
+        }
+        int updated = 0;
+        using (no_grad())
+        {
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                float c = reduced[i];
+                if (c > 0)
+                {
+                    grads[i].div_(c);
+                    updated++;
+                }
+                else
+                {
+                    parameters[i].Parameter.grad = null;
+                }
+            }
+        }
+        return new FusionResult(parameters.Count, updated, reduced);
+    }
+
+    // counts layout: [used count per parameter (P), devices not finite (1), side values (S)]
+    private static Tensor CountsAndFlags(bool[] used, bool notFinite, float[]? sideValues)
+    {
+        int numSide = sideValues?.Length ?? 0;
+        var values = new float[used.Length + 1 + numSide];
+        for (int i = 0; i < used.Length; i++)
+        {
+            values[i] = used[i] ? 1 : 0;
+        }
+        values[used.Length] = notFinite ? 1 : 0;
+        sideValues?.CopyTo(values, used.Length + 1);
+        return tensor(values);                                               // [P + 1 + S]
+    }
+
+    // Reads the reduced counts back; when a device was not finite, the step is skipped everywhere:
+    // no parameter may be updated, so none keeps a gradient.
+    private static (float[] Reduced, int NotFinite) ReadCounts(Tensor counts, IReadOnlyList<NamedParameter> parameters, float[]? sideValues)
+    {
+        var all = counts.data<float>().ToArray();
+        var reduced = all[..parameters.Count];
+        int notFinite = (int)Math.Round(all[parameters.Count]);
+        if (sideValues is not null)
+        {
+            Array.Copy(all, parameters.Count + 1, sideValues, 0, sideValues.Length);
+        }
+        if (notFinite > 0)
+        {
+            foreach (var (_, p) in parameters)
+            {
+                p.grad = null;
+            }
+        }
+        return (reduced, notFinite);
     }
 
     public void Dispose() => flat.Dispose();

@@ -132,6 +132,39 @@ public sealed class AdamW : IGppfOptimizer
         return state;
     }
 
+    public Dictionary<string, Tensor> StateViews()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var views = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, s) in _state)
+        {
+            views.Add(name + ExpAvgSuffix, s.ExpAvg.alias());
+            views.Add(name + ExpAvgSqSuffix, s.ExpAvgSq.alias());
+            views.Add(name + StepSuffix, tensor(s.Step, ScalarType.Int64));
+        }
+
+        return views;
+    }
+
+    public void ApplyStateViews(IReadOnlyDictionary<string, Tensor> views)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(views);
+        if (views.Count != _state.Count * Suffixes.Length)
+        {
+            throw new ArgumentException($"optimizer state views hold {views.Count} entries, the state has {_state.Count * Suffixes.Length}", nameof(views));
+        }
+
+        // Validate every step count before setting any.
+        var steps = _state.Keys.Select(name => (name, step: views.TryGetValue(name + StepSuffix, out var v)
+            ? ReadStep(name + StepSuffix, v)
+            : throw new ArgumentException($"optimizer state views miss '{name}{StepSuffix}'", nameof(views)))).ToList();
+        foreach (var (name, step) in steps)
+        {
+            _state[name].Step = step;
+        }
+    }
+
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -26,4 +26,19 @@ public interface IGppfOptimizer : IDisposable
 
     /// <summary>Replaces the whole state with copies of <paramref name="state"/>; the caller keeps ownership of the tensors passed in.</summary>
     void LoadStateDict(IReadOnlyDictionary<string, Tensor> state);
+
+    /// <summary>
+    /// The state under the keys of <see cref="StateDict"/>, without copies: the buffers are new
+    /// handles on the optimizer's own storage (writing into them writes the state), scalars (step
+    /// counts) are fresh tensors that <see cref="ApplyStateViews"/> reads back. For filling the
+    /// state in place (a broadcast) where a copy of it would cost too much; the caller disposes
+    /// the handles.
+    /// </summary>
+    Dictionary<string, Tensor> StateViews();
+
+    /// <summary>
+    /// Takes the scalars of views from <see cref="StateViews"/> written in place (the buffers
+    /// already are); the key set must be exactly that of the current state.
+    /// </summary>
+    void ApplyStateViews(IReadOnlyDictionary<string, Tensor> views);
 }

@@ -100,6 +100,24 @@ public sealed class SgdMomentum : IGppfOptimizer
         return state;
     }
 
+    public Dictionary<string, Tensor> StateViews()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _buffers.ToDictionary(kv => kv.Key + MomentumBufferSuffix, kv => kv.Value.alias(), StringComparer.Ordinal);
+    }
+
+    public void ApplyStateViews(IReadOnlyDictionary<string, Tensor> views)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(views);
+        // Momentum buffers are all there is, and the views wrote them in place; only the keys are checked.
+        var missing = _buffers.Keys.Where(name => !views.ContainsKey(name + MomentumBufferSuffix)).ToList();
+        if (missing.Count > 0 || views.Count != _buffers.Count)
+        {
+            throw new ArgumentException($"optimizer state views do not match the state ({views.Count} entries for {_buffers.Count} buffers; missing: {string.Join(", ", missing.Take(5))})", nameof(views));
+        }
+    }
+
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -14,9 +14,18 @@ namespace GppfActors.Model.Training;
 /// (single-task forward and backward with cross-task SyncBN, task-average fusion, optimizer step).
 /// Owned by the device's owner (a device actor, a benchmark, a test); used from one thread.
 /// </summary>
+/// <remarks>
+/// A replica either owns its weights and optimizer state, or (built by
+/// <see cref="SharedModel.CreateReplica"/>) aliases those of a <see cref="SharedModel"/> together
+/// with the other devices of its process: then it keeps only its gradients and activations, fuses
+/// in the gradients themselves, and the step's update is applied once for all of them. Both give
+/// bit-identical results.
+/// </remarks>
 public sealed class Replica : IDisposable
 {
     private readonly TaskAverageFusion fusion = new();
+    private readonly SharedModel? shared;
+    private bool disposed;
 
     // Every BatchNorm of the network in registration order (the same on every replica).
     private readonly IReadOnlyList<SyncBatchNorm2d> norms;
@@ -30,10 +39,22 @@ public sealed class Replica : IDisposable
         norms = network.modules().OfType<SyncBatchNorm2d>().ToArray();
     }
 
+    // A device's view of shared weights; its network was attached by the shared model.
+    internal Replica(GppfNetwork network, SharedModel shared)
+    {
+        Network = network;
+        Optimizer = shared.Optimizer;
+        this.shared = shared;
+        norms = network.modules().OfType<SyncBatchNorm2d>().ToArray();
+    }
+
+    /// <summary>The weights this replica aliases with the other devices of its process; null when it owns its own.</summary>
+    public SharedModel? Shared => shared;
+
     /// <summary>The model replica.</summary>
     public GppfNetwork Network { get; }
 
-    /// <summary>The optimizer over every parameter of <see cref="Network"/>.</summary>
+    /// <summary>The optimizer over every parameter of <see cref="Network"/> (with shared weights: the shared one).</summary>
     public IGppfOptimizer Optimizer { get; }
 
     /// <summary>
@@ -57,7 +78,8 @@ public sealed class Replica : IDisposable
         var sync = Network.Sync;
         Network.train();
         Network.zero_grad(true);        // to null, so "used this step" is "has a gradient"
-        sync.BeginStep(plan.SyncBatchNorm ? group : null, plan.Mode == RoutingMode.Hard,
+        // A group of one has nothing to synchronise: libtorch's batch norm is cheaper than the synced function.
+        sync.BeginStep(plan.SyncBatchNorm && group.WorldSize > 1 ? group : null, plan.Mode == RoutingMode.Hard,
             plan.OnPhase is { } onPhase ? () => onPhase(StepPhase.InBackward) : null);
         try
         {
@@ -81,7 +103,9 @@ public sealed class Replica : IDisposable
             double forwardBackward = clock.Elapsed.TotalSeconds;
 
             var exchange = plan.SyncBatchNorm ? null : RunningStatsAverage.Pack(norms);
-            var fused = fusion.Fuse(group, Network.ParametersForTasks(plan.ActiveTasks), !double.IsFinite(lossValue), exchange);
+            var parameters = Network.ParametersForTasks(plan.ActiveTasks);
+            bool notFinite = !double.IsFinite(lossValue);
+            var fused = shared is null ? fusion.Fuse(group, parameters, notFinite, exchange) : TaskAverageFusion.FuseInPlace(group, parameters, notFinite, exchange);
             double fusionSeconds = clock.Elapsed.TotalSeconds - forwardBackward;
             plan.OnPhase?.Invoke(StepPhase.AfterFusion);
             if (fused.NonFiniteRanks > 0)
@@ -89,13 +113,17 @@ public sealed class Replica : IDisposable
                 sync.DiscardRunningStats();
                 return new StepResult(lossValue, 0, forwardBackward, fusionSeconds, 0, Applied: false, NonFiniteRanks: fused.NonFiniteRanks);
             }
-            if (exchange is not null)
+            if (shared is null)
             {
-                RunningStatsAverage.Unpack(norms, exchange);
+                Apply(exchange, () => Optimizer.Step(plan.LearningRate));
             }
-
-            Optimizer.Step(plan.LearningRate);
-            sync.CommitRunningStats();
+            else
+            {
+                // Every device holds the same fused gradient and staged statistics; whichever comes
+                // first applies them to the shared state, the others wait until it has.
+                shared.ApplyOnce(group.Epoch, plan.Step, () => Apply(exchange, () => shared.Step(parameters, plan.LearningRate)));
+                Network.zero_grad(true);
+            }
             double optimizerSeconds = clock.Elapsed.TotalSeconds - forwardBackward - fusionSeconds;
             return new StepResult(lossValue, fused.NumUpdated, forwardBackward, fusionSeconds, optimizerSeconds);
         }
@@ -103,6 +131,16 @@ public sealed class Replica : IDisposable
         {
             sync.EndStep();             // discards whatever was not committed
         }
+    }
+
+    private void Apply(float[]? runningStatsExchange, Action optimizerStep)
+    {
+        if (runningStatsExchange is not null)
+        {
+            RunningStatsAverage.Unpack(norms, runningStatsExchange);
+        }
+        optimizerStep();
+        Network.Sync.CommitRunningStats();
     }
 
     /// <summary>
@@ -115,9 +153,22 @@ public sealed class Replica : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         group.Broadcast(Network.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-replicas");
-        var state = Optimizer.StateDict();
-        group.Broadcast(state.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-optimizer");
-        Optimizer.LoadStateDict(state);
+        if (shared is null)
+        {
+            var state = Optimizer.StateDict();
+            group.Broadcast(state.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-optimizer");
+            Optimizer.LoadStateDict(state);
+            return;
+        }
+        // Shared weights: the broadcast writes into the shared buffers themselves (a copy per
+        // device is what sharing saves). The devices of this process write the same values there,
+        // so whichever writes last leaves them as the root has them.
+        var views = Optimizer.StateViews();
+        group.Broadcast(views.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-optimizer");
+        lock (shared.Gate)
+        {
+            Optimizer.ApplyStateViews(views);
+        }
     }
 
     /// <summary>
@@ -137,6 +188,20 @@ public sealed class Replica : IDisposable
         {
             throw new ArgumentException($"checkpoint does not fit this model: {string.Join("; ", problems.Take(20))}{(problems.Count > 20 ? $"; and {problems.Count - 20} more" : "")}");
         }
+        if (shared is null)
+        {
+            Load(own, modelState, optimizerState);
+            return;
+        }
+        // Every device of the process restores the same checkpoint into the same storage; one at a time.
+        lock (shared.Gate)
+        {
+            Load(own, modelState, optimizerState);
+        }
+    }
+
+    private void Load(Dictionary<string, Tensor> own, IReadOnlyDictionary<string, Tensor> modelState, IReadOnlyDictionary<string, Tensor> optimizerState)
+    {
         Optimizer.LoadStateDict(optimizerState);
         using var _ = no_grad();
         foreach (var (key, target) in own)
@@ -147,8 +212,20 @@ public sealed class Replica : IDisposable
 
     public void Dispose()
     {
+        if (disposed)
+        {
+            return;
+        }
+        disposed = true;
         fusion.Dispose();
-        Optimizer.Dispose();
         Network.Dispose();
+        if (shared is null)
+        {
+            Optimizer.Dispose();
+        }
+        else
+        {
+            shared.Detach();
+        }
     }
 }

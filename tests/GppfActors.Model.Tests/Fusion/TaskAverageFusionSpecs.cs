@@ -126,4 +126,48 @@ public class TaskAverageFusionSpecs
         Assert.DoesNotContain(Replica().ParametersForTasks(["a"]), p => p.Name.Contains(".b.", StringComparison.Ordinal));
         Assert.Equal(fused[0].result.NumParameters, fused[0].result.NumUpdated);
     }
+
+    [Theory]
+    [InlineData(RoutingMode.Soft, false)]
+    [InlineData(RoutingMode.Hard, false)]
+    [InlineData(RoutingMode.Hard, true)]
+    public void Should_fuse_in_place_to_the_same_bytes_as_the_packed_fusion(RoutingMode mode, bool deviceTwoNotFinite)
+    {
+        (FusionResult Result, Dictionary<string, Tensor?> Grads, float[] Side)[] FuseOnEveryDevice(bool inPlace) => Devices.Run(3, (rank, group) =>
+        {
+            var net = Replica();
+            var (x, y) = Batch(rank);
+            nn.functional.cross_entropy(net.Forward(TaskOf[rank], x, Request(mode, rank)), y).backward();
+            var parameters = net.ParametersForTasks(["a", "b"]);
+            var side = new[] { rank + 0.25f, 10f * rank };
+            bool notFinite = deviceTwoNotFinite && rank == 2;
+            using var fusion = new TaskAverageFusion();
+            var result = inPlace ? TaskAverageFusion.FuseInPlace(group, parameters, notFinite, side) : fusion.Fuse(group, parameters, notFinite, side);
+            return (result, net.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad?.clone()), side);
+        });
+
+        var packed = FuseOnEveryDevice(inPlace: false);
+        var inPlace = FuseOnEveryDevice(inPlace: true);
+        for (int d = 0; d < 3; d++)
+        {
+            Assert.Equal(packed[d].Result.NumUpdated, inPlace[d].Result.NumUpdated);
+            Assert.Equal(packed[d].Result.NonFiniteRanks, inPlace[d].Result.NonFiniteRanks);
+            Assert.Equal(packed[d].Result.UsedCounts, inPlace[d].Result.UsedCounts);
+            Assert.Equal(packed[d].Side, inPlace[d].Side);
+            Assert.Equal(packed[d].Grads.Where(kv => kv.Value is null).Select(kv => kv.Key), inPlace[d].Grads.Where(kv => kv.Value is null).Select(kv => kv.Key));
+            StateAssert.BytesEqual(
+                packed[d].Grads.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!),
+                inPlace[d].Grads.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!), $"gradients on device {d}");
+        }
+        Assert.Equal(3 * 0.25f + 3, inPlace[0].Side[0]);
+        if (deviceTwoNotFinite)
+        {
+            Assert.Equal(1, inPlace[0].Result.NonFiniteRanks);
+            Assert.All(inPlace[0].Grads.Values, Assert.Null);
+        }
+        else
+        {
+            Assert.True(inPlace[0].Result.NumUpdated > 0);
+        }
+    }
 }
