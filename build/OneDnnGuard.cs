@@ -11,7 +11,8 @@ namespace GppfActors.Native;
 /// at random with its default (AVX-512) kernels, on the same inputs that are finite the next time,
 /// and on a fixed step of a run when capped at AVX2 or AVX-512 core; so replicas stop being
 /// bit-identical and steps are skipped as non-finite. libtorch's own kernels give finite, repeatable
-/// results there. <c>GPPF_ONEDNN=on</c> keeps oneDNN anyway, <c>GPPF_ONEDNN=off</c> turns it off on
+/// results there. NNPACK, libtorch's next choice for some convolutions, is turned off with it.
+/// <c>GPPF_ONEDNN=on</c> keeps oneDNN anyway, <c>GPPF_ONEDNN=off</c> turns it off on
 /// any processor. Linked into every assembly of the solution and run when the assembly loads (the
 /// first one does it; the call is idempotent), never referenced by name.
 /// </summary>
@@ -32,7 +33,12 @@ internal static class OneDnnGuard
         }
         try
         {
-            SetUserEnabledMkldnn(GlobalContext(), false);
+            var context = GlobalContext();
+            SetUserEnabledMkldnn(context, false);
+            // Without oneDNN libtorch tries NNPACK for some convolutions, which does not know these
+            // processors ("Could not initialize NNPACK! Reason: Unsupported hardware", printed at
+            // every such call) and falls back to its own kernels anyway.
+            SetUserEnabledNnpack(context, false);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -70,4 +76,7 @@ internal static class OneDnnGuard
 
     [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
     private static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+    [DllImport("libtorch_cpu", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+    private static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 }
