@@ -19,10 +19,10 @@ var options = BenchOptions.Parse(args);
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeVersion()}, libtorch {__version__}");
 Console.WriteLine($"config: backbone small, batch {options.Batch}, image {options.ImageSize}x{options.ImageSize}, {options.Rounds} rounds x {options.Steps} steps, {options.Warmup} warm-up steps, libtorch threads {options.Cores} (1 device) / {Math.Max(1, options.Cores / 2)} (2 devices)");
 
-string[] names = ["static", "static-plain", "soft", "hard", "syncbn", "plainbn"];
+string[] names = ["static", "static-plain", "soft", "hard", "syncbn", "plainbn", "syncbn-shared", "plainbn-shared"];
 var wall = names.ToDictionary(n => n, _ => new List<double>());
 var cpu = names.ToDictionary(n => n, _ => new List<double>());
-var waits = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [] };
+var waits = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [], ["syncbn-shared"] = [], ["plainbn-shared"] = [] };
 
 // Runs one configuration for options.Steps steps and records its wall and CPU time per step.
 void Measure(string name, Func<double> run)
@@ -52,15 +52,20 @@ for (int round = 0; round < options.Rounds; round++)
     set_num_threads(Math.Max(1, options.Cores / 2));
     if (round == 0)
     {
-        Bench.RunPair(options, syncBn: true, options.Warmup);
-        Bench.RunPair(options, syncBn: false, options.Warmup);
+        foreach (bool share in new[] { false, true })
+        {
+            Bench.RunPair(options, syncBn: true, options.Warmup, share);
+            Bench.RunPair(options, syncBn: false, options.Warmup, share);
+        }
     }
-    Measure("syncbn", () => Bench.RunPair(options, syncBn: true, options.Steps));
-    waits["syncbn"].Add(Bench.LastPairWaitSeconds);
-    Measure("plainbn", () => Bench.RunPair(options, syncBn: false, options.Steps));
-    waits["plainbn"].Add(Bench.LastPairWaitSeconds);
+    foreach (var (name, syncBn, share) in new[] { ("syncbn", true, false), ("plainbn", false, false), ("syncbn-shared", true, true), ("plainbn-shared", false, true) })
+    {
+        Measure(name, () => Bench.RunPair(options, syncBn, options.Steps, share));
+        waits[name].Add(Bench.LastPairWaitSeconds);
+    }
     Console.WriteLine($"round {round + 1}: static {wall["static"][^1] * 1e3:0.0} ms, soft {wall["soft"][^1] * 1e3:0.0} ms, hard {wall["hard"][^1] * 1e3:0.0} ms, " +
-        $"syncbn x2 {wall["syncbn"][^1] * 1e3:0.0} ms, plain bn x2 {wall["plainbn"][^1] * 1e3:0.0} ms");
+        $"syncbn x2 {wall["syncbn"][^1] * 1e3:0.0} ms, plain bn x2 {wall["plainbn"][^1] * 1e3:0.0} ms, " +
+        $"shared weights: syncbn x2 {wall["syncbn-shared"][^1] * 1e3:0.0} ms, plain bn x2 {wall["plainbn-shared"][^1] * 1e3:0.0} ms");
 }
 
 double Median(List<double> xs)
@@ -82,11 +87,15 @@ void Table(string title, Dictionary<string, List<double>> times)
     Console.WriteLine($"| hard N=2, 1 device | {hard * 1e3:0.0} | {hard / st:0.00} x static | <= 1.15 |");
     Console.WriteLine($"| plain BN, 2 in-process devices | {plain * 1e3:0.0} | 1.00 | |");
     Console.WriteLine($"| SyncBN, 2 in-process devices | {sync * 1e3:0.0} | {sync / plain:0.00} x plain BN | <= 1.10 |");
+    double syncShared = Median(times["syncbn-shared"]), plainShared = Median(times["plainbn-shared"]);
+    Console.WriteLine($"| plain BN, 2 devices sharing weights | {plainShared * 1e3:0.0} | {plainShared / plain:0.00} x plain BN with replicas | |");
+    Console.WriteLine($"| SyncBN, 2 devices sharing weights | {syncShared * 1e3:0.0} | {syncShared / plainShared:0.00} x plain BN sharing weights | <= 1.10 |");
 }
 
 Table("wall time", wall);
 Console.WriteLine();
-Console.WriteLine($"time a device waits for its peer per step (median): SyncBN {Median(waits["syncbn"]) * 1e3:0.0} ms, plain BN {Median(waits["plainbn"]) * 1e3:0.0} ms");
+Console.WriteLine($"time a device waits for its peer per step (median): SyncBN {Median(waits["syncbn"]) * 1e3:0.0} ms, plain BN {Median(waits["plainbn"]) * 1e3:0.0} ms; " +
+    $"sharing weights: SyncBN {Median(waits["syncbn-shared"]) * 1e3:0.0} ms, plain BN {Median(waits["plainbn-shared"]) * 1e3:0.0} ms");
 // The two-device rows count both devices' CPU time.
 Table("process CPU time", cpu);
 
@@ -125,15 +134,17 @@ internal sealed class Bench : IDisposable
     private readonly Tensor y;
     private long step;
 
-    public Bench(int numUnits, RoutingMode mode, BenchOptions options, int seed = 1)
+    public Bench(int numUnits, RoutingMode mode, BenchOptions options, int seed = 1, SharedModel? shared = null)
     {
         this.mode = mode;
-        var tasks = new[] { new TaskHeadSpec("cls", (c, g) => new ClassifierHead(c[^1], 10, g)) };
-        replica = new Replica(new GppfNetwork(BackboneConfig.Small(numUnits), tasks, seed), new OptimizerConfig(OptimizerKind.Sgd));
+        replica = shared is null ? new Replica(Network(numUnits, seed), new OptimizerConfig(OptimizerKind.Sgd)) : shared.CreateReplica(() => Network(numUnits, seed));
         using var g = new Generator((ulong)seed);
         x = randn(new long[] { options.Batch, 3, options.ImageSize, options.ImageSize }, generator: g).DetachFromDisposeScope();
         y = randint(0, 10, new long[] { options.Batch }, generator: g).DetachFromDisposeScope();
     }
+
+    public static GppfNetwork Network(int numUnits, int seed) =>
+        new(BackboneConfig.Small(numUnits), [new TaskHeadSpec("cls", (c, g) => new ClassifierHead(c[^1], 10, g))], seed);
 
     /// <summary>Mean seconds per step over <paramref name="steps"/> steps in a group of one.</summary>
     public double RunSingle(int steps, bool syncBn = true)
@@ -157,15 +168,16 @@ internal sealed class Bench : IDisposable
     /// <summary>Mean seconds per step a device of the last pair run spent waiting in collectives.</summary>
     public static double LastPairWaitSeconds { get; private set; }
 
-    /// <summary>Mean seconds per step of two devices stepping together (slowest device), with SyncBN or plain BN.</summary>
-    public static double RunPair(BenchOptions options, bool syncBn, int steps)
+    /// <summary>Mean seconds per step of two devices stepping together (slowest device), with SyncBN or plain BN, each with a replica or both sharing one copy of the weights.</summary>
+    public static double RunPair(BenchOptions options, bool syncBn, int steps, bool share = false)
     {
         var hub = new InProcessCollectiveHub(1, 2, TimeSpan.FromSeconds(60));
+        using var shared = share ? new SharedModel(Network(1, 1), new OptimizerConfig(OptimizerKind.Sgd)) : null;
         var times = new double[2];
         var waits = new double[2];
         var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
         {
-            using var bench = new Bench(1, RoutingMode.Soft, options, seed: 1 + rank);
+            using var bench = new Bench(1, RoutingMode.Soft, options, seed: 1 + rank, shared);
             using var group = hub.Join(rank);
             bench.Time(group, 1, syncBn); // first step allocates optimizer state
             group.Barrier();
