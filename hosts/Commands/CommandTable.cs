@@ -13,5 +13,13 @@ internal static class CommandTable
         ExportCommand.Create(),
         VersionCommand.Create(),
         SynthCommand.Create(),
+        GpuSelfTestCommand.Create(),
     ];
+
+    /// <summary>
+    /// True for invocations that must run even when LibTorch could not be loaded: the GPU self-test
+    /// (which reports it as a failed check) and plain help.
+    /// </summary>
+    public static bool RunsWithoutLibTorch(IReadOnlyList<string> args) =>
+        args.Count == 0 || args[0] is GpuSelfTestCommand.Name or "--help" or "-h" or "-?";
 }
