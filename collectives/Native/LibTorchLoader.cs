@@ -107,7 +107,9 @@ public static class LibTorchLoader
         string wrapper = FindWrapper(appDir);
         CheckBinding(wrapper, installation);
         string? note = PyTorchInstallation.IsExpectedVersion(installation.Version) ? null
-            : $"LibTorch {installation.Version} is not the {PyTorchInstallation.ExpectedVersion} TorchSharp 0.107 was built against; every import of its wrapper bound, so it runs, but results are not verified with it";
+            : installation.Version == "unknown"
+                ? $"the LibTorch in {installation.LibDir} does not state its version (no torch/version.py or build-version); every import of the wrapper bound"
+                : $"LibTorch {installation.Version} is not the {PyTorchInstallation.ExpectedVersion} TorchSharp 0.107 was built against; every import of its wrapper bound, so it runs, but results are not verified with it";
         return new LibTorchRuntime(installation, [.. files, wrapper], hasCuda, note);
     }
 }

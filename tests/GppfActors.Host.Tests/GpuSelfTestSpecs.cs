@@ -50,6 +50,17 @@ public sealed class GpuSelfTestSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_refuse_cuda_devices_naming_the_gpu_build_switches_when_the_build_is_the_cpu_one()
+    {
+        // The job is refused before any data is read, so no data set is needed.
+        var run = GppfProcess.Run(_root, ["train", "--job", "cpu-small", "--devices", "cuda:0",
+            "--set", $"data.root={_root}", "--set", "data.generate_if_missing=false", "--set", $"checkpoint.dir={Path.Combine(_root, "run")}"], timeoutSeconds: 120);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("'cuda:0'", run.Output);
+        Assert.Contains("-p:GppfTorch=system", run.Output);
+    }
+
+    [Fact]
     public void Should_train_the_self_tests_network_on_the_cpu_reproducibly_with_a_falling_loss()
     {
         // The training the GPU checks run on cuda:0, here on the CPU: it must train and replay
