@@ -12,9 +12,10 @@ internal static class GpuSelfTestCommand
     {
         var outOption = new Option<string>("--out") { Description = "Folder for gpu-selftest.json (created)", DefaultValueFactory = _ => "gpu-selftest" };
         var timeoutOption = new Option<double>("--timeout-seconds") { Description = "Time-out of the NCCL groups", DefaultValueFactory = _ => 30 };
+        var benchOption = new Option<string?>("--pytorch-bench") { Description = "bench/pytorch/step_time.py: run it with python3 for the TorchSharp-vs-PyTorch step-time ratio" };
         var command = new Command(Name, "Check the GPU path on this machine: LibTorch, CUDA, NCCL, a step on cuda:0 against the CPU, training; prints 'N passed, M failed' and writes a JSON report")
         {
-            outOption, timeoutOption,
+            outOption, timeoutOption, benchOption,
         };
         command.SetAction(parseResult =>
         {
@@ -25,7 +26,8 @@ internal static class GpuSelfTestCommand
                 return 2;
             }
             var options = new GpuSelfTestOptions(Path.GetFullPath(parseResult.GetValue(outOption)!), timeout,
-                parseResult.GetValue<string>(TorchStartup.TorchLibOptionName));
+                parseResult.GetValue<string>(TorchStartup.TorchLibOptionName),
+                parseResult.GetValue(benchOption) is { } bench ? Path.GetFullPath(bench) : null);
             var report = GpuSelfTest.Run(options, check =>
                 Console.WriteLine($"{(check.Status switch { CheckStatus.Passed => "PASS", CheckStatus.Failed => "FAIL", _ => "NOT RUN" }),-7} {check.Name}: {check.Detail}"));
             Console.WriteLine($"report: {Path.Combine(options.OutDir, GpuSelfTest.ReportFile)}");

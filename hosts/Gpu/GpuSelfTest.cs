@@ -8,7 +8,8 @@ namespace GppfActors.Host.Gpu;
 /// <param name="OutDir">Where the JSON report goes.</param>
 /// <param name="TimeoutSeconds">The NCCL groups' time-out.</param>
 /// <param name="TorchLib">The <c>--torch-lib</c> folder, if given (to find NCCL).</param>
-internal sealed record GpuSelfTestOptions(string OutDir, double TimeoutSeconds, string? TorchLib);
+/// <param name="PyTorchBench">bench/pytorch/step_time.py, for the TorchSharp-vs-PyTorch step-time ratio; null: that check is not run.</param>
+internal sealed record GpuSelfTestOptions(string OutDir, double TimeoutSeconds, string? TorchLib, string? PyTorchBench = null);
 
 /// <summary>
 /// Runs every check of the GPU self-test in order, each on its own (a failure does not stop the
@@ -35,6 +36,7 @@ internal static class GpuSelfTest
             ("step on cuda:0 through a 1-rank NCCL group (SyncBN, task average) equals the CPU step", checks.CudaStepEqualsCpuStep),
             ("200 steps on cuda:0: the loss falls", checks.TrainingLossFalls),
             ("step time cuda:0 vs CPU", checks.StepTimeGpuVsCpu),
+            ("step time TorchSharp vs PyTorch eager on cuda:0 (goal <= 1.10)", checks.TorchSharpVsPyTorch),
         ];
         var results = new List<CheckResult>();
         foreach (var (name, run) in all)

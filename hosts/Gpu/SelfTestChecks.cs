@@ -235,6 +235,55 @@ internal sealed class SelfTestChecks(GpuSelfTestOptions options)
         return $"median step: cuda:0 {gpu.MedianStepSeconds * 1000:F2} ms, CPU ({Environment.ProcessorCount} threads) {cpuRun.MedianStepSeconds * 1000:F2} ms ({cpuRun.MedianStepSeconds / gpu.MedianStepSeconds:F1}x)";
     }
 
+    /// <summary>
+    /// The median step of the small backbone with one unit per layer (a plain ResNet) on cuda:0
+    /// against the same network in PyTorch eager (<c>bench/pytorch/step_time.py</c>, given with
+    /// <c>--pytorch-bench</c>) on the same GPU; the goal is a ratio of at most 1.10. The TorchSharp
+    /// step is the system's (<see cref="GppfActors.Model.Training.Replica.TrainStep"/> with the task average
+    /// through a 1-rank NCCL group), with per-device BatchNorm as the PyTorch network has.
+    /// </summary>
+    public string TorchSharpVsPyTorch()
+    {
+        NeedCuda();
+        if (options.PyTorchBench is null)
+        {
+            throw new Skip("no --pytorch-bench script given (bench/pytorch/step_time.py)");
+        }
+        if (!File.Exists(options.PyTorchBench))
+        {
+            throw new CheckFailed($"--pytorch-bench: '{options.PyTorchBench}' does not exist");
+        }
+        using var group = Nccl().Join(NcclSpec(1, options.TimeoutSeconds), 0, 0);
+        var ours = SelfTestTraining.Run(new Device(DeviceType.CUDA, 0), group, steps: 70, seed: 3, small: true, numUnits: 1, syncBatchNorm: false);
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("PYTHON") ?? "python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (string arg in new[] { options.PyTorchBench, "--device", "cuda:0", "--steps", "60", "--warmup", "10" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start) ?? throw new CheckFailed("python3 did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new CheckFailed("the PyTorch benchmark did not finish within 5 minutes");
+        }
+        if (process.ExitCode != 0)
+        {
+            throw new CheckFailed($"the PyTorch benchmark failed (exit {process.ExitCode}): {stderr.GetAwaiter().GetResult().Trim().Split('\n').LastOrDefault()}");
+        }
+        using var json = System.Text.Json.JsonDocument.Parse(stdout.GetAwaiter().GetResult().Trim().Split('\n').Last());
+        double pytorchMs = json.RootElement.GetProperty("median_step_ms").GetDouble();
+        double oursMs = ours.MedianStepSeconds * 1000;
+        double ratio = oursMs / pytorchMs;
+        string detail = $"median step: TorchSharp {oursMs:F2} ms, PyTorch eager {pytorchMs:F2} ms (torch {json.RootElement.GetProperty("torch").GetString()}): ratio {ratio:F2} (goal <= 1.10)";
+        return ratio <= 1.10 ? detail : throw new CheckFailed(detail);
+    }
+
     private static void Expect(Tensor actual, Tensor expected, string what)
     {
         if (!actual.allclose(expected, rtol: 1e-6, atol: 1e-6))

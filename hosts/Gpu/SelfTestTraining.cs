@@ -27,13 +27,13 @@ internal static class SelfTestTraining
     /// <paramref name="steps"/> steps on <paramref name="device"/>; <paramref name="group"/> is the
     /// device's 1-rank group (NCCL on CUDA), or null for the CPU's in-process group.
     /// </summary>
-    public static Result Run(Device device, ICollectiveGroup? group, int steps, long seed, bool small = false)
+    public static Result Run(Device device, ICollectiveGroup? group, int steps, long seed, bool small = false, int numUnits = 2, bool syncBatchNorm = true)
     {
         if (group is null && device.type != DeviceType.CPU)
         {
             throw new ArgumentException($"a group is needed on {device}");
         }
-        var config = small ? BackboneConfig.Small(2) : BackboneConfig.Tiny(2);
+        var config = small ? BackboneConfig.Small(numUnits) : BackboneConfig.Tiny(numUnits);
         var network = new GppfNetwork(config, [new TaskHeadSpec(Task, (channels, g) => new ClassifierHead(channels[^1], NumClasses, g))], seed);
         if (device.type != DeviceType.CPU)
         {
@@ -51,7 +51,7 @@ internal static class SelfTestTraining
         int size = small ? 32 : 16;
         for (int step = 0; step < steps; step++)
         {
-            var plan = new StepPlan(step, Task, [Task], RoutingMode.Soft, 1.0, 0.05, (ulong)seed);
+            var plan = new StepPlan(step, Task, [Task], RoutingMode.Soft, 1.0, 0.05, (ulong)seed) { SyncBatchNorm = syncBatchNorm };
             var clock = Stopwatch.StartNew();
             var result = replica.TrainStep(stepGroup, plan, (net, request) =>
             {
