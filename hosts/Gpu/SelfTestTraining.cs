@@ -37,10 +37,8 @@ internal static class SelfTestTraining
         var network = new GppfNetwork(config, [new TaskHeadSpec(Task, (channels, g) => new ClassifierHead(channels[^1], NumClasses, g))], seed);
         if (device.type != DeviceType.CPU)
         {
-            // Built on the CPU (its initialisation draws from CPU generators), then moved. Module.to
-            // is not a no-op even to the CPU: a replica moved to the CPU trained differently from
-            // one never moved (GpuSelfTestSpecs); the cuda:0-vs-CPU check is what shows whether a
-            // moved replica steps correctly.
+            // Built on the CPU (its initialisation draws from CPU generators), then moved; whether a
+            // moved replica steps as the CPU one does is what the cuda:0-vs-CPU check decides.
             network.to(device);
         }
         using var replica = new Replica(network, new OptimizerConfig(OptimizerKind.Sgd, Momentum: 0.9, WeightDecay: 1e-4));
