@@ -127,7 +127,7 @@ public sealed class NcclGroup : ICollectiveGroup
         {
             foreach (var b in buffers)
             {
-                Enqueued(operation, "ncclAllReduce", _api.AllReduce(b.Pointer, b.Pointer, b.Count, b.Type, NcclRedOp.Sum, comm, DefaultStream));
+                Enqueued("ncclAllReduce", _api.AllReduce(b.Pointer, b.Pointer, b.Count, b.Type, NcclRedOp.Sum, comm, DefaultStream));
             }
         });
     }
@@ -143,7 +143,7 @@ public sealed class NcclGroup : ICollectiveGroup
         {
             foreach (var b in buffers)
             {
-                Enqueued(operation, "ncclBroadcast", _api.Broadcast(b.Pointer, b.Pointer, b.Count, b.Type, root, comm, DefaultStream));
+                Enqueued("ncclBroadcast", _api.Broadcast(b.Pointer, b.Pointer, b.Count, b.Type, root, comm, DefaultStream));
             }
         });
     }
@@ -155,7 +155,7 @@ public sealed class NcclGroup : ICollectiveGroup
         using var gathered = torch.empty(shape, tensor.dtype, tensor.device);
         var receive = Buffer.Of(gathered, 0, operation, _requireCudaTensors, _cudaDevice, forSum: false);
         Grouped(operation, comm =>
-            Enqueued(operation, "ncclAllGather", _api.AllGather(send.Pointer, receive.Pointer, send.Count, send.Type, comm, DefaultStream)));
+            Enqueued("ncclAllGather", _api.AllGather(send.Pointer, receive.Pointer, send.Count, send.Type, comm, DefaultStream)));
         return [.. Enumerable.Range(0, WorldSize).Select(r => gathered[r])];
     }
 
@@ -209,16 +209,30 @@ public sealed class NcclGroup : ICollectiveGroup
                 comm = _comm;
             }
             CheckCuda(_api.SetDevice(_cudaDevice), operation, "cudaSetDevice");
-            Enqueued(operation, "ncclGroupStart", _api.GroupStart());
+            var start = _api.GroupStart();
+            if (start != NcclResult.Success)
+            {
+                throw FailWith(operation, $"ncclGroupStart returned {Describe(start)}");
+            }
             NcclResult end;
+            string? enqueueFailure = null;
             try
             {
                 enqueue(comm);
             }
+            catch (EnqueueFailed e)
+            {
+                enqueueFailure = e.Message;
+            }
             finally
             {
-                // A group that was opened is always closed, also when an enqueue failed.
+                // A group that was opened is always closed, also when an enqueue failed, and before
+                // this rank aborts the communicator for that failure.
                 end = _api.GroupEnd();
+            }
+            if (enqueueFailure is not null)
+            {
+                throw FailWith(operation, enqueueFailure);
             }
             if (end == NcclResult.InProgress)
             {
@@ -399,13 +413,17 @@ public sealed class NcclGroup : ICollectiveGroup
         return new CollectiveAbortedException(Epoch, operation, failure.Reason);
     }
 
-    private void Enqueued(string operation, string call, NcclResult result)
+    // Inside an open NCCL group a failed enqueue only ends the enqueueing; the abort follows once
+    // the group is closed.
+    private void Enqueued(string call, NcclResult result)
     {
         if (result is not (NcclResult.Success or NcclResult.InProgress))
         {
-            throw FailWith(operation, $"{call} returned {Describe(result)}");
+            throw new EnqueueFailed($"{call} returned {Describe(result)}");
         }
     }
+
+    private sealed class EnqueueFailed(string message) : Exception(message);
 
     private void CheckCuda(int error, string operation, string call)
     {

@@ -188,6 +188,21 @@ public class NcclGroupSpecs
     }
 
     [Fact]
+    public void Should_close_the_nccl_group_before_aborting_when_an_enqueue_fails()
+    {
+        var nccl = new FakeNccl();
+        using var factory = Factory(nccl);
+        using var group = factory.JoinOn(Spec(1, 1, 5, factory.NewUniqueId()), 0, 0, CPU);
+        nccl.Mode = FakeNccl.Behaviour.EnqueueFails;
+        var error = Assert.Throws<CollectiveAbortedException>(() => group.AllReduceSum([ones(2), ones(3)], "refused"));
+        Assert.Contains("ncclAllReduce returned InvalidUsage", error.Reason);
+        Assert.True(group.IsAborted);
+        var names = nccl.Calls.Select(c => c.Name).ToList();
+        Assert.True(names.LastIndexOf("ncclGroupEnd") < names.IndexOf("ncclCommAbort"), string.Join(" ", names));
+        Assert.Empty(nccl.Violations);
+    }
+
+    [Fact]
     public async Task Should_wake_a_waiting_rank_with_the_reason_when_aborted_from_another_thread()
     {
         var nccl = new FakeNccl();

@@ -19,6 +19,7 @@ internal sealed unsafe class FakeNccl : INcclApi
         Normal,
         OperationsNeverComplete,
         GroupEndBlocksUntilAbort,
+        EnqueueFails,
     }
 
     public sealed record Call(int Thread, string Name, IntPtr Comm, string Detail);
@@ -190,6 +191,10 @@ internal sealed unsafe class FakeNccl : INcclApi
         if (stream != IntPtr.Zero)
         {
             Violations.Enqueue($"{name} on stream {stream}, not the default stream");
+        }
+        if (Mode == Behaviour.EnqueueFails)
+        {
+            return NcclResult.InvalidUsage;
         }
         lock (_gate)
         {
