@@ -40,6 +40,17 @@ public sealed class GpuSelfTestSpecs : IDisposable
         Assert.Contains($"{passed} passed, {checks.Count - passed} failed", run.Output.Split('\n').Select(l => l.Trim()));
     }
 
+    [Theory]
+    [InlineData(true, "gpu-selftest", "--out", "x")]
+    [InlineData(true, "--torch-lib", "/opt/torch/lib", "gpu-selftest")]
+    [InlineData(true, "--torch-lib=/opt/torch/lib", "gpu-selftest")]
+    [InlineData(true, "--help")]
+    [InlineData(true)]
+    [InlineData(false, "train", "--job", "cpu-small")]
+    [InlineData(false, "--torch-lib", "gpu-selftest", "train")]
+    public void Should_let_only_the_self_test_and_help_run_without_libtorch(bool expected, params string[] args) =>
+        Assert.Equal(expected, Commands.CommandTable.RunsWithoutLibTorch(args));
+
     [Fact]
     public void Should_refuse_torch_lib_naming_the_build_switch_when_the_build_brings_its_own_libtorch()
     {
