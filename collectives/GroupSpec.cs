@@ -22,6 +22,12 @@ public sealed record GroupSpec(long Epoch, double TimeoutSeconds, IReadOnlyList<
     /// <summary>Number of ranks.</summary>
     public int WorldSize => Members.Count;
 
+    /// <summary>
+    /// For an NCCL group: the communicator's unique id (128 bytes, base64) that rank 0's device made;
+    /// every rank joins with it. Null for the in-process and TCP groups.
+    /// </summary>
+    public string? NcclUniqueId { get; init; }
+
     /// <summary><see cref="TimeoutSeconds"/> as a span.</summary>
     public TimeSpan Timeout => TimeSpan.FromSeconds(TimeoutSeconds);
 
@@ -86,13 +92,17 @@ public sealed record GroupSpec(long Epoch, double TimeoutSeconds, IReadOnlyList<
             text.Append('|').Append(m.Rank.ToString(CultureInfo.InvariantCulture))
                 .Append(',').Append(m.ProcessId).Append(',').Append(m.Endpoint);
         }
+        if (NcclUniqueId is not null)
+        {
+            text.Append("|nccl,").Append(NcclUniqueId);
+        }
         return Fnv1a.Hash(text.ToString());
     }
 
-    /// <summary>Equal when epoch, time-out and every member are equal (a record would compare the member lists by reference).</summary>
+    /// <summary>Equal when epoch, time-out, every member and the NCCL id are equal (a record would compare the member lists by reference).</summary>
     public bool Equals(GroupSpec? other) =>
         other is not null && Epoch == other.Epoch && TimeoutSeconds.Equals(other.TimeoutSeconds) &&
-        Members.SequenceEqual(other.Members);
+        Members.SequenceEqual(other.Members) && NcclUniqueId == other.NcclUniqueId;
 
     public override int GetHashCode() => HashCode.Combine(Epoch, TimeoutSeconds, Members.Count);
 }

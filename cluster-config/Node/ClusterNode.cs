@@ -50,7 +50,7 @@ public sealed class ClusterNode : IAsyncDisposable
         var devices = DeviceId.ParseList(job.Train.Devices).Select(d => d with { Node = cluster.NodeName }).ToList();
         if (devices.Any(d => d.Kind != "cpu"))
         {
-            throw new NotSupportedException($"train.devices: '{job.Train.Devices}': GPU devices need the CUDA build and the NCCL group, which this version does not have yet; use cpu:K");
+            throw new NotSupportedException(GpuDevices.Refusal(job.Train.Devices));
         }
         SharedData.Ensure(job, log);
         var datasets = JobDatasets.Open(job);

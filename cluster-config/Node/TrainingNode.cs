@@ -62,7 +62,7 @@ public sealed class TrainingNode : IAsyncDisposable
             var devices = DeviceId.ParseList(job.Train.Devices, TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0);
             if (devices.Any(d => d.Kind != "cpu"))
             {
-                throw new NotSupportedException($"train.devices: '{job.Train.Devices}': GPU devices need the CUDA build and the NCCL group, which this version does not have yet; use cpu:K");
+                throw new NotSupportedException(GpuDevices.Refusal(job.Train.Devices));
             }
             RunPreparation.EnsureData(job, log);
             var store = JournalStore.For(job);

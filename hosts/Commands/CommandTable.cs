@@ -13,5 +13,29 @@ internal static class CommandTable
         ExportCommand.Create(),
         VersionCommand.Create(),
         SynthCommand.Create(),
+        GpuSelfTestCommand.Create(),
     ];
+
+    /// <summary>
+    /// True for invocations that must run even when LibTorch could not be loaded: the GPU self-test
+    /// (which reports it as a failed check) and plain help.
+    /// </summary>
+    public static bool RunsWithoutLibTorch(IReadOnlyList<string> args)
+    {
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (args[i] == Gpu.TorchStartup.TorchLibOptionName)
+            {
+                i++; // its value
+                continue;
+            }
+            if (args[i].StartsWith(Gpu.TorchStartup.TorchLibOptionName + "=", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            // The first other word decides: the self-test or a request for help.
+            return args[i] is GpuSelfTestCommand.Name or "--help" or "-h" or "-?";
+        }
+        return true; // no command: help
+    }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Reflection;
+using GppfActors.Host.Gpu;
 using TorchSharp;
 
 namespace GppfActors.Host.Commands;
@@ -15,15 +16,13 @@ internal static class VersionCommand
             var version = typeof(VersionCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
             Console.WriteLine($"gppf {version.Split('+')[0]}");
             Console.WriteLine($"libtorch {torch.__version__} ({(torch.cuda.is_available() ? $"CUDA, {torch.cuda.device_count()} device(s)" : "CPU")})");
-            Console.WriteLine($"build {(IsCudaBuild ? "cuda" : "cpu")}");
+            Console.WriteLine($"build {TorchStartup.BuildMode}");
+            if (TorchStartup.Runtime is { } runtime)
+            {
+                Console.WriteLine($"libtorch from {runtime.Installation.LibDir} ({runtime.Installation.Origin}, version {runtime.Installation.Version})");
+            }
             return 0;
         });
         return command;
     }
-
-#if GPPF_CUDA
-    private const bool IsCudaBuild = true;
-#else
-    private const bool IsCudaBuild = false;
-#endif
 }

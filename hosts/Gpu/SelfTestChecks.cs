@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using GppfActors.Collectives;
+using GppfActors.Collectives.Native;
+using GppfActors.Collectives.Nccl;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GppfActors.Host.Gpu;
+
+/// <summary>
+/// The GPU self-test's checks, one method each. A check returns its detail or throws
+/// <see cref="CheckFailed"/> (or anything else: a failure too); <see cref="Skip"/> marks one whose
+/// precondition is missing.
+/// </summary>
+internal sealed class SelfTestChecks(GpuSelfTestOptions options)
+{
+    private NcclGroupFactory? _nccl;
+    private string? _ncclProblem;
+
+    /// <summary>A check's failure with a message for the report.</summary>
+    public sealed class CheckFailed(string message) : Exception(message);
+
+    /// <summary>A check not run because <see cref="Exception.Message"/> says what it lacks.</summary>
+    public sealed class Skip(string message) : Exception(message);
+
+    public static bool CudaAvailable => TorchStartup.Failure is null && cuda.is_available() && cuda.device_count() > 0;
+
+    private static void NeedCuda()
+    {
+        if (TorchStartup.Failure is not null)
+        {
+            throw new Skip("LibTorch is not loaded");
+        }
+        if (!cuda.is_available())
+        {
+            throw new Skip("CUDA absent");
+        }
+    }
+
+    /// <summary>The build references a TorchSharp with the CUDA path (GppfTorch system or cuda).</summary>
+    public string BuildHasCudaPath()
+    {
+#if GPPF_CUDA
+        return $"build mode {TorchStartup.BuildMode}";
+#else
+        throw new CheckFailed("this is the CPU build (TorchSharp-cpu); build with -p:GppfTorch=system (LibTorch from an installed PyTorch) or -p:GppfCuda=true");
+#endif
+    }
+
+    /// <summary>LibTorch is loaded: in system builds from the PyTorch found, with every wrapper import bound.</summary>
+    public string LibTorchLoaded()
+    {
+        if (TorchStartup.Failure is { } failure)
+        {
+            throw new CheckFailed(failure);
+        }
+        string version = torch.__version__;
+        return TorchStartup.Runtime is { } runtime
+            ? $"LibTorch {runtime.Installation.Version} from {runtime.Installation.LibDir} ({runtime.Installation.Origin}); wrapper bound; libtorch reports {version}" +
+              (runtime.VersionNote is { } note ? $"; {note}" : "")
+            : $"LibTorch {version} from the TorchSharp package";
+    }
+
+    /// <summary>CUDA is available with at least one device.</summary>
+    public string CudaFound()
+    {
+        if (TorchStartup.Failure is not null)
+        {
+            throw new Skip("LibTorch is not loaded");
+        }
+        if (!cuda.is_available() || cuda.device_count() == 0)
+        {
+            throw new CheckFailed(TorchStartup.Runtime is { HasCudaLibraries: false }
+                ? $"CUDA absent: the LibTorch in {TorchStartup.Runtime.Installation.LibDir} has no libtorch_cuda.so (a CPU-only PyTorch)"
+                : "CUDA absent: libtorch sees no CUDA device (no GPU, no driver, or a CPU-only LibTorch)");
+        }
+        return $"{cuda.device_count()} device(s); cuDNN {(cuda.is_cudnn_available() ? "available" : "absent")}";
+    }
+
+    /// <summary>NCCL loads from the PyTorch installation.</summary>
+    public string NcclLoaded()
+    {
+        NeedCuda();
+        var factory = Nccl();
+        int v = factory.NcclVersion;
+        return $"NCCL {v / 10000}.{v / 100 % 100}.{v % 100}";
+    }
+
+    private NcclGroupFactory Nccl()
+    {
+        if (_nccl is not null)
+        {
+            return _nccl;
+        }
+        if (_ncclProblem is not null)
+        {
+            throw new Skip(_ncclProblem);
+        }
+        try
+        {
+            var installation = TorchStartup.Runtime?.Installation
+                ?? PyTorchInstallation.Locate(options.TorchLib, Environment.GetEnvironmentVariable, () => PyTorchInstallation.AskPython());
+            return _nccl = NcclGroupFactory.Open(installation);
+        }
+        catch (Exception e) when (e is NcclUnavailableException or LibTorchNotFoundException)
+        {
+            _ncclProblem = $"NCCL unavailable: {e.Message}";
+            throw new CheckFailed(_ncclProblem);
+        }
+    }
+
+    private long _epoch;
+
+    private GroupSpec NcclSpec(int worldSize, double timeoutSeconds) =>
+        new GroupSpec(++_epoch, timeoutSeconds, [.. Enumerable.Range(0, worldSize).Select(r => new GroupMember(r, "self-test", ""))])
+        { NcclUniqueId = Nccl().NewUniqueId() };
+
+    /// <summary>All-reduce, broadcast and all-gather of known values, over min(2, devices) GPUs (NCCL refuses two ranks on one GPU).</summary>
+    public string NcclCollectives()
+    {
+        NeedCuda();
+        int ranks = Math.Min(2, cuda.device_count());
+        var spec = NcclSpec(ranks, options.TimeoutSeconds);
+        var errors = new string?[ranks];
+        var threads = Enumerable.Range(0, ranks).Select(rank => new Thread(() =>
+        {
+            try
+            {
+                using var scope = NewDisposeScope();
+                var device = new Device(DeviceType.CUDA, rank);
+                using var group = Nccl().Join(spec, rank, rank);
+                var a = (arange(1000, float32, device) + 1) * (rank + 1);
+                var b = full([3, 3], (double)rank, float64, device);
+                group.AllReduceSum([a, b], "self-test all-reduce");
+                double factor = ranks * (ranks + 1) / 2.0;
+                Expect(a.cpu(), (arange(1000, float32) + 1) * factor, "all-reduce float32");
+                Expect(b.cpu(), full([3, 3], ranks * (ranks - 1) / 2.0, float64), "all-reduce float64");
+                var w = full([5], 10.0f + rank, float32, device);
+                group.Broadcast([w], root: ranks - 1, "self-test broadcast");
+                Expect(w.cpu(), full([5], 10.0f + ranks - 1, float32), "broadcast");
+                var gathered = group.AllGather(tensor(new long[] { rank, 100 + rank }, device: device), "self-test all-gather");
+                for (int r = 0; r < ranks; r++)
+                {
+                    Expect(gathered[r].cpu(), tensor(new long[] { r, 100 + r }), $"all-gather from rank {r}");
+                }
+            }
+            catch (Exception e)
+            {
+                errors[rank] = e.Message;
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        if (errors.FirstOrDefault(e => e is not null) is { } error)
+        {
+            throw new CheckFailed(error);
+        }
+        return $"{ranks} rank(s): all-reduce (float32, float64), broadcast, all-gather equal the expected values";
+    }
+
+    /// <summary>A 2-rank communicator whose second rank never joins is aborted within the time-out; a new communicator then works.</summary>
+    public string NcclAbortAndRecover()
+    {
+        NeedCuda();
+        double timeout = Math.Min(options.TimeoutSeconds, 5);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            Nccl().Join(NcclSpec(2, timeout), 0, 0).Dispose();
+            throw new CheckFailed("a communicator formed although rank 1 never joined");
+        }
+        catch (CollectiveTimeoutException)
+        {
+        }
+        double abortSeconds = clock.Elapsed.TotalSeconds;
+        if (abortSeconds > timeout + 2)
+        {
+            throw new CheckFailed($"the abort came after {abortSeconds:F2} s, time-out {timeout} s");
+        }
+        using var scope = NewDisposeScope();
+        using var group = Nccl().Join(NcclSpec(1, options.TimeoutSeconds), 0, 0);
+        var x = full([16], 3.0f, float32, new Device(DeviceType.CUDA, 0));
+        group.AllReduceSum([x], "after abort");
+        Expect(x.cpu(), full([16], 3.0f), "1-rank all-reduce after the abort");
+        return $"aborted after {abortSeconds:F2} s (time-out {timeout} s); the next communicator reduced correctly";
+    }
+
+    /// <summary>
+    /// Three training steps of the same network (tiny backbone, two units, SyncBN, task average) on
+    /// cuda:0 through a 1-rank NCCL group and on the CPU through the in-process group: losses and
+    /// parameters agree within fp32 tolerance.
+    /// </summary>
+    public string CudaStepEqualsCpuStep()
+    {
+        NeedCuda();
+        // The CPU reference runs on one libtorch thread: with two, two CPU runs of this network in
+        // one process already differed after one step (seen on a 2-core machine), which would make
+        // the comparison meaningless.
+        torch.set_num_threads(1);
+        var cpuRun = SelfTestTraining.Run(CPU, null, steps: 3, seed: 11);
+        using var group = Nccl().Join(NcclSpec(1, options.TimeoutSeconds), 0, 0);
+        var gpuRun = SelfTestTraining.Run(new Device(DeviceType.CUDA, 0), group, steps: 3, seed: 11);
+        double lossGap = cpuRun.Losses.Zip(gpuRun.Losses, (a, b) => Math.Abs(a - b) / Math.Max(1e-6, Math.Abs(a))).Max();
+        double paramGap = SelfTestTraining.MaxRelativeGap(cpuRun.State, gpuRun.State);
+        if (lossGap > 1e-3 || paramGap > 1e-3)
+        {
+            throw new CheckFailed($"cuda:0 differs from the CPU: losses by {lossGap:E2} (relative), parameters by {paramGap:E2}");
+        }
+        return $"3 steps: losses agree to {lossGap:E2}, parameters to {paramGap:E2} (relative, limit 1e-3)";
+    }
+
+    /// <summary>200 steps on cuda:0 of the small backbone on synthetic batches: the loss falls.</summary>
+    public string TrainingLossFalls()
+    {
+        NeedCuda();
+        using var group = Nccl().Join(NcclSpec(1, options.TimeoutSeconds), 0, 0);
+        var run = SelfTestTraining.Run(new Device(DeviceType.CUDA, 0), group, steps: 200, seed: 5, small: true);
+        double first = run.Losses.Take(20).Average();
+        double last = run.Losses.Skip(180).Average();
+        if (!(last < 0.8 * first))
+        {
+            throw new CheckFailed($"mean loss of steps 0-19 {first:F3}, of steps 180-199 {last:F3}: did not fall by 20 %");
+        }
+        return $"mean loss {first:F3} (steps 0-19) -> {last:F3} (steps 180-199); {run.MedianStepSeconds * 1000:F1} ms per step";
+    }
+
+    /// <summary>Median step time of the small backbone on cuda:0 against the CPU (reported, not judged).</summary>
+    public string StepTimeGpuVsCpu()
+    {
+        NeedCuda();
+        using var group = Nccl().Join(NcclSpec(1, options.TimeoutSeconds), 0, 0);
+        var gpu = SelfTestTraining.Run(new Device(DeviceType.CUDA, 0), group, steps: 30, seed: 3, small: true);
+        torch.set_num_threads(Environment.ProcessorCount);
+        var cpuRun = SelfTestTraining.Run(CPU, null, steps: 30, seed: 3, small: true);
+        return $"median step: cuda:0 {gpu.MedianStepSeconds * 1000:F2} ms, CPU ({Environment.ProcessorCount} threads) {cpuRun.MedianStepSeconds * 1000:F2} ms ({cpuRun.MedianStepSeconds / gpu.MedianStepSeconds:F1}x)";
+    }
+
+    /// <summary>
+    /// The median step of the small backbone with one unit per layer (a plain ResNet) on cuda:0
+    /// against the same network in PyTorch eager (<c>bench/pytorch/step_time.py</c>, given with
+    /// <c>--pytorch-bench</c>) on the same GPU; the goal is a ratio of at most 1.10. The TorchSharp
+    /// step is the system's (<see cref="GppfActors.Model.Training.Replica.TrainStep"/> with the task average
+    /// through a 1-rank NCCL group), with per-device BatchNorm as the PyTorch network has.
+    /// </summary>
+    public string TorchSharpVsPyTorch()
+    {
+        NeedCuda();
+        if (options.PyTorchBench is null)
+        {
+            throw new Skip("no --pytorch-bench script given (bench/pytorch/step_time.py)");
+        }
+        if (!File.Exists(options.PyTorchBench))
+        {
+            throw new CheckFailed($"--pytorch-bench: '{options.PyTorchBench}' does not exist");
+        }
+        using var group = Nccl().Join(NcclSpec(1, options.TimeoutSeconds), 0, 0);
+        var ours = SelfTestTraining.Run(new Device(DeviceType.CUDA, 0), group, steps: 70, seed: 3, small: true, numUnits: 1, syncBatchNorm: false);
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("PYTHON") ?? "python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (string arg in new[] { options.PyTorchBench, "--device", "cuda:0", "--steps", "60", "--warmup", "10" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start) ?? throw new CheckFailed("python3 did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new CheckFailed("the PyTorch benchmark did not finish within 5 minutes");
+        }
+        if (process.ExitCode != 0)
+        {
+            throw new CheckFailed($"the PyTorch benchmark failed (exit {process.ExitCode}): {stderr.GetAwaiter().GetResult().Trim().Split('\n').LastOrDefault()}");
+        }
+        using var json = System.Text.Json.JsonDocument.Parse(stdout.GetAwaiter().GetResult().Trim().Split('\n').Last());
+        double pytorchMs = json.RootElement.GetProperty("median_step_ms").GetDouble();
+        double oursMs = ours.MedianStepSeconds * 1000;
+        double ratio = oursMs / pytorchMs;
+        string detail = $"median step: TorchSharp {oursMs:F2} ms, PyTorch eager {pytorchMs:F2} ms (torch {json.RootElement.GetProperty("torch").GetString()}): ratio {ratio:F2} (goal <= 1.10)";
+        return ratio <= 1.10 ? detail : throw new CheckFailed(detail);
+    }
+
+    private static void Expect(Tensor actual, Tensor expected, string what)
+    {
+        if (!actual.allclose(expected, rtol: 1e-6, atol: 1e-6))
+        {
+            throw new CheckFailed($"{what}: got {actual.ToString(TorchSharp.TensorStringStyle.Julia)}, expected {expected.ToString(TorchSharp.TensorStringStyle.Julia)}");
+        }
+    }
+}
