@@ -128,8 +128,11 @@ public sealed class LibTorchLoaderSpecs : IDisposable
         // already, lazily, at start-up, so the linker does not resolve its imports again here; the
         // refusal below is what shows a failed open is reported.)
         string wrapper = LibTorchLoader.FindWrapper(AppContext.BaseDirectory);
+        Assert.Equal("libLibTorchSharp.so", Path.GetFileName(wrapper));
+        Assert.True(File.Exists(wrapper), wrapper);
         var installation = new PyTorchInstallation(Path.GetDirectoryName(wrapper)!, "2.10.0+cpu", "test");
-        LibTorchLoader.CheckBinding(wrapper, installation);
+        var exception = Record.Exception(() => LibTorchLoader.CheckBinding(wrapper, installation));
+        Assert.Null(exception);
     }
 
     [Fact]
