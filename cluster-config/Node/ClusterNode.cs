@@ -70,6 +70,18 @@ public sealed class ClusterNode : IAsyncDisposable
             var self = Cluster.Get(system).SelfAddress.ToString();
             var completion = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
             var listener = system.ActorOf(Props.Create(() => new NodeEvents(onEvent, completion, ended, seen, self)), NodeEventsName);
+            // Whatever stops the actor system ends the run, even when the listener was stopped before
+            // it heard why: a node cut off by a partition that learns of its Down by gossip once the
+            // partition heals runs the coordinated shutdown without its own removal ever being published.
+            _ = system.WhenTerminated.ContinueWith(_ =>
+            {
+                if (!completion.Task.IsCompleted && !ended.Value)
+                {
+                    var stopped = new NodeRemoved("this node's actor system stopped before the job ended (the cluster downed it, or it was shut down)");
+                    onEvent(stopped);
+                    completion.TrySetResult(stopped);
+                }
+            }, TaskScheduler.Default);
             int expected = cluster.MinDevices > 0 ? cluster.MinDevices : cluster.MinNodes * devices.Count;
             var spec = new JobLeader.JobSpec(job, resolvedJson, resume, expected, datasets, () => ended.Value, () => seen.Node);
             system.ActorOf(ClusterSingletonManager.Props(JobLeader.Props(spec, listener), PoisonPill.Instance, ClusterSingletonManagerSettings.Create(system)),

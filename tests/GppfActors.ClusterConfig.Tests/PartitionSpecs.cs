@@ -69,7 +69,7 @@ public sealed class PartitionSpecs(ITestOutputHelper output) : IDisposable
     // job waits for all of them), so the first is both the oldest node, which hosts the coordinator,
     // and the cluster's leader (lowest address), which downs and removes others. The node numbered
     // patient has a resolver that waits 60 s, so it is still running when the partition heals.
-    private async Task<TestCluster> StartNodes(int count, int patient)
+    private async Task<TestCluster> StartNodes(int count, int patient, long steps = Steps)
     {
         var clock = Stopwatch.StartNew();
         var cluster = new TestCluster(clock, Enumerable.Range(0, count).Select(_ => new NodeEvents(clock)).ToArray());
@@ -84,7 +84,7 @@ public sealed class PartitionSpecs(ITestOutputHelper output) : IDisposable
         var (job, resolved) = JobConfigLoader.Load("cpu-small",
         [
             $"data.root={Path.Combine(root, "data")}", $"checkpoint.dir={Path.Combine(root, "run")}", "checkpoint.every_steps=3", "checkpoint.keep_last=100",
-            $"train.max_steps={Steps}", "train.devices=cpu:1", "train.intra_op_threads=1", "eval.every_steps=0", "eval.batches=1",
+            $"train.max_steps={steps}", "train.devices=cpu:1", "train.intra_op_threads=1", "eval.every_steps=0", "eval.batches=1",
             "optimizer.warmup_steps=2", "routing.tau_decay_steps=10",
             "tasks.shapes_cls.batch_size=4", "tasks.shapes_det.batch_size=2", "tasks.shapes_seg.batch_size=2",
         ]);
@@ -193,6 +193,27 @@ public sealed class PartitionSpecs(ITestOutputHelper output) : IDisposable
         Assert.Empty(lateCommits);
         Assert.Contains(heir.Of<CheckpointSaved>(), c => c.Record.Step == Steps);
         Assert.Empty(worker.Of<CheckpointSaved>());
+    }
+
+    [Fact]
+    public async Task Should_end_a_nodes_run_when_its_actor_system_stops_without_its_removal_being_heard()
+    {
+        // What a cut-off node goes through when, the partition healed, it hears by gossip that the
+        // others downed it: the coordinated shutdown stops the actor system, listener included,
+        // before any removal of this node is published. Its run must end all the same.
+        await using var cluster = await StartNodes(1, patient: -1, steps: 1000);
+        var (events, nodes) = (cluster.Events, cluster.Nodes);
+        Assert.True(Poll.Until(() => events[0].Of<TrainingProgress>().Any(), 180), string.Join("\n", events[0].Lines));
+
+        // The node's watcher is gone first, so no removal of this node can reach the listener.
+        var watcher = await nodes[0].System.ActorSelection("/user/cluster-watcher").ResolveOne(TimeSpan.FromSeconds(10));
+        await watcher.GracefulStop(TimeSpan.FromSeconds(10));
+        await nodes[0].System.Terminate().WaitAsync(TimeSpan.FromSeconds(60));
+
+        var ended = await nodes[0].Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        var removed = Assert.IsType<NodeRemoved>(ended);
+        Assert.Contains("actor system stopped", removed.Reason);
+        Assert.Contains(events[0].Of<NodeRemoved>(), r => r.Reason == removed.Reason);
     }
 
     [Fact]
