@@ -28,25 +28,36 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest committed checkpoint in the job's journal" };
         var discardMissing = new Option<bool>("--discard-missing") { Description = "With --resume: when the newest committed checkpoints' folders are gone, resume from the newest one that exists and record the missing ones as discarded" };
         var set = new Option<string[]>("--set") { Description = "Override a job setting, e.g. --set optimizer.lr=0.08 --set tasks.shapes_det.batch_size=2", AllowMultipleArgumentsPerToken = false };
-        var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps", DefaultValueFactory = _ => 10 };
+        var reportEvery = new Option<int>("--report-every") { Description = "Print a progress line every N steps (plain lines)", DefaultValueFactory = _ => 10 };
+        var plain = new Option<bool>("--plain") { Description = "Plain progress lines even in a terminal (the default when output is redirected), instead of the live view" };
         var logFormat = LogFormatOption();
         var web = new LiveViewOptions();
         var (metricsPort, metricsHost) = (MetricsPortOption(), MetricsHostOption());
         var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)")
         {
-            job, devices, resume, discardMissing, set, reportEvery, logFormat, metricsPort, metricsHost,
+            job, devices, resume, discardMissing, set, reportEvery, plain, logFormat, metricsPort, metricsHost,
         };
         command.Options.Add(web.Port);
         command.Options.Add(web.Host);
         command.SetAction(async (parse, cancel) =>
         {
-            using var output = RunOutput.For(parse.GetValue(logFormat)!, AnsiConsole.Console, Environment.MachineName);
+            string format = parse.GetValue(logFormat)!;
+            bool liveView = format == "text" && !parse.GetValue(plain) && ShowsLiveView(AnsiConsole.Console);
+            using var output = liveView ? RunOutput.LiveText(AnsiConsole.Console) : RunOutput.For(format, AnsiConsole.Console, Environment.MachineName);
             return await RunAsync(output, parse.GetValue(job)!, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
                 [.. parse.GetValue(set) ?? [], .. web.Overrides(parse), .. CommandLineOverrides(parse.GetValue(devices), parse.GetValue(metricsPort), parse.GetValue(metricsHost))],
-                parse.GetValue(reportEvery), cancel);
+                parse.GetValue(reportEvery), liveView, cancel);
         });
         return command;
     }
+
+    /// <summary>
+    /// The live view needs a terminal that takes cursor movement: standard output not redirected
+    /// (a file, a pipe, CI) and a console Spectre found interactive and ANSI-capable.
+    /// </summary>
+    internal static bool ShowsLiveView(IAnsiConsole console) =>
+        !Console.IsOutputRedirected && console.Profile.Capabilities.Ansi && console.Profile.Capabilities.Interactive
+        && Environment.GetEnvironmentVariable("TERM") is not (null or "" or "dumb");
 
     /// <summary><c>--log-format text|json</c>, shared by <c>train</c> and <c>node</c>.</summary>
     internal static Option<string> LogFormatOption()
@@ -91,7 +102,7 @@ internal static class TrainCommand
         return (metrics, endpoint);
     }
 
-    private static async Task<int> RunAsync(RunOutput output, string jobName, ResumeOptions resume, string[] overrides, int reportEvery, CancellationToken cancel)
+    private static async Task<int> RunAsync(RunOutput output, string jobName, ResumeOptions resume, string[] overrides, int reportEvery, bool liveView, CancellationToken cancel)
     {
         if (resume.DiscardMissing && !resume.Resume)
         {
@@ -163,27 +174,77 @@ internal static class TrainCommand
         await using (node)
         {
             output.Attach(node.System);
-            using var run = new RunConsole(output, job, node.StartStep, reportEvery);
             output.Line(LogEventLevel.Information, $"resolved configuration: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, TrainingNode.ResolvedJobFile))}");
             output.Line(LogEventLevel.Information, $"checkpoints: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; journal: {Markup.Escape(JournalStore.For(job).Description)}; TensorBoard: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "tensorboard"))}");
+            var dashboard = liveView ? new TerminalDashboard($"gppf train {job.Name}", job.Train.MaxSteps, node.StartStep) : null;
+            using var run = new RunConsole(output, job, node.StartStep, reportEvery, dashboard);
             _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
-            try
+
+            // Every event, shown as it comes; null when the run ended, else the exit code to stop with.
+            async Task<int?> Pump()
             {
-                await foreach (var e in events.Reader.ReadAllAsync(cancel))
+                try
                 {
-                    metrics.Observe(e);
-                    run.Show(e);
-                    live.Apply(e);
-                    if (e is TrainingFailed)
+                    await foreach (var e in events.Reader.ReadAllAsync(cancel))
                     {
-                        return Failed;
+                        metrics.Observe(e);
+                        run.Show(e);
+                        live.Apply(e);
+                        if (e is TrainingFailed)
+                        {
+                            return Failed;
+                        }
                     }
+                    return null;
+                }
+                catch (OperationCanceledException)
+                {
+                    return 130;
                 }
             }
-            catch (OperationCanceledException)
+
+            int? stopped;
+            if (dashboard is null)
+            {
+                stopped = await Pump();
+            }
+            else
+            {
+                // The view is redrawn twice a second, however fast or slow steps come.
+                output.DivertTo(dashboard.Message);
+                try
+                {
+                    stopped = await output.Console.Live(dashboard.Render()).AutoClear(false).Overflow(VerticalOverflow.Ellipsis).StartAsync(async context =>
+                    {
+                        using var done = new CancellationTokenSource();
+                        var redraw = Task.Run(async () =>
+                        {
+                            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
+                            while (await timer.WaitForNextTickAsync(CancellationToken.None) && !done.IsCancellationRequested)
+                            {
+                                context.UpdateTarget(dashboard.Render());
+                            }
+                        }, CancellationToken.None);
+                        var code = await Pump();
+                        await done.CancelAsync();
+                        await redraw;
+                        context.UpdateTarget(dashboard.Render());
+                        return code;
+                    });
+                }
+                finally
+                {
+                    output.DivertTo(null);
+                }
+                run.ShowFinal();
+            }
+            if (stopped == 130)
             {
                 output.Line(LogEventLevel.Warning, "[yellow]interrupted; committed checkpoints are kept, continue with --resume[/]");
-                return 130;
+            }
+            if (stopped is { } code)
+            {
+                return code;
             }
             if (run.Finished is not { } finished)
             {

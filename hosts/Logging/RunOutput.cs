@@ -23,14 +23,17 @@ namespace GppfActors.Host.Logging;
 internal sealed class RunOutput : IDisposable
 {
     private readonly Logger? json;
+    private readonly Logger? diverted;
     private readonly ContextEnricher? context;
+    private volatile Action<string>? divert;
 
-    private RunOutput(IAnsiConsole console, Logger? json, ContextEnricher? context)
+    private RunOutput(IAnsiConsole console, Logger? json, ContextEnricher? context, Logger? diverted = null)
     {
         Console = console;
         this.json = json;
         this.context = context;
-        Loggers = json is null ? null : new SerilogLoggerFactory(json);
+        this.diverted = diverted;
+        Loggers = json is not null ? new SerilogLoggerFactory(json) : diverted is not null ? new SerilogLoggerFactory(diverted) : null;
     }
 
     /// <summary>The names of the formats, as <c>--log-format</c> takes them.</summary>
@@ -60,6 +63,25 @@ internal sealed class RunOutput : IDisposable
         return new RunOutput(console, logger, context);
     }
 
+    /// <summary>
+    /// Text for a live view that redraws the terminal: messages go to the terminal until
+    /// <see cref="DivertTo"/> names where they go instead; Akka's warnings and errors go there too
+    /// (its own console logger would scroll the view away), its informational lines nowhere.
+    /// </summary>
+    public static RunOutput LiveText(IAnsiConsole console)
+    {
+        RunOutput? output = null;
+        var logger = new LoggerConfiguration()
+            .MinimumLevel.Warning()
+            .WriteTo.Sink(new DivertSink(message => output?.Line(LogEventLevel.Warning, $"[yellow]{Markup.Escape(message)}[/]")))
+            .CreateLogger();
+        output = new RunOutput(console, null, null, logger);
+        return output;
+    }
+
+    /// <summary>From now on text messages go to <paramref name="target"/> (Spectre markup) instead of the terminal; null: the terminal again.</summary>
+    public void DivertTo(Action<string>? target) => divert = target;
+
     /// <summary>Chooses by the <c>--log-format</c> value (checked by the command line).</summary>
     public static RunOutput For(string format, IAnsiConsole console, string node) =>
         format == "json" ? JsonLines(console, node) : Text(console);
@@ -78,7 +100,14 @@ internal sealed class RunOutput : IDisposable
     {
         if (json is null)
         {
-            Console.MarkupLine(markup);
+            if (divert is { } target)
+            {
+                target(markup);
+            }
+            else
+            {
+                Console.MarkupLine(markup);
+            }
         }
         else
         {
@@ -91,6 +120,14 @@ internal sealed class RunOutput : IDisposable
     {
         Loggers?.Dispose();
         json?.Dispose();
+        diverted?.Dispose();
+    }
+
+    /// <summary>Hands each log event's rendered message (and its exception's, if any) to a callback.</summary>
+    private sealed class DivertSink(Action<string> target) : ILogEventSink
+    {
+        public void Emit(LogEvent logEvent) =>
+            target(logEvent.Exception is { } e ? $"{logEvent.RenderMessage()}: {e.Message}" : logEvent.RenderMessage());
     }
 
     /// <summary>Adds node, epoch and step to every event that does not carry its own.</summary>

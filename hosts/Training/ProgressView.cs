@@ -47,11 +47,48 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
         {
             return;
         }
-        string losses = string.Join("  ", line.Loss.Select(kv => $"{Markup.Escape(kv.Key)} [yellow]{kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}[/]"));
-        console.MarkupLine(
-            $"step [bold]{line.Done,6}[/]/{maxSteps}  eta {line.Eta:hh\\:mm\\:ss}  lr {line.LearningRate.ToString("0.0000", CultureInfo.InvariantCulture)}  " +
-            $"tau {line.Tau.ToString("0.000", CultureInfo.InvariantCulture)}  {line.ImagesPerSecond.ToString("0", CultureInfo.InvariantCulture),5} img/s  " +
-            $"devices {line.Devices}  loss {losses}");
+        foreach (string markup in Layout(line, console.Profile.Width))
+        {
+            console.MarkupLine(markup);
+        }
+    }
+
+    /// <summary>
+    /// A progress report as lines (Spectre markup) no wider than <paramref name="width"/> columns:
+    /// one line when it fits (a log read by grep); otherwise the schedule on the first line and the
+    /// tasks' losses on as many indented lines as they need.
+    /// </summary>
+    public IReadOnlyList<string> Layout(ProgressLine line, int width)
+    {
+        string head = $"step {line.Done,6}/{maxSteps}  eta {line.Eta:hh\\:mm\\:ss}  lr {line.LearningRate.ToString("0.0000", CultureInfo.InvariantCulture)}  " +
+            $"tau {line.Tau.ToString("0.000", CultureInfo.InvariantCulture)}  {line.ImagesPerSecond.ToString("0", CultureInfo.InvariantCulture),5} img/s  devices {line.Devices}";
+        var losses = line.Loss.Select(kv => (Text: $"{kv.Key} {kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}",
+            Markup: $"{Markup.Escape(kv.Key)} [yellow]{kv.Value.ToString("0.000", CultureInfo.InvariantCulture)}[/]")).ToList();
+        string Styled(string plainHead) => plainHead.Replace($"step {line.Done,6}", $"step [bold]{line.Done,6}[/]", StringComparison.Ordinal);
+        if (head.Length + "  loss ".Length + losses.Sum(l => l.Text.Length + 2) - 2 <= width)
+        {
+            return [$"{Styled(head)}  loss {string.Join("  ", losses.Select(l => l.Markup))}"];
+        }
+        int at = head.IndexOf("  tau ", StringComparison.Ordinal);
+        var lines = head.Length <= width ? new List<string> { Styled(head) } : [Styled(head[..at]), "  " + head[(at + 2)..]];
+        int headLines = lines.Count;
+        const string Indent = "  loss ";
+        var (current, currentWidth) = (new List<string>(), Indent.Length);
+        foreach (var (text, markup) in losses)
+        {
+            if (current.Count > 0 && currentWidth + 2 + text.Length > width)
+            {
+                lines.Add((lines.Count == headLines ? Indent : new string(' ', Indent.Length)) + string.Join("  ", current));
+                (current, currentWidth) = ([], Indent.Length);
+            }
+            currentWidth += (current.Count > 0 ? 2 : 0) + text.Length;
+            current.Add(markup);
+        }
+        if (current.Count > 0)
+        {
+            lines.Add((lines.Count == headLines ? Indent : new string(' ', Indent.Length)) + string.Join("  ", current));
+        }
+        return lines;
     }
 
     public void Show(EvaluationReport report)

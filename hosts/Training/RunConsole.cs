@@ -19,16 +19,21 @@ internal sealed class RunConsole : IDisposable
     private readonly long startStep;
     private readonly ProgressView view;
     private readonly RunEventLog? json;
+    private readonly TerminalDashboard? dashboard;
     private TensorBoardSink? sink;
 
-    /// <summary>Shows the run on <paramref name="output"/>: the terminal, or JSON lines (<see cref="RunEventLog"/>).</summary>
-    public RunConsole(RunOutput output, JobConfig job, long startStep, int reportEvery)
+    /// <summary>
+    /// Shows the run on <paramref name="output"/>: lines in the terminal, the live
+    /// <paramref name="dashboard"/> when one is given, or JSON lines (<see cref="RunEventLog"/>).
+    /// </summary>
+    public RunConsole(RunOutput output, JobConfig job, long startStep, int reportEvery, TerminalDashboard? dashboard = null)
     {
         console = output.Console;
         this.job = job;
         this.startStep = startStep;
         view = new ProgressView(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console);
         json = output.Json is { } log ? new RunEventLog(log, view) : null;
+        this.dashboard = json is null ? dashboard : null;
     }
 
     /// <summary>The final event, once the run finished.</summary>
@@ -44,6 +49,12 @@ internal sealed class RunConsole : IDisposable
         {
             Record(e);
             json.Write(e);
+            return;
+        }
+        if (dashboard is not null)
+        {
+            Record(e);
+            Update(dashboard, e);
             return;
         }
         switch (e)
@@ -71,7 +82,41 @@ internal sealed class RunConsole : IDisposable
 
     public void Dispose() => sink?.Dispose();
 
-    // JSON mode: what the text mode records besides printing (the outcome, the TensorBoard files).
+    /// <summary>The final table (the live view shows it once it has stopped redrawing).</summary>
+    public void ShowFinal()
+    {
+        if (Finished is { } finished)
+        {
+            ShowFinal(finished);
+        }
+    }
+
+    // Live view: progress, evaluations and checkpoints update the screen; the rest become its messages.
+    private static void Update(TerminalDashboard dashboard, object e)
+    {
+        switch (e)
+        {
+            case TrainingProgress p: dashboard.Progress(p); break;
+            case EvaluationReport r: dashboard.Evaluated(r); break;
+            case CheckpointSaved c:
+                dashboard.Checkpoint(c.Record.Step, c.Record.Bytes);
+                dashboard.Message($"[green]checkpoint[/] step {c.Record.Step} committed");
+                break;
+            case LogLine line: dashboard.Message($"[grey]{Markup.Escape(line.Message)}[/]"); break;
+            case NodeLog line: dashboard.Message($"[grey]{Markup.Escape(line.Line)}[/]"); break;
+            case StepSkipped s: dashboard.Message($"[yellow]step {s.Step + 1} skipped:[/] {s.NonFiniteRanks} device(s) non-finite; {s.Consecutive} in a row, {s.TotalSkipped} in total"); break;
+            case MembershipChanged m: dashboard.Message($"[blue]epoch {m.Epoch}[/]: {m.WorldSize} device(s) - {Markup.Escape(m.Reason)}"); break;
+            case NodeStatusChanged n: dashboard.Message($"[blue]node {Markup.Escape(n.Node)}[/] {Markup.Escape(n.Status)}"); break;
+            case ReplicasVerified v: dashboard.Message(Markup.Escape($"replicas identical: {v.NumReplicas} device(s), sha256 {v.Sha256[..16]}...")); break;
+            case CheckpointNotSaved n: dashboard.Message($"[yellow]checkpoint of step {n.Step} not saved:[/] {Markup.Escape(n.Reason)}"); break;
+            case TrainingFailed f: dashboard.Message($"[red]training failed at step {f.Step}:[/] {Markup.Escape(f.Reason)}"); break;
+            case TrainingFinished f: dashboard.Message($"finished at step {f.Step}"); break;
+            case JobEnded j: dashboard.Message($"job ended: {Markup.Escape(j.Summary)}"); break;
+            case NodeRemoved r: dashboard.Message($"[red]{Markup.Escape(r.Reason)}[/]"); break;
+        }
+    }
+
+    // JSON mode and live view: what the text mode records besides printing (the outcome, the TensorBoard files).
     private void Record(object e)
     {
         switch (e)

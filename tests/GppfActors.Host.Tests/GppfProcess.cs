@@ -64,6 +64,36 @@ public sealed class GppfProcess : IDisposable
         return new GppfProcess(Process.Start(start)!);
     }
 
+    /// <summary>
+    /// Runs gppf to its end in a pseudo-terminal of <paramref name="columns"/> columns (util-linux
+    /// <c>script</c>), as a person at a terminal would: its standard output is a terminal, not a pipe.
+    /// The output is what the terminal received, escape sequences included.
+    /// </summary>
+    public static Result RunInTerminal(string workingDirectory, IEnumerable<string> arguments, int columns, double timeoutSeconds = 240)
+    {
+        static string Quoted(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        string command = $"stty cols {columns} rows 50; exec " +
+            string.Join(' ', new[] { BuiltPrograms.DotnetHost(), BuiltPrograms.Find(typeof(GppfProcess).Assembly, "GppfHostAssembly") }.Concat(arguments).Select(Quoted));
+        var start = new ProcessStartInfo("script")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "--quiet", "--return", "--command", command, "/dev/null" })
+        {
+            start.ArgumentList.Add(a);
+        }
+        start.Environment["TERM"] = "xterm-256color";
+        start.Environment["NO_COLOR"] = "1";
+        start.Environment.Remove("GPPF_CRASH_AT");
+        start.Environment.Remove("GPPF_FAULT_AT");
+        using var process = new GppfProcess(Process.Start(start)!);
+        return process.WaitForExit(timeoutSeconds);
+    }
+
     /// <summary>Runs gppf to its end (or throws after <paramref name="timeoutSeconds"/>).</summary>
     public static Result Run(string workingDirectory, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, double timeoutSeconds = 240)
     {
