@@ -150,11 +150,11 @@ public sealed record OptimizerSection(OptimizerKind Kind = OptimizerKind.Sgd, do
 /// How long and on which devices, and the failure rules: how long devices may take to start and a
 /// step may take before it counts as hung, how often a step may be discarded in a row, and how many
 /// non-finite steps in a row stop the run. <see cref="ShareWeights"/>: the CPU devices of a process
-/// share one copy of the weights and optimizer state (bit-identical to a replica per device, which
-/// costs a full copy per device); off by default until the cluster partition spec passes with it.
+/// share one copy of the weights and optimizer state (the default; bit-identical to a replica per
+/// device, which costs a full copy per device and is what <c>train.share_weights=false</c> gives).
 /// </summary>
 public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu:2", double StartTimeoutSeconds = 600, double StepTimeoutSeconds = 600,
-    int StepRetries = 3, int MaxNonfiniteSteps = 10, int IntraOpThreads = 0, bool ShareWeights = false)
+    int StepRetries = 3, int MaxNonfiniteSteps = 10, int IntraOpThreads = 0, bool ShareWeights = true)
 {
     /// <summary>
     /// libtorch's intra-op threads in a process hosting <paramref name="cpuDevices"/> CPU devices:

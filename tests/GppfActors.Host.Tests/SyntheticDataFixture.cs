@@ -36,8 +36,8 @@ public sealed class SyntheticDataFixture : IDisposable
     /// <summary>
     /// The folder of an undisturbed run of <paramref name="maxSteps"/> steps checkpointing every
     /// <paramref name="every"/> steps and keeping every checkpoint (with <paramref name="extra"/>
-    /// arguments): what a disturbed run must equal. Its devices share one copy of the weights
-    /// (<c>train.share_weights=true</c>) while the disturbed runs give each device a replica (the
+    /// arguments): what a disturbed run must equal. Its devices each hold a replica
+    /// (<c>train.share_weights=false</c>) while the disturbed runs share one copy of the weights (the
     /// default), so every comparison with it also checks that both modes train the same bytes.
     /// </summary>
     public string Reference(long maxSteps, int every, params string[] extra)
@@ -48,7 +48,7 @@ public sealed class SyntheticDataFixture : IDisposable
             if (!references.TryGetValue(key, out var run))
             {
                 run = Path.Combine(Root, $"reference-{maxSteps}-{every}-{references.Count}");
-                var result = GppfProcess.Run(Root, Job(run, maxSteps, every, ["--set", "checkpoint.keep_last=1000", "--set", "train.share_weights=true", .. extra]));
+                var result = GppfProcess.Run(Root, Job(run, maxSteps, every, ["--set", "checkpoint.keep_last=1000", "--set", "train.share_weights=false", .. extra]));
                 Assert.True(result.ExitCode == 0, result.Output);
                 references[key] = run;
             }
