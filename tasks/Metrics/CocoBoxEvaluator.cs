@@ -34,23 +34,41 @@ public sealed class CocoBoxEvaluator
     public int NumImages => numImages;
 
     /// <summary>Adds one image's ground truth and detections.</summary>
-    public void AddImage(IReadOnlyList<GroundTruthBox> groundTruth, IReadOnlyList<Detection> detections)
+    public void AddImage(IReadOnlyList<GroundTruthBox> groundTruth, IReadOnlyList<Detection> detections) =>
+        AddImage(groundTruth.Select(g => g.Label).ToArray(), detections.Select(d => (d.Label, d.Score)).ToArray(),
+            (d, g) => detections[d].Box.Iou(groundTruth[g].Box));
+
+    /// <summary>
+    /// Adds one image whose ground truth and detections are compared by <paramref name="iou"/>
+    /// (detection index, ground-truth index, into the lists given): the same protocol over any
+    /// overlap measure, box IoU here and mask IoU in <see cref="CocoMaskEvaluator"/>.
+    /// </summary>
+    internal void AddImage(IReadOnlyList<int> groundTruthLabels, IReadOnlyList<(int Label, double Score)> detections, Func<int, int, double> iou)
     {
         numImages++;
-        foreach (int category in groundTruth.Select(g => g.Label).Concat(detections.Select(d => d.Label)).Distinct())
+        foreach (int category in groundTruthLabels.Concat(detections.Select(d => d.Label)).Distinct())
         {
-            var gts = groundTruth.Where(g => g.Label == category).Select(g => g.Box).ToArray();
-            var dts = detections.Where(d => d.Label == category).OrderByDescending(d => d.Score).Take(maxDetections).ToArray();  // stable
+            int[] gts = Enumerable.Range(0, groundTruthLabels.Count).Where(g => groundTruthLabels[g] == category).ToArray();
+            int[] dts = Enumerable.Range(0, detections.Count).Where(d => detections[d].Label == category)
+                .OrderByDescending(d => detections[d].Score).Take(maxDetections).ToArray();  // stable
             if (!categories.TryGetValue(category, out var record))
             {
                 record = new CategoryRecord();
                 categories[category] = record;
             }
             record.NumGroundTruth += gts.Length;
-            var matched = Match(gts, dts);
+            var ious = new double[dts.Length, gts.Length];
             for (int d = 0; d < dts.Length; d++)
             {
-                record.Detections.Add((dts[d].Score, matched[d]));
+                for (int g = 0; g < gts.Length; g++)
+                {
+                    ious[d, g] = iou(dts[d], gts[g]);
+                }
+            }
+            var matched = Match(ious);
+            for (int d = 0; d < dts.Length; d++)
+            {
+                record.Detections.Add((detections[dts[d]].Score, matched[d]));
             }
         }
     }
@@ -75,27 +93,20 @@ public sealed class CocoBoxEvaluator
             perCategory.ToDictionary(p => p.Key, p => p.Value.Average()));
     }
 
-    // For each detection (in score order) and threshold: did it match a ground truth box?
-    private static bool[][] Match(Box[] gts, Detection[] dts)
+    // For each detection (in score order) and threshold: did it match a ground truth?
+    private static bool[][] Match(double[,] ious)
     {
-        var result = dts.Select(_ => new bool[IouThresholds.Count]).ToArray();
-        var ious = new double[dts.Length, gts.Length];
-        for (int d = 0; d < dts.Length; d++)
-        {
-            for (int g = 0; g < gts.Length; g++)
-            {
-                ious[d, g] = dts[d].Box.Iou(gts[g]);
-            }
-        }
+        int numDetections = ious.GetLength(0), numGroundTruth = ious.GetLength(1);
+        var result = Enumerable.Range(0, numDetections).Select(_ => new bool[IouThresholds.Count]).ToArray();
         for (int t = 0; t < IouThresholds.Count; t++)
         {
-            var taken = new bool[gts.Length];
-            for (int d = 0; d < dts.Length; d++)
+            var taken = new bool[numGroundTruth];
+            for (int d = 0; d < numDetections; d++)
             {
                 // pycocotools: the best still-free ground truth with IoU >= min(t, 1 - 1e-10).
                 double best = Math.Min(IouThresholds[t], 1 - 1e-10);
                 int match = -1;
-                for (int g = 0; g < gts.Length; g++)
+                for (int g = 0; g < numGroundTruth; g++)
                 {
                     if (taken[g] || ious[d, g] < best)
                     {
