@@ -128,6 +128,51 @@ public sealed partial class GppfNetwork : nn.Module
         }
     }
 
+    /// <summary>
+    /// Starts fixed-path fine-tuning: this network has one unit per lego layer, and its backbone
+    /// takes, layer by layer, unit <c>path[l]</c> of the pre-trained dynamic backbone in
+    /// <paramref name="state"/> (a <see cref="GppfNetwork"/> state of the same architecture with N
+    /// units). Controllers and heads keep their fresh values (the downstream task is new). Throws,
+    /// changing nothing, when the path or a tensor does not fit.
+    /// </summary>
+    public void LoadPath(IReadOnlyDictionary<string, Tensor> state, IReadOnlyList<int> path)
+    {
+        if (Config.NumUnits != 1)
+        {
+            throw new ArgumentException($"fixed-path fine-tuning needs backbone.num_units = 1, this network has {Config.NumUnits}");
+        }
+        if (path.Count != backbone.NumLayers || path.Any(k => k < 0))
+        {
+            throw new ArgumentException($"a path needs {backbone.NumLayers} unit indices >= 0, got [{string.Join(", ", path)}]");
+        }
+        // Each static key names one tensor of the path: unit 0 of this network, unit path[l] of the source.
+        using var generator = new Generator(0);
+        using var layout = BackboneFactory.Static(Config, generator);
+        var zeros = new int[path.Count];
+        var own = state_dict();
+        var pairs = layout.state_dict().Keys
+            .Select(key => (Target: "backbone." + layout.DynamicKey(key, zeros), Source: "backbone." + layout.DynamicKey(key, path)))
+            .ToList();
+        var uncovered = own.Keys.Where(k => k.StartsWith("backbone.", StringComparison.Ordinal)).Except(pairs.Select(p => p.Target)).ToList();
+        var problems = pairs
+            .Select(p => !own.TryGetValue(p.Target, out var target) ? $"no {p.Target} in this network"
+                : !state.TryGetValue(p.Source, out var source) ? $"missing {p.Source} (is unit {p.Source.Split(".units.")[1].Split('.')[0]} in the pre-trained backbone?)"
+                : !source.shape.SequenceEqual(target.shape) ? $"{p.Source}: shape [{string.Join(", ", source.shape)}], expected [{string.Join(", ", target.shape)}]"
+                : null)
+            .OfType<string>()
+            .Concat(uncovered.Select(k => $"{k} has no counterpart on the path"))
+            .ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"pre-trained state does not fit this path: {string.Join("; ", problems.Take(10))}{(problems.Count > 10 ? $"; and {problems.Count - 10} more" : "")}");
+        }
+        using var _ = no_grad();
+        foreach (var (target, source) in pairs)
+        {
+            own[target].copy_(state[source]);
+        }
+    }
+
     /// <summary>Copies <paramref name="task"/>'s arg-max path into a new static backbone (in evaluation mode) that the caller owns.</summary>
     public StaticBackbone ExtractPath(string task) => ExtractPath(Controller(task).ArgMaxPath());
 

@@ -108,6 +108,53 @@ public class BackboneSpecs
         Assert.True((viaPath[^1] - fixedStatic[^1]).abs().max().item<float>() <= 1e-5);
     }
 
+    [Theory]
+    [InlineData("tiny", 2)]
+    [InlineData("small", 3)]
+    public void Should_start_fixed_path_fine_tuning_with_the_features_of_the_pre_trained_path(string preset, int units)
+    {
+        using var scope = NewDisposeScope();
+        var config = BackboneConfig.FromPreset(preset, units);
+        var pretrained = new GppfNetwork(config, [Nets.Classifier("a", 5)], 3);
+        Nets.RandomiseNorms(pretrained, 5);
+        pretrained.eval();
+        // Every unit index in turn, so units other than 0 are read.
+        var path = Enumerable.Range(0, pretrained.Backbone.NumLayers).Select(l => (l + 1) % units).ToArray();
+
+        // A one-unit network with a new task: its only path is [0, 0, ...].
+        var tuned = new GppfNetwork(config with { NumUnits = 1 }, [Nets.Classifier("downstream", 7)], 11);
+        tuned.LoadPath(pretrained.state_dict(), path);
+        tuned.eval();
+
+        var x = randn(2, 3, 32, 32);
+        var expected = pretrained.Features("a", x, RouteRequest.Path(path));
+        var actual = tuned.Features("downstream", x, RouteRequest.Eval);
+        Assert.Equal(expected.Count, actual.Count);
+        for (int s = 0; s < expected.Count; s++)
+        {
+            Assert.Equal(expected[s].data<float>().ToArray(), actual[s].data<float>().ToArray());
+        }
+    }
+
+    [Fact]
+    public void Should_refuse_a_path_into_a_network_with_several_units_or_a_unit_the_state_lacks()
+    {
+        using var scope = NewDisposeScope();
+        var config = BackboneConfig.FromPreset("tiny", 2);
+        var pretrained = new GppfNetwork(config, [Nets.Classifier("a", 5)], 3);
+        var zeros = new int[pretrained.Backbone.NumLayers];
+
+        var several = new GppfNetwork(config, [Nets.Classifier("b", 5)], 3);
+        Assert.Contains("backbone.num_units = 1", Assert.Throws<ArgumentException>(() => several.LoadPath(pretrained.state_dict(), zeros)).Message);
+
+        var tuned = new GppfNetwork(config with { NumUnits = 1 }, [Nets.Classifier("b", 5)], 3);
+        var before = tuned.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var beyond = zeros.Select((_, l) => l == 1 ? 2 : 0).ToArray();
+        var e = Assert.Throws<ArgumentException>(() => tuned.LoadPath(pretrained.state_dict(), beyond));
+        Assert.Contains("units.2.", e.Message);
+        Assert.All(tuned.state_dict(), kv => Assert.True(kv.Value.eq(before[kv.Key]).all().item<bool>(), $"{kv.Key} changed"));
+    }
+
     [Fact]
     public void Should_name_the_key_when_the_config_is_invalid()
     {
