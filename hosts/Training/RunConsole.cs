@@ -10,7 +10,8 @@ namespace GppfActors.Host.Training;
 
 /// <summary>
 /// What a run prints and records, for `gppf train` and `gppf node` alike: progress lines, evaluation
-/// tables, membership and node changes, checkpoints, the final table; and the TensorBoard files.
+/// tables, membership and node changes, checkpoints, the final table; and the TensorBoard files and
+/// the routing record (<see cref="RoutingRecord"/>, every report interval) in the run folder.
 /// </summary>
 internal sealed class RunConsole : IDisposable
 {
@@ -19,6 +20,7 @@ internal sealed class RunConsole : IDisposable
     private readonly long startStep;
     private readonly ProgressView view;
     private readonly RunEventLog? json;
+    private readonly RoutingRecord routing;
     private TensorBoardSink? sink;
 
     /// <summary>Shows the run on <paramref name="output"/>: the terminal, or JSON lines (<see cref="RunEventLog"/>).</summary>
@@ -29,6 +31,7 @@ internal sealed class RunConsole : IDisposable
         this.startStep = startStep;
         view = new ProgressView(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console);
         json = output.Json is { } log ? new RunEventLog(log, view) : null;
+        routing = new RoutingRecord(job.Checkpoint.Dir, reportEvery);
     }
 
     /// <summary>The final event, once the run finished.</summary>
@@ -50,7 +53,7 @@ internal sealed class RunConsole : IDisposable
         {
             case LogLine line: console.MarkupLine($"[grey]{Markup.Escape(line.Message)}[/]"); break;
             case NodeLog line: console.MarkupLine($"[grey]{Markup.Escape(line.Line)}[/]"); break;
-            case TrainingProgress p: view.Show(p); Sink().Write(p); break;
+            case TrainingProgress p: view.Show(p); Sink().Write(p); routing.Write(p); break;
             case StepSkipped s: view.Show(s); Sink().Write(s); break;
             case EvaluationReport r: view.Show(r); Sink().Write(r); break;
             case MembershipChanged m: view.Show(m); break;
@@ -76,7 +79,7 @@ internal sealed class RunConsole : IDisposable
     {
         switch (e)
         {
-            case TrainingProgress p: Sink().Write(p); break;
+            case TrainingProgress p: Sink().Write(p); routing.Write(p); break;
             case StepSkipped s: Sink().Write(s); break;
             case EvaluationReport r: Sink().Write(r); break;
             case TrainingFailed f: Failed = f; break;
