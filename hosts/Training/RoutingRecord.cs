@@ -12,7 +12,7 @@ namespace GppfActors.Host.Training;
 /// had after its last step (an unused controller is not updated), so each recorded step holds every
 /// task seen so far. Resume-safe: before writing a step at or below one already in the file (a
 /// resumed or rolled-back run repeats steps), the rows from that step on are dropped, so each step
-/// appears once.
+/// appears once; tasks this process has not run yet start from their last rows left in the file.
 /// </summary>
 internal sealed class RoutingRecord
 {
@@ -78,12 +78,23 @@ internal sealed class RoutingRecord
         var lines = File.ReadAllLines(path);
         var kept = lines.Take(1).Concat(lines.Skip(1).Where(line =>
             long.TryParse(line.AsSpan(0, Math.Max(0, line.IndexOf(',', StringComparison.Ordinal))), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) && s < step)).ToList();
-        if (kept.Count == lines.Length)
+        if (kept.Count != lines.Length)
         {
-            return;
+            string temporary = path + ".tmp";
+            File.WriteAllText(temporary, string.Concat(kept.Select(l => l + "\n")));
+            File.Move(temporary, path, overwrite: true);
         }
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, string.Concat(kept.Select(l => l + "\n")));
-        File.Move(temporary, path, overwrite: true);
+        // Each task's rows of its last kept step: the probabilities it resumes with.
+        foreach (var task in kept.Skip(1).Select(l => l.Split(',')).GroupBy(f => f[1]))
+        {
+            if (!latest.ContainsKey(task.Key))
+            {
+                long last = task.Max(f => long.Parse(f[0], CultureInfo.InvariantCulture));
+                latest[task.Key] = task.Where(f => long.Parse(f[0], CultureInfo.InvariantCulture) == last)
+                    .OrderBy(f => int.Parse(f[2], CultureInfo.InvariantCulture))
+                    .Select(f => (IReadOnlyList<double>)f.Skip(3).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())
+                    .ToArray();
+            }
+        }
     }
 }
