@@ -11,6 +11,7 @@ internal static class CommandTable
         NodeCommand.Create(),
         InspectCommand.Create(),
         ExportCommand.Create(),
+        EvalCommand.Create(),
         AnalyzeCommand.Create(),
         VersionCommand.Create(),
         SynthCommand.Create(),

@@ -29,7 +29,7 @@ internal sealed class RunConsole : IDisposable
         console = output.Console;
         this.job = job;
         this.startStep = startStep;
-        view = new ProgressView(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console);
+        view = new ProgressView(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console, job.Eval.Batches);
         json = output.Json is { } log ? new RunEventLog(log, view) : null;
         routing = new RoutingRecord(job.Checkpoint.Dir, reportEvery);
     }
@@ -91,7 +91,7 @@ internal sealed class RunConsole : IDisposable
 
     private void ShowFinal(TrainingFinished finished)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps");
+        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps (first {job.Eval.Batches} batch(es) of each task; gppf eval for the whole split)");
         table.AddColumn("task");
         table.AddColumn("family");
         table.AddColumn("metrics");

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Text.Json;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Model.Checkpoints;
 using GppfActors.Testing;
@@ -7,7 +8,7 @@ using Xunit;
 
 namespace GppfActors.Host.Tests;
 
-/// <summary>`gppf inspect`, `gppf export` and `gppf analyze` on a real run's checkpoint (one run, shared).</summary>
+/// <summary>`gppf inspect`, `gppf export`, `gppf eval` and `gppf analyze` on a real run's checkpoint (one run, shared).</summary>
 public sealed class InspectExportSpecs(SyntheticDataFixture fixture) : IClassFixture<SyntheticDataFixture>
 {
     [Fact]
@@ -104,6 +105,41 @@ public sealed class InspectExportSpecs(SyntheticDataFixture fixture) : IClassFix
             Assert.True(width is >= 400 and <= 4000 && height is >= 150 and <= 3000, $"{figure}: {width} x {height} pixels");
             Assert.True(bytes.Length > 5_000, $"{figure}: only {bytes.Length} bytes");
         }
+    }
+
+    [Fact]
+    public void Should_evaluate_a_task_on_its_whole_split_along_its_arg_max_path_whatever_the_batch_size()
+    {
+        string run = fixture.Reference(6, 6);
+        string json = Path.Combine(fixture.Root, "eval.json");
+        var eval = GppfProcess.Run(fixture.Root, ["eval", run, "--task", "shapes_cls", "--batch-size", "7", "--json", json]);
+        Assert.True(eval.ExitCode == 0, eval.Output);
+        Assert.Contains("whole val split", eval.Output);
+
+        using var report = JsonDocument.Parse(File.ReadAllText(json));
+        var root = report.RootElement;
+        Assert.Equal(6, root.GetProperty("step").GetInt64());
+        Assert.Equal("val", root.GetProperty("split").GetString());
+        var tasks = root.GetProperty("tasks").EnumerateObject().ToList();
+        Assert.Equal("shapes_cls", Assert.Single(tasks).Name);
+        var cls = tasks[0].Value;
+        // Every image of the split (the in-training evaluation of this run stops after one batch of 16).
+        int images = Directory.GetFiles(Path.Combine(fixture.Data, "classification", "val"), "*", SearchOption.AllDirectories).Length;
+        Assert.Equal(images, cls.GetProperty("num_samples").GetInt32());
+        Assert.True(images > 7 && images % 7 != 0, $"{images} images: the last batch should be a partial one");
+
+        var model = SafeTensorsFile.Load(Path.Combine(run, CheckpointLayout.DirectoryName(6), CheckpointLayout.ModelFile));
+        var logits = model["controllers.shapes_cls.logits"].data<float>().ToArray();                  // [L, 2]
+        string expectedPath = string.Concat(Enumerable.Range(0, logits.Length / 2).Select(l => logits[2 * l + 1] > logits[2 * l] ? '1' : '0'));
+        Assert.Equal(expectedPath, cls.GetProperty("path").GetString());
+        double top1 = cls.GetProperty("metrics").GetProperty("top1").GetDouble();
+        Assert.InRange(top1, 0, 1);
+        Assert.True(Math.Abs(top1 * images - Math.Round(top1 * images)) < 1e-6, $"top1 {top1} is not a whole number of {images} images");
+
+        // The task's own batch size covers the same samples, so the metrics are the same.
+        var again = GppfProcess.Run(fixture.Root, ["eval", run, "--task", "shapes_cls"]);
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.Contains($"top1 {top1.ToString("0.####", CultureInfo.InvariantCulture)}", again.Output);
     }
 
     private static (string Header, List<string[]> Rows) Csv(string file)
