@@ -29,7 +29,8 @@ internal static class EvalCommand
         var json = new Option<string?>("--json") { Description = "Also write the results to this JSON file" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Samples per forward (default: the task's batch size)" };
         var dataRoot = new Option<string?>("--data-root") { Description = "Where the task data lies (default: the run's data.root)" };
-        var command = new Command("eval", "Evaluate a checkpoint on the whole split, each task along its arg-max path") { path, task, split, json, batchSize, dataRoot };
+        var fixedPath = new Option<string?>("--path") { Description = "Evaluate along this path instead of each task's own: one unit per lego layer, e.g. 01101 or 0,1,1,0,1" };
+        var command = new Command("eval", "Evaluate a checkpoint on the whole split, each task along its arg-max path") { path, task, split, json, batchSize, dataRoot, fixedPath };
         command.SetAction(parse =>
         {
             var console = AnsiConsole.Console;
@@ -45,7 +46,8 @@ internal static class EvalCommand
                 }
                 string root = parse.GetValue(dataRoot) ?? model.Job.Data.Root;
                 string splitName = parse.GetValue(split)!;
-                var results = tasks.Select(t => SplitEvaluation.Run(model.Network, t, root, splitName, parse.GetValue(batchSize) ?? t.BatchSize)).ToList();
+                var route = parse.GetValue(fixedPath) is { } given ? ParsePath(given) : null;
+                var results = tasks.Select(t => SplitEvaluation.Run(model.Network, t, root, splitName, parse.GetValue(batchSize) ?? t.BatchSize, route)).ToList();
 
                 var table = new Table().Border(TableBorder.Rounded)
                     .Title($"metrics on the whole {Markup.Escape(splitName)} split, step {model.Step} ({Markup.Escape(model.Directory)})");
@@ -77,5 +79,14 @@ internal static class EvalCommand
             }
         });
         return command;
+    }
+
+    // "01101" (one digit per layer) or "0,1,1,0,1"; the network checks the length and range.
+    private static int[] ParsePath(string text)
+    {
+        var parts = text.Contains(',', StringComparison.Ordinal) ? text.Split(',') : text.Select(c => c.ToString()).ToArray();
+        return parts.Select(p => int.TryParse(p.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int k)
+            ? k
+            : throw new ArgumentException($"--path: '{text}' is not a list of unit indices (e.g. 01101 or 0,1,1,0,1)")).ToArray();
     }
 }

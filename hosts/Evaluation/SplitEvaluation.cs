@@ -15,9 +15,10 @@ internal static class SplitEvaluation
     /// <summary>
     /// Evaluates <paramref name="task"/> on every sample of <paramref name="split"/> under
     /// <paramref name="dataRoot"/> in batches of <paramref name="batchSize"/>, resized as in-training
-    /// evaluation does; decoding of the next batch overlaps the current forward.
+    /// evaluation does; decoding of the next batch overlaps the current forward. Along
+    /// <paramref name="path"/> (one unit per lego layer) when given, else the task's arg-max path.
     /// </summary>
-    public static TaskSplitResult Run(GppfNetwork network, TaskDefinition task, string dataRoot, string split, int batchSize)
+    public static TaskSplitResult Run(GppfNetwork network, TaskDefinition task, string dataRoot, string split, int batchSize, IReadOnlyList<int>? path = null)
     {
         var dataset = TaskDatasets.Open(task, dataRoot, split);
         if (dataset.Count == 0)
@@ -25,8 +26,9 @@ internal static class SplitEvaluation
             throw new ArgumentException($"{dataset.Name} has no samples");
         }
         using var loader = new PrefetchingLoader(dataset, TaskDatasets.Evaluation(task), new LoaderOptions { Seed = 0 }.Validate());
-        var metrics = TaskEvaluation.Run(network, task, Batches(loader, dataset.Count, batchSize));
-        return new TaskSplitResult(task.Name, task.Family, split, dataset.Count, network.Controller(task.Name).ArgMaxPath(), metrics);
+        var route = path ?? network.Controller(task.Name).ArgMaxPath();
+        var metrics = TaskEvaluation.Run(network, task, Batches(loader, dataset.Count, batchSize), RouteRequest.Path(route));
+        return new TaskSplitResult(task.Name, task.Family, split, dataset.Count, route, metrics);
     }
 
     private static IEnumerable<TaskBatch> Batches(PrefetchingLoader loader, int count, int batchSize)
