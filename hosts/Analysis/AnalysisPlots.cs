@@ -112,8 +112,8 @@ internal static class AnalysisPlots
             left += numColumns + gap;
             last = heatmap;
         }
-        var colorBar = plot.Add.ColorBar(last!);
-        colorBar.Label = "linear CKA";
+        // Named in the title: a colour bar's own label is drawn over its tick labels.
+        plot.Add.ColorBar(last!);
         plot.Axes.Bottom.SetTicks(ticks.Select(t => t.Position).ToArray(), ticks.Select(t => t.Label).ToArray());
         int leftRows = panels[0].Values.GetLength(0);
         int leftEvery = leftRows > 12 ? 2 : 1;

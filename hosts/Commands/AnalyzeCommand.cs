@@ -71,7 +71,7 @@ internal static class AnalyzeCommand
                     string first = $"step {model.Step}";
                     string csv = Path.Combine(dir, $"cka-{name}.csv");
                     string png = Path.Combine(dir, $"cka-{name}.png");
-                    string title = $"CKA along the path of {name} ({result.NumExamples} probe examples)";
+                    string title = $"linear CKA along the path of {name} ({result.NumExamples} probe examples)";
                     if (other is null)
                     {
                         Write(console, csv, f => result.WriteCsv(f, "model", "model"));
