@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using GppfActors.Host.Evaluation;
+using GppfActors.Model.Checkpoints;
 using Spectre.Console;
 
 namespace GppfActors.Host.Commands;
@@ -29,7 +30,10 @@ internal static class EvalCommand
         var json = new Option<string?>("--json") { Description = "Also write the results to this JSON file" };
         var batchSize = new Option<int?>("--batch-size") { Description = "Samples per forward (default: the task's batch size)" };
         var dataRoot = new Option<string?>("--data-root") { Description = "Where the task data lies (default: the run's data.root)" };
-        var fixedPath = new Option<string?>("--path") { Description = "Evaluate along this path instead of each task's own: one unit per lego layer, e.g. 01101 or 0,1,1,0,1" };
+        var fixedPath = new Option<string?>("--path")
+        {
+            Description = "Evaluate along this path instead of each task's own: one unit per lego layer (01101 or 0,1,1,0,1), or a static backbone written by gppf export (its path)",
+        };
         var command = new Command("eval", "Evaluate a checkpoint on the whole split, each task along its arg-max path") { path, task, split, json, batchSize, dataRoot, fixedPath };
         command.SetAction(parse =>
         {
@@ -81,9 +85,18 @@ internal static class EvalCommand
         return command;
     }
 
-    // "01101" (one digit per layer) or "0,1,1,0,1"; the network checks the length and range.
+    // "01101" (one digit per layer), "0,1,1,0,1", or a gppf export file, whose metadata names the
+    // path it was cut along (its weights are the checkpoint's along that path); the network checks
+    // the length and range.
     private static int[] ParsePath(string text)
     {
+        if (text.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        {
+            var metadata = SafeTensorsFile.ReadHeader(text).Metadata;
+            return metadata.TryGetValue("format", out var format) && format == "gppf-static-backbone" && metadata.TryGetValue("path", out var exported)
+                ? ParsePath(exported)
+                : throw new InvalidDataException($"{text}: not a static backbone written by gppf export (no path in its metadata)");
+        }
         var parts = text.Contains(',', StringComparison.Ordinal) ? text.Split(',') : text.Select(c => c.ToString()).ToArray();
         return parts.Select(p => int.TryParse(p.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int k)
             ? k
