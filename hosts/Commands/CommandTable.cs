@@ -11,6 +11,8 @@ internal static class CommandTable
         NodeCommand.Create(),
         InspectCommand.Create(),
         ExportCommand.Create(),
+        EvalCommand.Create(),
+        AnalyzeCommand.Create(),
         VersionCommand.Create(),
         SynthCommand.Create(),
         GpuSelfTestCommand.Create(),

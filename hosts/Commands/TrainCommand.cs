@@ -176,7 +176,7 @@ internal static class TrainCommand
             output.Attach(node.System);
             output.Line(LogEventLevel.Information, $"resolved configuration: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, TrainingNode.ResolvedJobFile))}");
             output.Line(LogEventLevel.Information, $"checkpoints: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; journal: {Markup.Escape(JournalStore.For(job).Description)}; TensorBoard: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "tensorboard"))}");
-            var dashboard = liveView ? new TerminalDashboard($"gppf train {job.Name}", job.Train.MaxSteps, node.StartStep) : null;
+            var dashboard = liveView ? new TerminalDashboard($"gppf train {job.Name}", job.Train.MaxSteps, node.StartStep, job.Eval.Batches) : null;
             using var run = new RunConsole(output, job, node.StartStep, reportEvery, dashboard);
             _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
 

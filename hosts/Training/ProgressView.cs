@@ -10,7 +10,7 @@ namespace GppfActors.Host.Training;
 /// images/s, loss per task), held-out metrics when evaluated, membership changes and checkpoints.
 /// Plain lines, so the view reads the same in a terminal, a log file and CI.
 /// </summary>
-internal sealed class ProgressView(long maxSteps, long startStep, int reportEverySteps, IAnsiConsole console)
+internal sealed class ProgressView(long maxSteps, long startStep, int reportEverySteps, IAnsiConsole console, int evalBatches)
 {
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private readonly Dictionary<string, double> lastLoss = [];
@@ -93,7 +93,7 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
 
     public void Show(EvaluationReport report)
     {
-        var table = new Table().Border(TableBorder.Simple).Title($"held-out metrics at step {report.Step}");
+        var table = new Table().Border(TableBorder.Simple).Title($"held-out metrics at step {report.Step} (first {evalBatches} batch(es) of each task: eval.batches; gppf eval for the whole split)");
         table.AddColumn("task");
         table.AddColumn("metrics");
         table.AddColumn("path (arg-max unit per layer)");

@@ -10,7 +10,8 @@ namespace GppfActors.Host.Training;
 
 /// <summary>
 /// What a run prints and records, for `gppf train` and `gppf node` alike: progress lines, evaluation
-/// tables, membership and node changes, checkpoints, the final table; and the TensorBoard files.
+/// tables, membership and node changes, checkpoints, the final table; and the TensorBoard files and
+/// the routing record (<see cref="RoutingRecord"/>, every report interval) in the run folder.
 /// </summary>
 internal sealed class RunConsole : IDisposable
 {
@@ -20,6 +21,7 @@ internal sealed class RunConsole : IDisposable
     private readonly ProgressView view;
     private readonly RunEventLog? json;
     private readonly TerminalDashboard? dashboard;
+    private readonly RoutingRecord routing;
     private TensorBoardSink? sink;
 
     /// <summary>
@@ -31,9 +33,10 @@ internal sealed class RunConsole : IDisposable
         console = output.Console;
         this.job = job;
         this.startStep = startStep;
-        view = new ProgressView(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console);
+        view = new ProgressView(job.Train.MaxSteps, startStep, Math.Max(1, reportEvery), console, job.Eval.Batches);
         json = output.Json is { } log ? new RunEventLog(log, view) : null;
         this.dashboard = json is null ? dashboard : null;
+        routing = new RoutingRecord(job.Checkpoint.Dir, reportEvery);
     }
 
     /// <summary>The final event, once the run finished.</summary>
@@ -61,7 +64,7 @@ internal sealed class RunConsole : IDisposable
         {
             case LogLine line: console.MarkupLine($"[grey]{Markup.Escape(line.Message)}[/]"); break;
             case NodeLog line: console.MarkupLine($"[grey]{Markup.Escape(line.Line)}[/]"); break;
-            case TrainingProgress p: view.Show(p); Sink().Write(p); break;
+            case TrainingProgress p: view.Show(p); Sink().Write(p); routing.Write(p); break;
             case StepSkipped s: view.Show(s); Sink().Write(s); break;
             case EvaluationReport r: view.Show(r); Sink().Write(r); break;
             case MembershipChanged m: view.Show(m); break;
@@ -121,7 +124,7 @@ internal sealed class RunConsole : IDisposable
     {
         switch (e)
         {
-            case TrainingProgress p: Sink().Write(p); break;
+            case TrainingProgress p: Sink().Write(p); routing.Write(p); break;
             case StepSkipped s: Sink().Write(s); break;
             case EvaluationReport r: Sink().Write(r); break;
             case TrainingFailed f: Failed = f; break;
@@ -133,7 +136,7 @@ internal sealed class RunConsole : IDisposable
 
     private void ShowFinal(TrainingFinished finished)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps");
+        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps (first {job.Eval.Batches} batch(es) of each task; gppf eval for the whole split)");
         table.AddColumn("task");
         table.AddColumn("family");
         table.AddColumn("metrics");

@@ -30,12 +30,16 @@ internal sealed class TerminalDashboard
     private double imagesPerSecond = double.NaN;
     private (long Step, double Bytes, double At)? checkpoint;
 
-    public TerminalDashboard(string title, long maxSteps, long startStep)
+    private readonly int evalBatches;
+
+    /// <param name="evalBatches">Batches per task an in-training evaluation reads (<c>eval.batches</c>), said with each evaluation.</param>
+    public TerminalDashboard(string title, long maxSteps, long startStep, int evalBatches)
     {
+        this.evalBatches = evalBatches;
         this.title = title;
         this.maxSteps = maxSteps;
         // Every step updates the view; the plain view's interval does not apply.
-        steps = new ProgressView(maxSteps, startStep, 1, AnsiConsole.Console);
+        steps = new ProgressView(maxSteps, startStep, 1, AnsiConsole.Console, evalBatches);
     }
 
     /// <summary>A finished step.</summary>
@@ -71,7 +75,7 @@ internal sealed class TerminalDashboard
                 metrics[task] = "failed";
             }
         }
-        Message($"held-out metrics at step {report.Step}");
+        Message($"held-out metrics at step {report.Step} (first {evalBatches} batch(es) per task; gppf eval for the whole split)");
     }
 
     /// <summary>A committed checkpoint.</summary>

@@ -53,11 +53,13 @@ public sealed class DynamicBackbone : RoutedBackbone
             throw new ArgumentException($"expected {NumLayers} layer routes, got {routes.Count}", nameof(routes));
         }
         var x = stem.forward(input, routes[0]);                             // [B, C0, H/s, W/s]
+        LayerOutputObserver?.Invoke(0, x);
         var features = new Tensor[Config.StageDepths.Count];
         for (int i = 0; i < order.Count; i++)
         {
             var (s, layer) = order[i];
             x = layer.forward(x, routes[i + 1]);                            // [B, Cs, Hs, Ws]
+            LayerOutputObserver?.Invoke(i + 1, x);
             features[s] = x;
         }
         return features;

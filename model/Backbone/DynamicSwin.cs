@@ -78,11 +78,13 @@ public sealed class DynamicSwin : RoutedBackbone
             throw new ArgumentException($"expected {NumLayers} layer routes, got {routes.Count}", nameof(routes));
         }
         var x = embed.forward(input, routes[0]);                            // [B, H/p, W/p, C0]
+        LayerOutputObserver?.Invoke(0, x);
         var features = new Tensor[Config.StageDepths.Count];
         for (int i = 0; i < order.Count; i++)
         {
             var (s, layer) = order[i];
             x = layer.forward(x, routes[i + 1]);                            // [B, Hs, Ws, Cs]
+            LayerOutputObserver?.Invoke(i + 1, x);
             if (i + 1 == order.Count || order[i + 1].Stage != s)
             {
                 features[s] = StageOutput(stageNorms[s], x);                // [B, Cs, Hs, Ws]

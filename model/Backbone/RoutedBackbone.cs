@@ -26,6 +26,13 @@ public abstract class RoutedBackbone : nn.Module
     /// <summary>Lego layer <paramref name="index"/> in forward order (0 = stem or patch embedding).</summary>
     public abstract LegoLayer Layer(int index);
 
+    /// <summary>
+    /// Called during forward with each lego layer's output (layer index, output in the family's own
+    /// layout), so an analysis such as CKA can read every layer's features through the ordinary
+    /// forward. Null (the default) costs nothing; the output belongs to the forward's dispose scope.
+    /// </summary>
+    public Action<int, Tensor>? LayerOutputObserver { get; set; }
+
     /// <summary>Runs every layer along <paramref name="routes"/> (one per layer) and returns each stage's output, [B, C, H, W].</summary>
     public abstract IReadOnlyList<Tensor> forward(Tensor input, IReadOnlyList<LayerRoute> routes);
 }

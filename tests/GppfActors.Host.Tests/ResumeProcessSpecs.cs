@@ -30,6 +30,8 @@ public sealed class ResumeProcessSpecs(SyntheticDataFixture fixture, ITestOutput
         Assert.Equal([12L, 16L], RunFiles.CommittedSteps(resumed.Output));
         Assert.DoesNotContain("not saved", resumed.Output);
         RunFiles.AssertSameState(fixture.Reference(16, 4), run, 16);
+        // The routing record holds every step once, as the undisturbed run's does, value for value.
+        Assert.Equal(File.ReadAllLines(Path.Combine(fixture.Reference(16, 4), "routing.csv")), File.ReadAllLines(Path.Combine(run, "routing.csv")));
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class ProgressLayoutSpecs
     [Fact]
     public void Should_fit_a_progress_report_of_eight_tasks_into_80_columns_and_keep_every_loss()
     {
-        var view = new ProgressView(1_000_000, 0, 10, AnsiConsole.Console);
+        var view = new ProgressView(1_000_000, 0, 10, AnsiConsole.Console, 1);
         var lines = view.Layout(Line(123_456, PaperTasks), 80).Select(Markup.Remove).ToList();
 
         Assert.All(lines, l => Assert.True(l.Length <= 80, $"{l.Length} columns: {l}"));
@@ -38,7 +38,7 @@ public sealed class ProgressLayoutSpecs
     [Fact]
     public void Should_print_one_line_when_it_fits()
     {
-        var view = new ProgressView(100, 0, 10, AnsiConsole.Console);
+        var view = new ProgressView(100, 0, 10, AnsiConsole.Console, 1);
         var lines = view.Layout(Line(10, ["shapes_cls", "shapes_det"]) with { MaxSteps = 100 }, 4096);
 
         string line = Markup.Remove(Assert.Single(lines));
@@ -57,7 +57,7 @@ public sealed class ProgressLayoutSpecs
             Out = new AnsiConsoleOutput(text),
         });
         console.Profile.Width = 80;
-        var dashboard = new TerminalDashboard("gppf train paper-r50", 100, 0);
+        var dashboard = new TerminalDashboard("gppf train paper-r50", 100, 0, 2);
         for (long step = 0; step < 3; step++)
         {
             dashboard.Progress(new TrainingProgress(step, 1, 8, 0.05, 4.5, PaperTasks.ToDictionary(t => t, _ => 0.75), new Dictionary<string, double>(), 32,
