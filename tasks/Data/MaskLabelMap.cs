@@ -11,6 +11,10 @@ namespace GppfActors.Tasks.Data;
 public sealed class MaskLabelMap
 {
     private const short Undefined = -1;
+
+    // Declared before the maps built from it: static initialisers run in text order.
+    private static readonly int[] UnusedCocoStuffValues = [11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90];
+
     private readonly short[] table;
 
     private MaskLabelMap(string description, short[] table)
@@ -45,7 +49,7 @@ public sealed class MaskLabelMap
     public static MaskLabelMap CocoStuff { get; } = BuildCocoStuff();
 
     /// <summary>The stored values COCO-Stuff never uses (0-based: category ids 12, 26, 29, 30, 45, 66, 68, 69, 71, 83, 91).</summary>
-    public static IReadOnlyList<int> CocoStuffUnusedValues { get; } = [11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90];
+    public static IReadOnlyList<int> CocoStuffUnusedValues => UnusedCocoStuffValues;
 
     /// <summary>The label a stored value becomes, or null when the layout does not define the value.</summary>
     public byte? Map(byte stored) => table[stored] == Undefined ? null : (byte)table[stored];
@@ -85,7 +89,7 @@ public sealed class MaskLabelMap
         short next = 0;
         for (var v = 0; v <= 181; v++)
         {
-            if (!CocoStuffUnusedValues.Contains(v))
+            if (!UnusedCocoStuffValues.Contains(v))
             {
                 table[v] = next++;
             }
