@@ -13,6 +13,7 @@ internal static class CommandTable
         ExportCommand.Create(),
         VersionCommand.Create(),
         SynthCommand.Create(),
+        DatasetsCommand.Create(),
         GpuSelfTestCommand.Create(),
     ];
 
