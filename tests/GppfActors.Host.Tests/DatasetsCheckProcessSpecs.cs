@@ -85,6 +85,7 @@ public sealed class DatasetsCheckProcessSpecs : IDisposable
           "data": { "root": "{{data.Replace("\\", "/", StringComparison.Ordinal)}}", "generate_if_missing": false, "workers": 1 },
           "backbone": { "preset": "small", "num_units": 2 },
           "train": { "max_steps": 10, "devices": "cpu:1" },
+          "optimizer": { "warmup_steps": 2 },
           "tasks": [
             { "name": "voc", "family": "semantic_segmentation", "dataset": "voc:VOC2012", "num_classes": 21,
               "input_size": { "height": 32, "width": 32 }, "batch_size": 2 },
