@@ -15,6 +15,7 @@ internal static class CommandTable
         AnalyzeCommand.Create(),
         VersionCommand.Create(),
         SynthCommand.Create(),
+        DatasetsCommand.Create(),
         GpuSelfTestCommand.Create(),
     ];
 

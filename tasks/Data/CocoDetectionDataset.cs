@@ -29,6 +29,10 @@ public sealed class CocoDetectionDataset : ITaskDataset
     public static CocoDetectionDataset Open(string name, string annotationPath, string imageRoot, LabelRange? labels = null) =>
         new(name, CocoReader.Read(annotationPath, imageRoot), labels);
 
+    /// <summary>Reads a file of a COCO dialect (LVIS, Objects365); with <paramref name="report"/>, missing images are reported and left out.</summary>
+    public static CocoDetectionDataset Open(string name, string annotationPath, string imageRoot, CocoFlavor flavor, LabelRange? labels, Action<DataFormatException>? report) =>
+        new(name, CocoReader.Read(annotationPath, imageRoot, flavor, report), labels);
+
     public DecodedSample Decode(long index)
     {
         var entry = coco.Images[checked((int)index)];

@@ -30,7 +30,14 @@ public sealed record CocoCategory(long Id, string Name, int JsonIndex);
 
 /// <summary>A COCO image: the resolved file, the size the JSON declares (if any) and its objects.</summary>
 /// <param name="JsonIndex">Position in the JSON <c>images</c> array, for error messages.</param>
-public sealed record CocoImage(long Id, string FilePath, int? Width, int? Height, int JsonIndex, IReadOnlyList<CocoObject> Objects);
+public sealed record CocoImage(long Id, string FilePath, int? Width, int? Height, int JsonIndex, IReadOnlyList<CocoObject> Objects)
+{
+    /// <summary>LVIS: classes present in the image but not annotated on every instance (unmatched detections of them are not false positives).</summary>
+    public IReadOnlyList<int> NotExhaustiveClassIndices { get; init; } = [];
+
+    /// <summary>LVIS: classes verified absent from the image (the only classes besides the annotated ones whose detections count as false positives).</summary>
+    public IReadOnlyList<int> NegativeClassIndices { get; init; } = [];
+}
 
 /// <summary>
 /// One COCO annotation: box as JSON stores it (x, y, w, h in pixels), contiguous class index, and polygons

@@ -9,7 +9,13 @@ namespace GppfActors.Tasks.Formats;
 public static class CocoReader
 {
     /// <summary>Reads <paramref name="annotationPath"/>; <c>file_name</c>s are resolved against <paramref name="imageRoot"/> and must exist.</summary>
-    public static CocoDataset Read(string annotationPath, string imageRoot)
+    public static CocoDataset Read(string annotationPath, string imageRoot) => Read(annotationPath, imageRoot, CocoFlavor.Coco);
+
+    /// <summary>
+    /// Reads a file of the given dialect. With <paramref name="report"/>, an image whose file is missing is reported and
+    /// left out (its annotations with it) instead of ending the read, so a check can list every missing file at once.
+    /// </summary>
+    public static CocoDataset Read(string annotationPath, string imageRoot, CocoFlavor flavor, Action<DataFormatException>? report = null)
     {
         JsonDocument document;
         try
@@ -26,13 +32,15 @@ public static class CocoReader
         }
         using (document)
         {
-            return new Walker(annotationPath, imageRoot).Read(document.RootElement);
+            return new Walker(annotationPath, imageRoot, flavor, report).Read(document.RootElement);
         }
     }
 
     /// <summary>One validation pass over one file; carries the file name so every error can cite it.</summary>
-    private sealed class Walker(string file, string imageRoot)
+    private sealed class Walker(string file, string imageRoot, CocoFlavor flavor, Action<DataFormatException>? report)
     {
+        private readonly HashSet<long> leftOut = [];
+
         public CocoDataset Read(JsonElement root)
         {
             if (root.ValueKind != JsonValueKind.Object)
@@ -41,7 +49,7 @@ public static class CocoReader
             }
             var categories = ReadCategories(Array(root, "categories", "$"));
             var classIndexById = categories.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i);
-            var images = ReadImages(Array(root, "images", "$"));
+            var images = ReadImages(Array(root, "images", "$"), classIndexById);
             var imagePositionById = images.Select((im, i) => (im.Id, i)).ToDictionary(p => p.Id, p => p.i);
             var objects = images.Select(_ => new List<CocoObject>()).ToArray();
             var annotationIds = new HashSet<long>();
@@ -57,6 +65,10 @@ public static class CocoReader
                     throw Fail($"{at}.id", $"duplicate annotation id {id}");
                 }
                 var imageId = Integer(a, "image_id", at);
+                if (leftOut.Contains(imageId))
+                {
+                    continue;
+                }
                 if (!imagePositionById.TryGetValue(imageId, out var imagePosition))
                 {
                     throw Fail($"{at}.image_id", $"no image with id {imageId}");
@@ -100,7 +112,7 @@ public static class CocoReader
             return [.. list.OrderBy(c => c.Id)];
         }
 
-        private CocoImage[] ReadImages(JsonElement array)
+        private CocoImage[] ReadImages(JsonElement array, Dictionary<long, int> classIndexById)
         {
             var list = new List<CocoImage>();
             var ids = new HashSet<long>();
@@ -115,17 +127,74 @@ public static class CocoReader
                 {
                     throw Fail($"{at}.id", $"duplicate image id {id}");
                 }
-                var name = String(im, "file_name", at);
-                var path = Path.Combine(imageRoot, name);
+                var (path, field) = ImageFile(im, at);
                 if (!File.Exists(path))
                 {
-                    throw Fail($"{at}.file_name", $"file not found: {path}");
+                    var missing = Fail($"{at}.{field}", $"file not found: {path}");
+                    if (report is null)
+                    {
+                        throw missing;
+                    }
+                    report(missing);
+                    leftOut.Add(id);
+                    continue;
                 }
                 var width = OptionalPositive(im, "width", at);
                 var height = OptionalPositive(im, "height", at);
-                list.Add(new CocoImage(id, path, width, height, position, []));
+                list.Add(new CocoImage(id, path, width, height, position, [])
+                {
+                    NotExhaustiveClassIndices = flavor == CocoFlavor.Lvis ? ClassIndices(im, "not_exhaustive_category_ids", at, classIndexById) : [],
+                    NegativeClassIndices = flavor == CocoFlavor.Lvis ? ClassIndices(im, "neg_category_ids", at, classIndexById) : [],
+                });
             }
             return [.. list];
+        }
+
+        /// <summary>The image's file under the dialect's naming rule, and the field that named it.</summary>
+        private (string Path, string Field) ImageFile(JsonElement im, string at)
+        {
+            switch (flavor)
+            {
+                case CocoFlavor.Lvis when !im.TryGetProperty("file_name", out _):
+                    var url = String(im, "coco_url", at);
+                    var parts = url.Split('/', StringSplitOptions.RemoveEmptyEntries);
+                    if (parts.Length < 2)
+                    {
+                        throw Fail($"{at}.coco_url", $"expected a URL ending in <split>/<file>, found '{url}'");
+                    }
+                    return (Path.Combine(imageRoot, parts[^2], parts[^1]), "coco_url");
+                case CocoFlavor.Objects365:
+                    var name = String(im, "file_name", at);
+                    var segments = name.Split('/', StringSplitOptions.RemoveEmptyEntries);
+                    string[] candidates = segments.Length >= 2
+                        ? [Path.Combine(imageRoot, name), Path.Combine(imageRoot, segments[^2], segments[^1]), Path.Combine(imageRoot, segments[^1])]
+                        : [Path.Combine(imageRoot, name)];
+                    return (candidates.FirstOrDefault(File.Exists) ?? candidates[0], "file_name");
+                default:
+                    return (Path.Combine(imageRoot, String(im, "file_name", at)), "file_name");
+            }
+        }
+
+        /// <summary>An LVIS per-image category list as class indices; an id with no category is an error naming the field.</summary>
+        private int[] ClassIndices(JsonElement im, string name, string at, Dictionary<long, int> classIndexById)
+        {
+            var array = Array(im, name, at);
+            var indices = new List<int>();
+            var i = 0;
+            foreach (var v in array.EnumerateArray())
+            {
+                var vat = $"{at}.{name}[{i++}]";
+                if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var categoryId))
+                {
+                    throw Fail(vat, $"expected a category id, found {v.GetRawText()}");
+                }
+                if (!classIndexById.TryGetValue(categoryId, out var classIndex))
+                {
+                    throw Fail(vat, $"no category with id {categoryId}");
+                }
+                indices.Add(classIndex);
+            }
+            return [.. indices];
         }
 
         private float[] ReadBox(JsonElement a, string at)

@@ -6,7 +6,7 @@ namespace GppfActors.Tasks.Formats;
 /// </summary>
 public sealed class ImageFolderIndex
 {
-    private ImageFolderIndex(string root, IReadOnlyList<string> classNames, IReadOnlyList<ImageFolderSample> samples)
+    internal ImageFolderIndex(string root, IReadOnlyList<string> classNames, IReadOnlyList<ImageFolderSample> samples)
     {
         Root = root;
         ClassNames = classNames;

@@ -4,6 +4,7 @@ using GppfActors.Model.Backbone;
 using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
 using GppfActors.Tasks.Definitions;
+using GppfActors.Tasks.Layouts;
 using Xunit;
 
 namespace GppfActors.ClusterConfig.Tests;
@@ -32,6 +33,17 @@ public class JobConfigLoaderSpecs
         Assert.True(job.SyncBatchNorm);
         var in21k = job.Tasks[0].Classification;
         Assert.Equal((0.1, 0.8, 1.0), (in21k.LabelSmoothing, in21k.MixupAlpha, in21k.CutmixAlpha));
+    }
+
+    [Theory]
+    [InlineData("paper-r50")]
+    [InlineData("paper-swint")]
+    public void Should_name_each_paper_dataset_in_the_layout_it_is_distributed_in(string preset)
+    {
+        var (job, _) = JobConfigLoader.Load(preset, []);
+
+        Assert.Equal(["imagenet", "coco", "lvis", "objects365", "openimages", "ade20k", "coco-stuff", "voc"],
+            job.Tasks.Select(t => DatasetLayouts.Parse(t).Layout.Prefix));
     }
 
     [Fact]
