@@ -93,7 +93,7 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
 
     public void Show(EvaluationReport report)
     {
-        var table = new Table().Border(TableBorder.Simple).Title($"held-out metrics at step {report.Step} (first {evalBatches} batch(es) of each task: eval.batches; gppf eval for the whole split)");
+        var table = new Table().Border(TableBorder.Simple).Title($"held-out metrics at step {report.Step}");
         table.AddColumn("task");
         table.AddColumn("metrics");
         table.AddColumn("path (arg-max unit per layer)");
@@ -110,6 +110,7 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
             table.AddRow(Markup.Escape(task), $"[red]failed:[/] {Markup.Escape(reason)}", "");
         }
         console.Write(table);
+        console.MarkupLine($"[grey]on the first {evalBatches} batch(es) of each task's val split (eval.batches); gppf eval scores the whole split[/]");
     }
 
     public void Show(StepSkipped skipped) =>

@@ -136,7 +136,7 @@ internal sealed class RunConsole : IDisposable
 
     private void ShowFinal(TrainingFinished finished)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps (first {job.Eval.Batches} batch(es) of each task; gppf eval for the whole split)");
+        var table = new Table().Border(TableBorder.Rounded).Title($"final held-out metrics after {finished.Step} steps");
         table.AddColumn("task");
         table.AddColumn("family");
         table.AddColumn("metrics");
@@ -148,6 +148,8 @@ internal sealed class RunConsole : IDisposable
             table.AddRow(Markup.Escape(task.Name), task.Family.ToString(), Markup.Escape(metrics));
         }
         console.Write(table);
+        // Below the table, not in its title: a title wraps to the table's width, and a log is read by grep.
+        console.MarkupLine($"[grey]on the first {job.Eval.Batches} batch(es) of each task's val split (eval.batches); gppf eval scores the whole split[/]");
         if (finished.EvaluationFailures.Count > 0)
         {
             console.MarkupLine($"[red]the final evaluation failed for {finished.EvaluationFailures.Count} task(s):[/] " +
