@@ -7,7 +7,7 @@ namespace GppfActors.Host.Training;
 
 /// <summary>
 /// What a person watching a run sees: one line per reporting interval (step, ETA, LR, tau,
-/// images/s, loss per task), held-out metrics when evaluated, membership changes and checkpoints.
+/// images/s, loss per task), held-out metrics when evaluated, skipped steps and a failure.
 /// Plain lines, so the view reads the same in a terminal, a log file and CI.
 /// </summary>
 internal sealed class ProgressView(long maxSteps, long startStep, int reportEverySteps, IAnsiConsole console, int evalBatches)
@@ -116,9 +116,6 @@ internal sealed class ProgressView(long maxSteps, long startStep, int reportEver
     public void Show(StepSkipped skipped) =>
         console.MarkupLine($"[yellow]step {skipped.Step + 1} skipped on every device:[/] {skipped.NonFiniteRanks} device(s) had non-finite loss or gradients" +
             $"{(skipped.NonFiniteTasks.Count > 0 ? $" ({Markup.Escape(string.Join(", ", skipped.NonFiniteTasks))})" : "")}; {skipped.Consecutive} in a row, {skipped.TotalSkipped} in total");
-
-    public void Show(MembershipChanged change) =>
-        console.MarkupLine($"[blue]epoch {change.Epoch}[/]: {change.WorldSize} device(s) - {Markup.Escape(change.Reason)}");
 
     public void Show(TrainingFailed failed) =>
         console.MarkupLine($"[red]training failed at step {failed.Step}:[/] {Markup.Escape(failed.Reason)}");

@@ -60,28 +60,39 @@ internal sealed class RunConsole : IDisposable
             Update(dashboard, e);
             return;
         }
+        if (EventLine(e) is { } markup)
+        {
+            console.MarkupLine(markup);
+            return;
+        }
         switch (e)
         {
-            case LogLine line: console.MarkupLine($"[grey]{Markup.Escape(line.Message)}[/]"); break;
-            case NodeLog line: console.MarkupLine($"[grey]{Markup.Escape(line.Line)}[/]"); break;
             case TrainingProgress p: view.Show(p); Sink().Write(p); routing.Write(p); break;
             case StepSkipped s: view.Show(s); Sink().Write(s); break;
             case EvaluationReport r: view.Show(r); Sink().Write(r); break;
-            case MembershipChanged m: view.Show(m); break;
-            case NodeStatusChanged n: console.MarkupLine($"[blue]node {Markup.Escape(n.Node)}[/] {Markup.Escape(n.Status)}"); break;
             case ReplicasVerified v:
                 console.MarkupLine(Markup.Escape($"replicas identical: {v.NumReplicas} device(s) ({string.Join(", ", v.Devices)}), sha256 {v.Sha256}"));
                 break;
             case CheckpointSaved c:
                 console.MarkupLine($"[green]checkpoint[/] step {c.Record.Step} committed ({c.Record.Bytes / 1e6:0.0} MB, {Markup.Escape(c.Record.Directory)})");
                 break;
-            case CheckpointNotSaved n: console.MarkupLine($"[yellow]checkpoint of step {n.Step} not saved:[/] {Markup.Escape(n.Reason)}"); break;
             case TrainingFailed f: Failed = f; view.Show(f); break;
             case TrainingFinished f: Finished = f; ShowFinal(f); break;
-            case JobEnded j: console.MarkupLine($"job ended: {Markup.Escape(j.Summary)}"); break;
-            case NodeRemoved r: console.MarkupLine($"[red]{Markup.Escape(r.Reason)}[/]"); break;
         }
     }
+
+    // The events shown as one line the same way in plain mode and in the live view's messages.
+    private static string? EventLine(object e) => e switch
+    {
+        LogLine line => $"[grey]{Markup.Escape(line.Message)}[/]",
+        NodeLog line => $"[grey]{Markup.Escape(line.Line)}[/]",
+        MembershipChanged m => $"[blue]epoch {m.Epoch}[/]: {m.WorldSize} device(s) - {Markup.Escape(m.Reason)}",
+        NodeStatusChanged n => $"[blue]node {Markup.Escape(n.Node)}[/] {Markup.Escape(n.Status)}",
+        CheckpointNotSaved n => $"[yellow]checkpoint of step {n.Step} not saved:[/] {Markup.Escape(n.Reason)}",
+        JobEnded j => $"job ended: {Markup.Escape(j.Summary)}",
+        NodeRemoved r => $"[red]{Markup.Escape(r.Reason)}[/]",
+        _ => null,
+    };
 
     public void Dispose() => sink?.Dispose();
 
@@ -97,6 +108,11 @@ internal sealed class RunConsole : IDisposable
     // Live view: progress, evaluations and checkpoints update the screen; the rest become its messages.
     private static void Update(TerminalDashboard dashboard, object e)
     {
+        if (EventLine(e) is { } markup)
+        {
+            dashboard.Message(markup);
+            return;
+        }
         switch (e)
         {
             case TrainingProgress p: dashboard.Progress(p); break;
@@ -105,17 +121,10 @@ internal sealed class RunConsole : IDisposable
                 dashboard.Checkpoint(c.Record.Step, c.Record.Bytes);
                 dashboard.Message($"[green]checkpoint[/] step {c.Record.Step} committed");
                 break;
-            case LogLine line: dashboard.Message($"[grey]{Markup.Escape(line.Message)}[/]"); break;
-            case NodeLog line: dashboard.Message($"[grey]{Markup.Escape(line.Line)}[/]"); break;
             case StepSkipped s: dashboard.Message($"[yellow]step {s.Step + 1} skipped:[/] {s.NonFiniteRanks} device(s) non-finite; {s.Consecutive} in a row, {s.TotalSkipped} in total"); break;
-            case MembershipChanged m: dashboard.Message($"[blue]epoch {m.Epoch}[/]: {m.WorldSize} device(s) - {Markup.Escape(m.Reason)}"); break;
-            case NodeStatusChanged n: dashboard.Message($"[blue]node {Markup.Escape(n.Node)}[/] {Markup.Escape(n.Status)}"); break;
             case ReplicasVerified v: dashboard.Message(Markup.Escape($"replicas identical: {v.NumReplicas} device(s), sha256 {v.Sha256[..16]}...")); break;
-            case CheckpointNotSaved n: dashboard.Message($"[yellow]checkpoint of step {n.Step} not saved:[/] {Markup.Escape(n.Reason)}"); break;
             case TrainingFailed f: dashboard.Message($"[red]training failed at step {f.Step}:[/] {Markup.Escape(f.Reason)}"); break;
             case TrainingFinished f: dashboard.Message($"finished at step {f.Step}"); break;
-            case JobEnded j: dashboard.Message($"job ended: {Markup.Escape(j.Summary)}"); break;
-            case NodeRemoved r: dashboard.Message($"[red]{Markup.Escape(r.Reason)}[/]"); break;
         }
     }
 
