@@ -43,6 +43,9 @@ public sealed record JobConfig
     /// <summary>What the run serves for watching it: the live view and the metrics endpoint (nothing by default).</summary>
     public ObservabilitySection Observability { get; init; } = new();
 
+    /// <summary>Where the weights start: fresh (pre-training) or from a pre-trained checkpoint (fine-tuning).</summary>
+    public InitSection Init { get; init; } = new();
+
     public IReadOnlyList<TaskDefinition> Tasks { get; init; } = [];
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid key; returns this.</summary>
@@ -58,6 +61,7 @@ public sealed record JobConfig
         Checkpoint.Validate();
         Collectives.Validate();
         Observability.Validate();
+        Init.Validate(BackboneConfig);
         Check(Tasks.Count > 0, "tasks", "must list at least one task");
         foreach (var task in Tasks)
         {

@@ -28,9 +28,11 @@ public sealed class ClusterNode : IAsyncDisposable
     private readonly ActorSystem system;
     private readonly CollectiveNode collectives;
     private readonly JobEndedFlag ended;
+    private readonly PretrainedStart? start;
 
-    private ClusterNode(ActorSystem system, CollectiveNode collectives, JobEndedFlag ended, Task<object> completion)
+    private ClusterNode(ActorSystem system, CollectiveNode collectives, JobEndedFlag ended, PretrainedStart? start, Task<object> completion)
     {
+        this.start = start;
         this.system = system;
         this.collectives = collectives;
         this.ended = ended;
@@ -57,6 +59,8 @@ public sealed class ClusterNode : IAsyncDisposable
         // Rank 0 (which writes checkpoints) and the coordinator (which commits them, and opens the
         // SQLite journal there) may each be on any node, now or after a failover.
         RunFolder.CheckWritable(job.Checkpoint.Dir);
+        // Every node reads the pre-trained checkpoint of a fine-tuning job itself (a shared folder).
+        var start = PretrainedStart.Open(job, log);
 
         var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.Setup(NodeConfig.Cluster(cluster, JournalStore.For(job).Config), loggers));
         metrics?.RegisterWith(system);
@@ -90,14 +94,15 @@ public sealed class ClusterNode : IAsyncDisposable
             var leader = system.ActorOf(ClusterSingletonProxy.Props($"/user/{JobLeaderManager}",
                 ClusterSingletonProxySettings.Create(system).WithLogSingletonIdentificationFailure(false)), "job-leader-proxy");
             system.ActorOf(ClusterWatcher.Props(listener), "cluster-watcher");
-            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, log), collectives, leader, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
+            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, log, start), collectives, leader, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
                 DeviceFaults.FromEnvironment(), listener), ActorPaths.NodeAgent);
-            return Task.FromResult(new ClusterNode(system, collectives, ended, completion.Task));
+            return Task.FromResult(new ClusterNode(system, collectives, ended, start, completion.Task));
         }
         catch
         {
             collectives?.Dispose();
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            start?.Dispose();
             throw;
         }
     }
@@ -116,6 +121,7 @@ public sealed class ClusterNode : IAsyncDisposable
         }
         await system.Terminate();
         collectives.Dispose();
+        start?.Dispose();
     }
 
     /// <summary>The name of every node's event listener (the job leader tells each one where the coordinator runs).</summary>

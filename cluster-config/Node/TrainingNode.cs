@@ -30,13 +30,15 @@ public sealed class TrainingNode : IAsyncDisposable
     private readonly IActorRef journal;
     private readonly RunFolder folder;
     private readonly CollectiveNode collectives;
+    private readonly PretrainedStart? start;
 
-    private TrainingNode(ActorSystem system, IActorRef journal, RunFolder folder, CollectiveNode collectives, Task<object> completion, long startStep)
+    private TrainingNode(ActorSystem system, IActorRef journal, RunFolder folder, CollectiveNode collectives, PretrainedStart? start, Task<object> completion, long startStep)
     {
         this.system = system;
         this.journal = journal;
         this.folder = folder;
         this.collectives = collectives;
+        this.start = start;
         Completion = completion;
         StartStep = startStep;
     }
@@ -57,6 +59,7 @@ public sealed class TrainingNode : IAsyncDisposable
         var folder = RunFolder.Open(job.Checkpoint.Dir, JobObjects.Identity(job));
         ActorSystem? system = null;
         CollectiveNode? collectives = null;
+        PretrainedStart? start = null;
         try
         {
             var devices = DeviceId.ParseList(job.Train.Devices, TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0);
@@ -69,6 +72,7 @@ public sealed class TrainingNode : IAsyncDisposable
             store.Verify();
             // Data errors are found before the actor system starts, so a refusal never races the journal's start-up.
             var datasets = JobDatasets.Open(job);
+            start = PretrainedStart.Open(job, log);
 
             system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.Setup(NodeConfig.SingleProcess(store.Config), loggers));
             metrics?.RegisterWith(system);
@@ -84,9 +88,9 @@ public sealed class TrainingNode : IAsyncDisposable
             listener.Tell(new EventForwarder.WatchCoordinator(coordinator));
             // One process: every group is in-process (the node's TCP listener stays on loopback, unused).
             collectives = new CollectiveNode(new CollectiveNodeOptions { BindAddress = "127.0.0.1" });
-            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, log), collectives, coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
+            system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, log, start), collectives, coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
                 DeviceFaults.FromEnvironment()), ActorPaths.NodeAgent);
-            return new TrainingNode(system, journal, folder, collectives, completion.Task, startStep);
+            return new TrainingNode(system, journal, folder, collectives, start, completion.Task, startStep);
         }
         catch
         {
@@ -95,6 +99,7 @@ public sealed class TrainingNode : IAsyncDisposable
                 await system.Terminate();
             }
             collectives?.Dispose();
+            start?.Dispose();
             folder.Dispose();
             throw;
         }
@@ -113,6 +118,7 @@ public sealed class TrainingNode : IAsyncDisposable
         }
         await system.Terminate();
         collectives.Dispose();
+        start?.Dispose();
         folder.Dispose();
     }
 

@@ -23,10 +23,14 @@ public sealed class TaskWorkload : IDeviceWorkload
     private readonly Dictionary<string, PrefetchingLoader> eval = [];
 
     /// <param name="shared">The weights the process's devices share, or null for a replica of the device's own.</param>
-    public TaskWorkload(JobConfig job, JobDatasets datasets, DeviceId device, Action<string> log, SharedModel? shared = null)
+    /// <param name="start">The pre-trained weights of a fine-tuning job, or null for a fresh start.</param>
+    public TaskWorkload(JobConfig job, JobDatasets datasets, DeviceId device, Action<string> log, SharedModel? shared = null, PretrainedStart? start = null)
     {
         tasks = job.Tasks.ToDictionary(t => t.Name);
-        Replica = shared is null ? new Replica(BuildNetwork(job), job.Optimizer.ToOptimizerConfig()) : shared.CreateReplica(() => BuildNetwork(job));
+        // A shared model already holds the starting weights; a device's network only needs the same frozen layers.
+        Replica = shared is null
+            ? new Replica(BuildNetwork(job, start), job.Optimizer.ToOptimizerConfig())
+            : shared.CreateReplica(() => Frozen(BuildNetwork(job), job));
         try
         {
             foreach (var task in job.Tasks)
@@ -56,9 +60,30 @@ public sealed class TaskWorkload : IDeviceWorkload
 
     public Replica Replica { get; }
 
-    /// <summary>The job's network, freshly initialised from the job's seed.</summary>
-    public static GppfNetwork BuildNetwork(JobConfig job) =>
-        new(job.BackboneConfig, TaskFamilies.HeadSpecs(job.Tasks, job.BackboneConfig), (long)job.Seed);
+    /// <summary>
+    /// The job's network: initialised from the job's seed, then, for a fine-tuning job, from the
+    /// pre-trained weights of <paramref name="start"/>, with <c>init.freeze_layers</c> frozen.
+    /// </summary>
+    public static GppfNetwork BuildNetwork(JobConfig job, PretrainedStart? start = null)
+    {
+        var network = new GppfNetwork(job.BackboneConfig, TaskFamilies.HeadSpecs(job.Tasks, job.BackboneConfig), (long)job.Seed);
+        try
+        {
+            start?.Apply(network);
+            return Frozen(network, job);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    private static GppfNetwork Frozen(GppfNetwork network, JobConfig job)
+    {
+        network.FreezeLayers(job.Init.FreezeLayers);
+        return network;
+    }
 
     public DeviceStepOutcome Step(ICollectiveGroup group, StepPlan plan, IReadOnlyList<long> sampleIndices, NextStepHint? next)
     {

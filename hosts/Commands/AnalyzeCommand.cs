@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GppfActors.ClusterConfig.Workloads;
 using GppfActors.Host.Analysis;
 using GppfActors.Host.Training;
 using Spectre.Console;

@@ -8,6 +8,7 @@ internal static class CommandTable
     public static IEnumerable<Command> All() =>
     [
         TrainCommand.Create(),
+        FinetuneCommand.Create(),
         NodeCommand.Create(),
         InspectCommand.Create(),
         ExportCommand.Create(),

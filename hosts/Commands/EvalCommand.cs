@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using GppfActors.ClusterConfig.Workloads;
 using GppfActors.Host.Evaluation;
 using GppfActors.Model.Checkpoints;
 using Spectre.Console;

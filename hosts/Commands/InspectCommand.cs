@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using GppfActors.ClusterConfig.Workloads;
 using Spectre.Console;
 
 namespace GppfActors.Host.Commands;

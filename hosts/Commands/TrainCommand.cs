@@ -21,7 +21,18 @@ internal static class TrainCommand
     /// <summary>Exit code of a run that started and failed, or finished with a failed final evaluation.</summary>
     public const int Failed = 1;
 
-    public static Command Create()
+    public static Command Create() => Create("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)", extension: null);
+
+    /// <summary>
+    /// What a command running a training job adds to <c>train</c>: its own options, the job settings
+    /// they stand for (given the parse, the <c>--job</c> and the user's <c>--set</c> lines; applied
+    /// after those; an <see cref="ArgumentException"/> refuses the start), and what it reports once
+    /// the job has finished.
+    /// </summary>
+    internal sealed record RunExtension(IReadOnlyList<Option> Options, Func<ParseResult, string, string[], string[]> Overrides, Action<RunOutput, JobConfig>? Finished = null);
+
+    /// <summary>A command that runs a training job through the same actors, checkpoints and progress as <c>train</c>.</summary>
+    internal static Command Create(string name, string description, RunExtension? extension)
     {
         var job = new Option<string>("--job") { Description = $"A preset ({string.Join(", ", JobConfigLoader.Presets)}) or a job JSON file", DefaultValueFactory = _ => "cpu-small" };
         var devices = new Option<string?>("--devices") { Description = "Devices of this node: cpu:K virtual CPU devices (overrides train.devices)" };
@@ -33,20 +44,33 @@ internal static class TrainCommand
         var logFormat = LogFormatOption();
         var web = new LiveViewOptions();
         var (metricsPort, metricsHost) = (MetricsPortOption(), MetricsHostOption());
-        var command = new Command("train", "Pre-train the GPPF model on the job's tasks (SIMT over the local devices)")
+        var command = new Command(name, description)
         {
             job, devices, resume, discardMissing, set, reportEvery, plain, logFormat, metricsPort, metricsHost,
         };
         command.Options.Add(web.Port);
         command.Options.Add(web.Host);
+        foreach (var option in extension?.Options ?? [])
+        {
+            command.Options.Add(option);
+        }
         command.SetAction(async (parse, cancel) =>
         {
             string format = parse.GetValue(logFormat)!;
             bool liveView = format == "text" && !parse.GetValue(plain) && ShowsLiveView(AnsiConsole.Console);
             using var output = liveView ? RunOutput.LiveText(AnsiConsole.Console) : RunOutput.For(format, AnsiConsole.Console, Environment.MachineName);
-            return await RunAsync(output, parse.GetValue(job)!, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
-                [.. parse.GetValue(set) ?? [], .. web.Overrides(parse), .. CommandLineOverrides(parse.GetValue(devices), parse.GetValue(metricsPort), parse.GetValue(metricsHost))],
-                parse.GetValue(reportEvery), liveView, cancel);
+            string[] own;
+            try
+            {
+                own = extension?.Overrides(parse, parse.GetValue(job)!, parse.GetValue(set) ?? []) ?? [];
+            }
+            catch (ArgumentException e)
+            {
+                return CannotStartWith(output, e);
+            }
+            return await RunAsync(output, name, parse.GetValue(job)!, new ResumeOptions(parse.GetValue(resume), parse.GetValue(discardMissing)),
+                [.. parse.GetValue(set) ?? [], .. own, .. web.Overrides(parse), .. CommandLineOverrides(parse.GetValue(devices), parse.GetValue(metricsPort), parse.GetValue(metricsHost))],
+                parse.GetValue(reportEvery), liveView, extension?.Finished, cancel);
         });
         return command;
     }
@@ -102,7 +126,8 @@ internal static class TrainCommand
         return (metrics, endpoint);
     }
 
-    private static async Task<int> RunAsync(RunOutput output, string jobName, ResumeOptions resume, string[] overrides, int reportEvery, bool liveView, CancellationToken cancel)
+    private static async Task<int> RunAsync(RunOutput output, string commandName, string jobName, ResumeOptions resume, string[] overrides, int reportEvery, bool liveView,
+        Action<RunOutput, JobConfig>? finished, CancellationToken cancel)
     {
         if (resume.DiscardMissing && !resume.Resume)
         {
@@ -120,7 +145,7 @@ internal static class TrainCommand
             output.Line(LogEventLevel.Error, $"[red]job configuration:[/] {Markup.Escape(e.Message)}");
             return CannotStart;
         }
-        output.Line(LogEventLevel.Information, $"[bold]gppf train[/] job [bold]{Markup.Escape(job.Name)}[/]: {job.Tasks.Count} tasks, backbone {job.Backbone.Preset} x{job.Backbone.NumUnits} units, " +
+        output.Line(LogEventLevel.Information, $"[bold]gppf {commandName}[/] job [bold]{Markup.Escape(job.Name)}[/]: {job.Tasks.Count} tasks, backbone {job.Backbone.Preset} x{job.Backbone.NumUnits} units, " +
             $"{job.Routing.Mode.ToString().ToLowerInvariant()} routing, {job.Sampling.Mode.ToString().ToLowerInvariant()} sampling, sync BN {(job.SyncBatchNorm ? "on" : "off")}, devices {job.Train.Devices}");
 
         // The live view binds before the run starts, so a port in use refuses the start with nothing changed.
@@ -176,7 +201,7 @@ internal static class TrainCommand
             output.Attach(node.System);
             output.Line(LogEventLevel.Information, $"resolved configuration: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, TrainingNode.ResolvedJobFile))}");
             output.Line(LogEventLevel.Information, $"checkpoints: {Markup.Escape(Path.GetFullPath(job.Checkpoint.Dir))}; journal: {Markup.Escape(JournalStore.For(job).Description)}; TensorBoard: {Markup.Escape(Path.Combine(job.Checkpoint.Dir, "tensorboard"))}");
-            var dashboard = liveView ? new TerminalDashboard($"gppf train {job.Name}", job.Train.MaxSteps, node.StartStep, job.Eval.Batches) : null;
+            var dashboard = liveView ? new TerminalDashboard($"gppf {commandName} {job.Name}", job.Train.MaxSteps, node.StartStep, job.Eval.Batches) : null;
             using var run = new RunConsole(output, job, node.StartStep, reportEvery, dashboard);
             _ = node.Completion.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
 
@@ -246,12 +271,17 @@ internal static class TrainCommand
             {
                 return code;
             }
-            if (run.Finished is not { } finished)
+            if (run.Finished is not { } done)
             {
                 return Failed;
             }
             output.Line(LogEventLevel.Information, $"journal: {Markup.Escape(JournalStore.For(job).Description)}");
-            return finished.EvaluationFailures.Count > 0 ? Failed : 0;
+            if (done.EvaluationFailures.Count > 0)
+            {
+                return Failed;
+            }
+            finished?.Invoke(output, job);
+            return 0;
         }
     }
 

@@ -173,6 +173,27 @@ public sealed partial class GppfNetwork : nn.Module
         }
     }
 
+    /// <summary>
+    /// Keeps the first <paramref name="numLayers"/> lego layers (the stem first) at their current
+    /// weights: their parameters stop requiring gradients, so a step leaves them without one and
+    /// the optimizers skip them (no update, no momentum, no weight decay). Buffers (BatchNorm
+    /// running statistics) are not parameters and are not affected.
+    /// </summary>
+    public void FreezeLayers(int numLayers)
+    {
+        if (numLayers < 0 || numLayers > backbone.NumLayers)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numLayers), numLayers, $"must be in [0, {backbone.NumLayers}]");
+        }
+        for (int l = 0; l < numLayers; l++)
+        {
+            foreach (var p in backbone.Layer(l).parameters())
+            {
+                p.requires_grad = false;
+            }
+        }
+    }
+
     /// <summary>Copies <paramref name="task"/>'s arg-max path into a new static backbone (in evaluation mode) that the caller owns.</summary>
     public StaticBackbone ExtractPath(string task) => ExtractPath(Controller(task).ArgMaxPath());
 

@@ -128,6 +128,38 @@ public class JobConfigLoaderSpecs
         Assert.Contains(expected, e.Message);
     }
 
+    [Theory]
+    [InlineData("init.mode", "init.checkpoint=runs/pre", "init.mode=sideways")]
+    [InlineData("backbone.num_units", "init.checkpoint=runs/pre", "init.mode=fixed", "init.path_from=coco")]
+    [InlineData("init.path", "init.checkpoint=runs/pre", "init.mode=fixed", "backbone.num_units=1")]
+    [InlineData("init.path", "init.checkpoint=runs/pre", "init.mode=fixed", "backbone.num_units=1", "init.path_from=coco", "init.path=[0,0,0,0,0]")]
+    [InlineData("init.path", "init.checkpoint=runs/pre", "init.mode=fixed", "backbone.num_units=1", "init.path=[0,1]")]
+    [InlineData("init.path", "init.checkpoint=runs/pre", "init.path_from=coco")]
+    [InlineData("init.checkpoint", "init.freeze_layers=2")]
+    [InlineData("init.checkpoint", "init.path_from=coco")]
+    [InlineData("init.freeze_layers", "init.checkpoint=runs/pre", "init.freeze_layers=6")]
+    [InlineData("init.freeze_layers", "init.checkpoint=runs/pre", "init.freeze_layers=-1")]
+    public void Should_name_the_key_when_a_fine_tuning_start_does_not_hold_together(string expected, params string[] assignments)
+    {
+        var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", assignments));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Should_keep_the_fine_tuning_start_when_the_resolved_json_is_read_back()
+    {
+        var (fresh, _) = JobConfigLoader.Load("cpu-small", []);
+        Assert.False(fresh.Init.FromCheckpoint);
+
+        var (job, json) = JobConfigLoader.Load("cpu-small", ["init.checkpoint=runs/pre/step-00000100", "init.mode=fixed", "backbone.num_units=1",
+            "init.path=[1,0,1,1,0]", "init.freeze_layers=5"]);
+        var back = JobConfigLoader.FromResolvedJson(json).Init;
+        Assert.True(back.FromCheckpoint);
+        Assert.Equal(("runs/pre/step-00000100", "fixed", 5), (back.Checkpoint, back.Mode, back.FreezeLayers));
+        Assert.Equal([1, 0, 1, 1, 0], back.Path);
+        Assert.Equal(job.Init.Path, back.Path);
+    }
+
     [Fact]
     public void Should_checkpoint_every_kth_lego_layer_when_activation_checkpointing_is_every_k()
     {

@@ -1,5 +1,6 @@
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Network;
+using GppfActors.Model.Optim;
 using GppfActors.Model.Routing;
 using GppfActors.Testing;
 using Xunit;
@@ -106,6 +107,41 @@ public class BackboneSpecs
         // The fixed-path route of the dynamic network gives the same as well.
         var viaPath = net.Features("b", x, RouteRequest.Path(path));
         Assert.True((viaPath[^1] - fixedStatic[^1]).abs().max().item<float>() <= 1e-5);
+    }
+
+    [Fact]
+    public void Should_leave_the_frozen_layers_untouched_by_a_decaying_sgd_step_when_the_first_layers_are_frozen()
+    {
+        using var scope = NewDisposeScope();
+        var net = new GppfNetwork(BackboneConfig.FromPreset("tiny", 2), [Nets.Classifier("a", 5)], 3);
+        net.FreezeLayers(2);
+        var path = Enumerable.Range(0, net.Backbone.NumLayers).Select(l => l % 2).ToArray();
+        var before = net.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var frozen = Enumerable.Range(0, 2).SelectMany(l => net.Backbone.Layer(l).parameters()).ToHashSet(ReferenceEqualityComparer.Instance);
+        Assert.NotEmpty(frozen);
+
+        net.Forward("a", randn(4, 3, 32, 32), RouteRequest.Path(path)).square().sum().backward();
+        using var sgd = Optimizers.Create(new OptimizerConfig(OptimizerKind.Sgd, Momentum: 0.9, WeightDecay: 0.1), net.NamedParameters());
+        sgd.Step(0.1);
+
+        int moved = 0;
+        foreach (var (name, p) in net.named_parameters())
+        {
+            bool isFrozen = frozen.Contains(p);
+            Assert.Equal(!isFrozen, p.requires_grad);
+            bool same = p.detach().eq(before[name]).all().item<bool>();
+            if (isFrozen)
+            {
+                Assert.True(same, $"{name} is frozen but moved");
+            }
+            else if (!same)
+            {
+                moved++;
+            }
+        }
+        // Every unit on the path after the frozen layers (and the head) learnt something.
+        Assert.True(moved >= 4, $"only {moved} unfrozen parameters moved");
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.FreezeLayers(net.Backbone.NumLayers + 1));
     }
 
     [Theory]

@@ -4,10 +4,10 @@ using GppfActors.Model.Checkpoints;
 using GppfActors.Model.Network;
 using GppfActors.Tasks.Definitions;
 
-namespace GppfActors.Host.Commands;
+namespace GppfActors.ClusterConfig.Workloads;
 
 /// <summary>A committed checkpoint opened for inspection or export: verified, its job rebuilt, its network restored.</summary>
-internal sealed class CheckpointModel : IDisposable
+public sealed class CheckpointModel : IDisposable
 {
     private CheckpointModel(string directory, JobConfig job, GppfNetwork network, long step)
     {
