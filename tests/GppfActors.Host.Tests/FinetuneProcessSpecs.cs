@@ -2,6 +2,7 @@ using System.Text.Json;
 using GppfActors.Actors.Checkpointing;
 using GppfActors.Model.Checkpoints;
 using Xunit;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace GppfActors.Host.Tests;
@@ -11,7 +12,7 @@ namespace GppfActors.Host.Tests;
 /// pre-training run (classification, detection, segmentation) is fine-tuned along a pre-trained
 /// task's fixed path, dynamically, and retrained along the path the dynamic run learned.
 /// </summary>
-public sealed class FinetuneProcessSpecs(SyntheticDataFixture fixture) : IClassFixture<SyntheticDataFixture>
+public sealed class FinetuneProcessSpecs(SyntheticDataFixture fixture, ITestOutputHelper output) : IClassFixture<SyntheticDataFixture>
 {
     private const int Layers = 5;                                   // the small backbone: stem + 4 blocks
 
@@ -81,6 +82,32 @@ public sealed class FinetuneProcessSpecs(SyntheticDataFixture fixture) : IClassF
         Assert.Equal(Path.Combine(pretrained, CheckpointLayout.DirectoryName(6)), init.GetProperty("checkpoint").GetString());
         Assert.Equal(learned, init.GetProperty("path").EnumerateArray().Select(e => e.GetInt32()));
         Assert.Equal(1, job.RootElement.GetProperty("backbone").GetProperty("num_units").GetInt32());
+    }
+
+    [Fact]
+    public void Should_resume_a_dynamic_fine_tuning_run_killed_mid_checkpoint_and_end_byte_identical_to_an_undisturbed_one()
+    {
+        string pretrained = fixture.Reference(6, 6);
+        string[] Job(string run, params string[] extra) =>
+            Finetune(run, 8, ["--from", pretrained, "--mode", "dynamic", "--freeze-layers", "1", "--set", "checkpoint.every_steps=4", "--set", "checkpoint.keep_last=10", .. extra]);
+
+        // The reference holds a replica per device; the disturbed run shares one copy of the weights (the default).
+        string reference = Path.Combine(fixture.Root, "dynamic-reference");
+        var undisturbed = GppfProcess.Run(fixture.Root, Job(reference, "--set", "train.share_weights=false"));
+        Assert.True(undisturbed.ExitCode == 0, undisturbed.Output);
+
+        var (crashed, run) = CrashRuns.RunUntilCrashed(fixture.Root, a => Path.Combine(fixture.Root, $"dynamic-crash-{a}"), folder => Job(folder),
+            new Dictionary<string, string> { ["GPPF_CRASH_AT"] = $"{CrashPoints.MidFileWrite}@8" }, output);
+        Assert.True(crashed.KilledBySigkill, $"expected SIGKILL while writing step 8, exit code {crashed.ExitCode}");
+        Assert.Equal([4L], RunFiles.CommittedSteps(crashed.Output));
+
+        var resumed = GppfProcess.Run(fixture.Root, Job(run, "--resume"));
+        output.WriteLine(resumed.Output);
+        Assert.True(resumed.ExitCode == 0, resumed.Output);
+        Assert.Contains("resuming from checkpoint of step 4 ", resumed.Output);
+        RunFiles.AssertSameState(reference, run, 8);
+        Assert.Equal(File.ReadAllText(Path.Combine(reference, "paths.json")).Replace(reference, "", StringComparison.Ordinal),
+            File.ReadAllText(Path.Combine(run, "paths.json")).Replace(run, "", StringComparison.Ordinal));
     }
 
     [Fact]
