@@ -24,6 +24,9 @@ public sealed class ImageFolderDataset : ITaskDataset
 
     public IReadOnlyList<string> ClassNames => index.ClassNames;
 
+    /// <summary>True when the folder's listing was read from the index cache instead of walking the folder.</summary>
+    public bool IndexFromCache => index.FromCache;
+
     /// <summary>
     /// Lists <paramref name="root"/> (or reads its listing cached in <paramref name="indexCacheDir"/>); with
     /// <paramref name="labels"/> (the task's num_classes), refuses labels outside it.
