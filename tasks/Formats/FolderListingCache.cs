@@ -50,7 +50,7 @@ internal static class FolderListingCache
         {
             return Parse(bytes, root);
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidDataException or OverflowException)
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidDataException or OverflowException or FormatException)
         {
             // A file written by a crashed or foreign process: listing again is always correct, only slower.
             return null;

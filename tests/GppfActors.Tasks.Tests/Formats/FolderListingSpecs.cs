@@ -172,6 +172,24 @@ public class FolderListingSpecs
         Assert.Equal(Path.Combine(val, "cat", "v.png"), Assert.Single(valAgain.Samples).ImagePath);
     }
 
+    [Fact]
+    public void Should_list_again_when_the_cache_file_holds_another_folders_listing()
+    {
+        using var dir = new TempDirectory();
+        var (train, cache) = Tree(dir, ("cat", 2), ("dog", 1));
+        var val = Path.Combine(dir.Path, "val");
+        File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(Path.Combine(val, "cat")).FullName, "v.png"), [1]);
+        Settle(val);
+        ImageFolderIndex.Open(train, cache);
+        // An intact file with a valid hash, under val's name: only the folder path stored inside tells them apart.
+        File.Copy(FolderListingCache.FileFor(cache, train), FolderListingCache.FileFor(cache, val));
+
+        var index = ImageFolderIndex.Open(val, cache);
+
+        Assert.False(index.FromCache);
+        Assert.Equal(Path.Combine(val, "cat", "v.png"), Assert.Single(index.Samples).ImagePath);
+    }
+
     /// <summary>DIR/train/&lt;class&gt;/0.png.. with every folder's write time an hour back, and the cache folder to use.</summary>
     private static (string Root, string Cache) Tree(TempDirectory dir, params (string Name, int NumFiles)[] classes)
     {
