@@ -1,15 +1,23 @@
 using GppfActors.Bench.Loader;
 
 // dotnet run -c Release --project bench/GppfActors.Bench.Loader -- --data DIR [--batch 32] [--seconds 3]
+// dotnet run -c Release --project bench/GppfActors.Bench.Loader -- --index-tree NEW_DIR [--classes 1000] [--files-per-class 1000] [--hard-links]
+var indexMode = args.Contains("--index-tree");
 try
 {
-    var options = BenchOptions.Parse(args);
-    LoaderBenchmark.Run(options, Console.Out);
+    if (indexMode)
+    {
+        IndexBenchmark.Run(IndexBenchOptions.Parse(args), Console.Out);
+    }
+    else
+    {
+        LoaderBenchmark.Run(BenchOptions.Parse(args), Console.Out);
+    }
     return 0;
 }
 catch (ArgumentException e)
 {
     Console.Error.WriteLine($"bench: {e.Message}");
-    Console.Error.WriteLine(BenchOptions.Usage);
+    Console.Error.WriteLine(indexMode ? IndexBenchOptions.Usage : BenchOptions.Usage);
     return 2;
 }

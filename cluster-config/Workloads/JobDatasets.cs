@@ -22,7 +22,15 @@ public sealed class JobDatasets
     /// <summary>Held-out split per task name.</summary>
     public IReadOnlyDictionary<string, ITaskDataset> Validation { get; }
 
-    public static JobDatasets Open(JobConfig job) => new(
-        job.Tasks.ToDictionary(t => t.Name, t => TaskDatasets.Open(t, job.Data.Root, "train")),
-        job.Tasks.ToDictionary(t => t.Name, t => TaskDatasets.Open(t, job.Data.Root, "val")));
+    /// <summary>The run folder's sub-folder that holds the cached folder listings of the job's data.</summary>
+    public const string IndexCacheFolder = "data-index";
+
+    /// <summary>Opens every split; folder listings are cached in the run folder, so a resume does not list millions of files again.</summary>
+    public static JobDatasets Open(JobConfig job)
+    {
+        var cache = Path.Combine(job.Checkpoint.Dir, IndexCacheFolder);
+        return new(
+            job.Tasks.ToDictionary(t => t.Name, t => TaskDatasets.Open(t, job.Data.Root, "train", cache)),
+            job.Tasks.ToDictionary(t => t.Name, t => TaskDatasets.Open(t, job.Data.Root, "val", cache)));
+    }
 }

@@ -14,8 +14,12 @@ public static class TaskDatasets
 {
     public static IReadOnlyList<string> Formats => DatasetLayouts.Prefixes;
 
-    /// <summary>Opens a split; labels outside the task's <c>num_classes</c> are refused (naming the key and the file).</summary>
-    public static ITaskDataset Open(TaskDefinition task, string dataRoot, string split) => DatasetLayouts.Open(task, dataRoot, split);
+    /// <summary>
+    /// Opens a split; labels outside the task's <c>num_classes</c> are refused (naming the key and the file). With
+    /// <paramref name="indexCacheDir"/>, folder listings are cached there and read back while the folder is unchanged.
+    /// </summary>
+    public static ITaskDataset Open(TaskDefinition task, string dataRoot, string split, string? indexCacheDir = null) =>
+        DatasetLayouts.Open(task, dataRoot, split, indexCacheDir: indexCacheDir);
 
     /// <summary>Training augmentation at the task's input size: random-resized-crop for classification, scale jitter for dense tasks.</summary>
     public static AugmentationOptions Training(TaskDefinition task) => task.Family == TaskFamily.Classification

@@ -20,20 +20,27 @@ public sealed class ImageFolderDataset : ITaskDataset
 
     public string Name { get; }
 
-    public int Count => index.Samples.Count;
+    public int Count => index.Count;
 
     public IReadOnlyList<string> ClassNames => index.ClassNames;
 
-    /// <summary>Lists <paramref name="root"/>; with <paramref name="labels"/> (the task's num_classes), refuses labels outside it.</summary>
-    public static ImageFolderDataset Open(string name, string root, LabelRange? labels = null) => new(name, ImageFolderIndex.Open(root), labels);
+    /// <summary>True when the folder's listing was read from the index cache instead of walking the folder.</summary>
+    public bool IndexFromCache => index.FromCache;
+
+    /// <summary>
+    /// Lists <paramref name="root"/> (or reads its listing cached in <paramref name="indexCacheDir"/>); with
+    /// <paramref name="labels"/> (the task's num_classes), refuses labels outside it.
+    /// </summary>
+    public static ImageFolderDataset Open(string name, string root, LabelRange? labels = null, string? indexCacheDir = null) =>
+        new(name, ImageFolderIndex.Open(root, indexCacheDir), labels);
 
     public DecodedSample Decode(long index)
     {
-        var sample = this.index.Samples[checked((int)index)];
+        var sample = this.index.Sample(index);
         return new DecodedSample { Image = RgbImageFile.Read(sample.ImagePath), SourcePath = sample.ImagePath, ClassLabel = sample.Label };
     }
 
-    public string SourceOf(long index) => this.index.Samples[checked((int)index)].ImagePath;
+    public string SourceOf(long index) => this.index.PathOf(index);
 
     /// <summary>
     /// Labels are class folder positions, so only a folder with more classes than the head can hold a bad one. Fewer is

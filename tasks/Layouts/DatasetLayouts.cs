@@ -14,7 +14,7 @@ public static class DatasetLayouts
     public static IReadOnlyList<DatasetLayout> All { get; } =
     [
         new("image-folder", null, "PATH/SPLIT/<class>/*.png|jpg, classes numbered in ordinal folder-name order",
-            r => ImageFolderDataset.Open(r.Name, Path.Combine(r.Root, r.Split), r.Labels)),
+            r => ImageFolderDataset.Open(r.Name, Path.Combine(r.Root, r.Split), r.Labels, r.IndexCacheDir)),
         CocoLayouts.Coco,
         new("mask-folder", null, "PATH/SPLIT/images + masks (8-bit grayscale PNG, value = class, 255 = ignore)",
             r => SegmentationFolderDataset.Open(r.Name, Path.Combine(r.Root, r.Split, "images"), Path.Combine(r.Root, r.Split, "masks"), r.Labels)),
@@ -46,11 +46,14 @@ public static class DatasetLayouts
         return (layout, task.Dataset[(colon + 1)..]);
     }
 
-    /// <summary>Opens split <paramref name="split"/> (train or val) of the task's data; labels outside its num_classes are refused.</summary>
-    public static ITaskDataset Open(TaskDefinition task, string dataRoot, string split, Action<DataFormatException>? report = null)
+    /// <summary>
+    /// Opens split <paramref name="split"/> (train or val) of the task's data; labels outside its num_classes are refused.
+    /// With <paramref name="indexCacheDir"/>, image-folder listings are cached there (see <see cref="LayoutRequest.IndexCacheDir"/>).
+    /// </summary>
+    public static ITaskDataset Open(TaskDefinition task, string dataRoot, string split, Action<DataFormatException>? report = null, string? indexCacheDir = null)
     {
         var (layout, folder) = Parse(task);
         var labels = task.Family == TaskFamily.Depth ? null : LabelRange.For(task);
-        return layout.Open(new LayoutRequest($"{task.Name}/{split}", Path.Combine(dataRoot, folder), split, labels, report));
+        return layout.Open(new LayoutRequest($"{task.Name}/{split}", Path.Combine(dataRoot, folder), split, labels, report) { IndexCacheDir = indexCacheDir });
     }
 }

@@ -29,21 +29,22 @@ public static class ImageNetLayout
         }
         var split = request.SplitName("train", "val");
         var root = LayoutFiles.FirstExisting(request.Root, $"{request.Split} split folder", split, $"imagenet21k_{split}");
-        var samples = new List<ImageFolderSample>();
-        foreach (var dir in Directory.GetDirectories(root).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal))
+        var listing = FolderListing.Open(root, request.IndexCacheDir);
+        var labelOfFolder = new int[listing.NumFolders];
+        for (var folder = 0; folder < listing.NumFolders; folder++)
         {
-            var synset = Path.GetFileName(dir);
-            if (list.IndexOf(synset) is not int label)
+            var synset = listing.FolderNames[folder];
+            labelOfFolder[folder] = list.IndexOf(synset) ?? -1;
+            if (labelOfFolder[folder] < 0)
             {
-                request.Problem(new DataFormatException(dir, $"folder '{synset}' is not a synset of the class list {list.Path}"));
-                continue;
+                request.Problem(new DataFormatException(listing.FolderPath(folder), $"folder '{synset}' is not a synset of the class list {list.Path}"));
             }
-            samples.AddRange(LayoutFiles.Images(dir).Select(f => new ImageFolderSample(f, label)));
         }
-        if (samples.Count == 0)
+        var index = ImageFolderIndex.Create(listing, [.. list.Entries.Select(e => e.Words)], labelOfFolder);
+        if (index.Count == 0)
         {
             throw new DataFormatException(root, "no images in any synset folder (expected SPLIT/<synset>/*.JPEG)");
         }
-        return new ImageFolderDataset(request.Name, new ImageFolderIndex(root, [.. list.Entries.Select(e => e.Words)], samples));
+        return new ImageFolderDataset(request.Name, index);
     }
 }

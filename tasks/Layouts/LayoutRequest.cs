@@ -15,6 +15,12 @@ namespace GppfActors.Tasks.Layouts;
 /// <param name="Report">Where problems go instead of being thrown; null to throw.</param>
 public sealed record LayoutRequest(string Name, string Root, string Split, LabelRange? Labels = null, Action<DataFormatException>? Report = null)
 {
+    /// <summary>
+    /// Where folder listings are cached between opens (a run's <c>data-index/</c>), so a resume does not walk millions
+    /// of files again; null to list every time.
+    /// </summary>
+    public string? IndexCacheDir { get; init; }
+
     /// <summary>The layout's name for this split: <paramref name="train"/> for <c>train</c>, <paramref name="validation"/> for <c>val</c>.</summary>
     public string SplitName(string train, string validation) => Split switch
     {

@@ -28,6 +28,32 @@ public class ImageNetLayoutSpecs
     }
 
     [Fact]
+    public void Should_number_classes_by_the_current_list_when_the_folder_listing_comes_from_the_cache()
+    {
+        using var dir = new TempDirectory();
+        var list = dir.File("imagenet", "LOC_synset_mapping.txt");
+        File.WriteAllLines(list, ["n01440764 tench", "n01443537 goldfish"]);
+        LayoutFixtures.Jpeg(dir.File("imagenet", "train", "n01440764", "a.JPEG"), 4, 4);
+        LayoutFixtures.Jpeg(dir.File("imagenet", "train", "n01443537", "b.JPEG"), 4, 4);
+        var split = Path.Combine(dir.Path, "imagenet", "train");
+        foreach (var folder in Directory.GetDirectories(split).Append(split))
+        {
+            Directory.SetLastWriteTimeUtc(folder, DateTime.UtcNow.AddHours(-1));
+        }
+        var request = new LayoutRequest("in1k/train", Path.Combine(dir.Path, "imagenet"), "train", Classes) { IndexCacheDir = Path.Combine(dir.Path, "run", "data-index") };
+        var first = (ImageFolderDataset)ImageNetLayout.Open(request);
+
+        File.WriteAllLines(list, ["n01443537 goldfish", "n01440764 tench"]);
+        var second = (ImageFolderDataset)ImageNetLayout.Open(request);
+
+        Assert.False(first.IndexFromCache);
+        Assert.True(second.IndexFromCache);
+        Assert.Equal([0, 1], Enumerable.Range(0, 2).Select(i => first.Decode(i).ClassLabel!.Value));
+        Assert.Equal([1, 0], Enumerable.Range(0, 2).Select(i => second.Decode(i).ClassLabel!.Value));
+        Assert.Equal(["goldfish", "tench"], second.ClassNames);
+    }
+
+    [Fact]
     public void Should_read_a_bare_winter21_id_list()
     {
         using var dir = new TempDirectory();
