@@ -15,6 +15,9 @@ namespace GppfActors.Tasks.Layouts;
 /// <param name="Report">Where problems go instead of being thrown; null to throw.</param>
 public sealed record LayoutRequest(string Name, string Root, string Split, LabelRange? Labels = null, Action<DataFormatException>? Report = null)
 {
+    /// <summary>Whether samples must carry a mask per box (an instance segmentation task); only COCO-JSON layouts have them.</summary>
+    public bool InstanceMasks { get; init; }
+
     /// <summary>The layout's name for this split: <paramref name="train"/> for <c>train</c>, <paramref name="validation"/> for <c>val</c>.</summary>
     public string SplitName(string train, string validation) => Split switch
     {
