@@ -26,7 +26,7 @@ public sealed class InstanceSegmentationTrainingSpecs(ITestOutputHelper output) 
         var task = new TaskDefinition("inst", TaskFamily.InstanceSegmentation, "synthetic", 5, new InputSize(64, 64), 4)
         {
             Detection = new DetectionOptions(FpnChannels: 32, NumTowerConvs: 1),
-            InstanceSegmentation = new InstanceSegmentationOptions(BranchChannels: 32, NumBranchConvs: 2, MaxInstancesPerImage: 64),
+            InstanceSegmentation = new InstanceSegmentationOptions(MaskChannels: 4, BranchChannels: 16, NumBranchConvs: 1, DynamicChannels: 4, MaxInstancesPerImage: 32),
         };
         using var training = new TinyTraining(task, learningRate: 3e-3);
         var labels = LabelRange.For(task);
