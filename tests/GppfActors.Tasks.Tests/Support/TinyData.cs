@@ -41,7 +41,7 @@ public static class TinyData
         TaskFamily.InstanceSegmentation => new TaskDefinition("tiny_inst", family, "memory:squares", NumColours, new InputSize(Size, Size), batchSize)
         {
             Detection = new DetectionOptions(FpnChannels: 16, NumTowerConvs: 1),
-            InstanceSegmentation = new InstanceSegmentationOptions(BranchChannels: 16, NumBranchConvs: 1),
+            InstanceSegmentation = new InstanceSegmentationOptions(BranchChannels: 16, NumBranchConvs: 1, MaxInstancesPerImage: 32),
         },
         _ => throw new ArgumentOutOfRangeException(nameof(family), family, "no tiny data for this family"),
     };
