@@ -92,8 +92,12 @@ internal sealed class InstanceSegmentationFamily(TaskDefinition task, BackboneCo
             var box = boxes.Report();
             return new Dictionary<string, double>
             {
-                ["AP"] = mask.AP, ["AP50"] = mask.AP50, ["AP75"] = mask.AP75,
-                ["box_AP"] = box.AP, ["box_AP50"] = box.AP50, ["box_AP75"] = box.AP75,
+                ["AP"] = mask.AP,
+                ["AP50"] = mask.AP50,
+                ["AP75"] = mask.AP75,
+                ["box_AP"] = box.AP,
+                ["box_AP50"] = box.AP50,
+                ["box_AP75"] = box.AP75,
             };
         }
 
