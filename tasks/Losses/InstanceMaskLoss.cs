@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace GppfActors.Tasks.Losses;
 
 // Shapes: B batch, N detection locations, P dynamic parameters, Cm mask channels, h0 x w0 the mask grid,
-// n positives kept in one image, G boxes of one image.
+// n positives kept in one image, G boxes of one image, U of them assigned to a kept positive.
 
 /// <summary>
 /// The mask loss of instance segmentation: every positive detection location (FCOS assignment; at
@@ -40,8 +40,12 @@ public static class InstanceMaskLoss
             }
             var logits = DynamicMaskHead.Logits(layout, parameters[b].index_select(0, positive), features[b],
                 targets.Points.index_select(0, positive), scales.index_select(0, positive));  // [n, h0*f, w0*f]
-            var imageTargets = MaskTargets.Downsample(masks[b].to(device), level.Height * level.Stride, level.Width * level.Stride, layout.LogitStride);  // [G, h0*f, w0*f]
-            var assigned = imageTargets.index_select(0, targets.BoxIndices[b].index_select(0, positive));  // [n, h0*f, w0*f]
+            // Only the masks of boxes with a kept positive go to the device and are resampled (at input size they are
+            // the largest tensors of the step: an image of LVIS can hold hundreds of instances).
+            var (used, inverse, _) = targets.BoxIndices[b].index_select(0, positive).unique(sorted: true, return_inverse: true);  // [U], [n]
+            var usedMasks = masks[b].index_select(0, used.to(masks[b].device)).to(device);  // [U, H, W]
+            var imageTargets = MaskTargets.Downsample(usedMasks, level.Height * level.Stride, level.Width * level.Stride, layout.LogitStride);  // [U, h0*f, w0*f]
+            var assigned = imageTargets.index_select(0, inverse!);                          // [n, h0*f, w0*f]
             losses.Add(DiceLoss.PerInstance(logits.to_type(float32), assigned));
         }
         if (losses.Count == 0)
