@@ -38,6 +38,7 @@ public static class JobObjects
                 TaskFamily.Detection => task.Detection,
                 TaskFamily.SemanticSegmentation => task.Segmentation,
                 TaskFamily.Depth => task.Depth,
+                TaskFamily.InstanceSegmentation => new { task.Detection, task.InstanceSegmentation },
                 _ => null,
             };
             if (options is not null)

@@ -18,6 +18,9 @@ public sealed class AugmentedSample
     /// <summary>Boxes in output pixels.</summary>
     public IReadOnlyList<BoxAnnotation>? Boxes { get; init; }
 
+    /// <summary>Instance masks in output pixels (1 inside, 0 outside and where the crop padded), one per entry of <see cref="Boxes"/>.</summary>
+    public IReadOnlyList<byte[]>? InstanceMasks { get; init; }
+
     /// <summary>Labels per output pixel, 255 = ignore (also where the crop padded).</summary>
     public byte[]? Mask { get; init; }
 

@@ -50,6 +50,22 @@ public static class BatchCollator
                 }
             }
 
+            List<Tensor>? instanceMasks = null;
+            if (samples.All(s => s.InstanceMasks is not null))
+            {
+                instanceMasks = [];
+                foreach (var s in samples)
+                {
+                    var m = s.InstanceMasks!;
+                    var pixels = new byte[m.Count * plane];
+                    for (var k = 0; k < m.Count; k++)
+                    {
+                        m[k].CopyTo(pixels, k * plane);
+                    }
+                    instanceMasks.Add(Keep(tensor(pixels, [m.Count, h, w]), created));
+                }
+            }
+
             Tensor? masks = null;
             if (samples.All(s => s.Mask is not null))
             {
@@ -82,6 +98,7 @@ public static class BatchCollator
                 ClassTargets = classTargets,
                 Boxes = boxes,
                 BoxLabels = boxLabels,
+                InstanceMasks = instanceMasks,
                 Masks = masks,
                 Depth = depth,
                 SampleIndices = [.. samples.Select(s => s.SampleIndex)],

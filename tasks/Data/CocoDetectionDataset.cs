@@ -2,16 +2,24 @@ using GppfActors.Tasks.Formats;
 
 namespace GppfActors.Tasks.Data;
 
-/// <summary>A detection data set over a COCO JSON file: boxes as corners and contiguous class indices.</summary>
+/// <summary>
+/// A detection data set over a COCO JSON file: boxes as corners and contiguous class indices; for instance
+/// segmentation also each box's mask, decoded from its polygons or RLE when the sample is decoded.
+/// </summary>
 public sealed class CocoDetectionDataset : ITaskDataset
 {
     private readonly CocoDataset coco;
+    private readonly bool instanceMasks;
 
-    /// <summary>With <paramref name="labels"/>, refuses a file whose categories map to class indices outside it.</summary>
-    public CocoDetectionDataset(string name, CocoDataset coco, LabelRange? labels = null)
+    /// <summary>
+    /// With <paramref name="labels"/>, refuses a file whose categories map to class indices outside it; with
+    /// <paramref name="instanceMasks"/>, samples carry a mask per box.
+    /// </summary>
+    public CocoDetectionDataset(string name, CocoDataset coco, LabelRange? labels = null, bool instanceMasks = false)
     {
         Name = name;
         this.coco = coco;
+        this.instanceMasks = instanceMasks;
         if (labels is not null)
         {
             CheckLabels(coco, labels);
@@ -26,12 +34,13 @@ public sealed class CocoDetectionDataset : ITaskDataset
     public IReadOnlyList<string> ClassNames => [.. coco.Categories.Select(c => c.Name)];
 
     /// <summary>Reads the JSON; with <paramref name="labels"/> (the task's num_classes), refuses class indices outside it.</summary>
-    public static CocoDetectionDataset Open(string name, string annotationPath, string imageRoot, LabelRange? labels = null) =>
-        new(name, CocoReader.Read(annotationPath, imageRoot), labels);
+    public static CocoDetectionDataset Open(string name, string annotationPath, string imageRoot, LabelRange? labels = null, bool instanceMasks = false) =>
+        new(name, CocoReader.Read(annotationPath, imageRoot), labels, instanceMasks);
 
     /// <summary>Reads a file of a COCO dialect (LVIS, Objects365); with <paramref name="report"/>, missing images are reported and left out.</summary>
-    public static CocoDetectionDataset Open(string name, string annotationPath, string imageRoot, CocoFlavor flavor, LabelRange? labels, Action<DataFormatException>? report) =>
-        new(name, CocoReader.Read(annotationPath, imageRoot, flavor, report), labels);
+    public static CocoDetectionDataset Open(string name, string annotationPath, string imageRoot, CocoFlavor flavor, LabelRange? labels,
+        Action<DataFormatException>? report, bool instanceMasks = false) =>
+        new(name, CocoReader.Read(annotationPath, imageRoot, flavor, report), labels, instanceMasks);
 
     public DecodedSample Decode(long index)
     {
@@ -45,11 +54,22 @@ public sealed class CocoDetectionDataset : ITaskDataset
                 $"images[{entry.JsonIndex}]");
         }
         // Crowd regions mark "many objects, do not count misses here"; they are not boxes to regress.
-        var boxes = entry.Objects
-            .Where(o => !o.IsCrowd)
-            .Select(o => new BoxAnnotation(o.X, o.Y, o.X + o.Width, o.Y + o.Height, o.ClassIndex))
-            .ToArray();
-        return new DecodedSample { Image = image, SourcePath = entry.FilePath, Boxes = boxes };
+        var objects = entry.Objects.Where(o => !o.IsCrowd).ToArray();
+        var boxes = objects.Select(o => new BoxAnnotation(o.X, o.Y, o.X + o.Width, o.Y + o.Height, o.ClassIndex)).ToArray();
+        BinaryMask[]? masks = null;
+        if (instanceMasks)
+        {
+            // Decoded per sample and dropped with it: a data set's masks at full size would not fit in memory.
+            try
+            {
+                masks = [.. objects.Select(o => o.Mask(image.Width, image.Height))];
+            }
+            catch (FormatException e)
+            {
+                throw new DataFormatException(coco.AnnotationPath, e.Message, $"images[{entry.JsonIndex}]", e);
+            }
+        }
+        return new DecodedSample { Image = image, SourcePath = entry.FilePath, Boxes = boxes, InstanceMasks = masks };
     }
 
     public string SourceOf(long index) => coco.Images[checked((int)index)].FilePath;

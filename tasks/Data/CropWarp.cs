@@ -88,13 +88,52 @@ public static class CropWarp
     }
 
     /// <summary>Boxes mapped into output pixels, clipped to the output, and dropped when a side ends up below <paramref name="minSide"/>.</summary>
-    public static BoxAnnotation[] Boxes(IReadOnlyList<BoxAnnotation> boxes, CropWindow window, int outWidth, int outHeight, float minSide)
+    public static BoxAnnotation[] Boxes(IReadOnlyList<BoxAnnotation> boxes, CropWindow window, int outWidth, int outHeight, float minSide) =>
+        [.. KeptBoxes(boxes, window, outWidth, outHeight, minSide).Select(k => k.Box)];
+
+    /// <summary>
+    /// Instances (a box and its mask) through the window: boxes as <see cref="Boxes"/> maps them, each kept
+    /// box's mask by nearest neighbour as <see cref="Mask"/> maps labels, 1 inside and 0 outside and in padding.
+    /// </summary>
+    public static (BoxAnnotation[] Boxes, byte[][] Masks) Instances(IReadOnlyList<BoxAnnotation> boxes, IReadOnlyList<BinaryMask> masks,
+        CropWindow window, int outWidth, int outHeight, float minSide)
+    {
+        if (masks.Count != boxes.Count)
+        {
+            throw new ArgumentException($"{boxes.Count} boxes but {masks.Count} instance masks", nameof(masks));
+        }
+        var kept = KeptBoxes(boxes, window, outWidth, outHeight, minSide);
+        var result = new byte[kept.Count][];
+        for (var k = 0; k < kept.Count; k++)
+        {
+            var mask = masks[kept[k].Index];
+            var xs = NearestTaps(window.X, window.Width, mask.Width, outWidth, window.Flip);
+            var ys = NearestTaps(window.Y, window.Height, mask.Height, outHeight, flip: false);
+            var pixels = mask.Pixels;
+            var output = new byte[outWidth * outHeight];
+            for (var v = 0; v < outHeight; v++)
+            {
+                for (var u = 0; u < outWidth; u++)
+                {
+                    if (ys[v] >= 0 && xs[u] >= 0 && pixels[ys[v] * mask.Width + xs[u]])
+                    {
+                        output[v * outWidth + u] = 1;
+                    }
+                }
+            }
+            result[k] = output;
+        }
+        return ([.. kept.Select(k => k.Box)], result);
+    }
+
+    private static List<(BoxAnnotation Box, int Index)> KeptBoxes(IReadOnlyList<BoxAnnotation> boxes, CropWindow window, int outWidth, int outHeight, float minSide)
     {
         var sx = outWidth / window.Width;
         var sy = outHeight / window.Height;
-        var result = new List<BoxAnnotation>(boxes.Count);
-        foreach (var b in boxes)
+        var result = new List<(BoxAnnotation, int)>(boxes.Count);
+        for (var i = 0; i < boxes.Count; i++)
         {
+            var b = boxes[i];
             var x1 = (b.X1 - window.X) * sx;
             var x2 = (b.X2 - window.X) * sx;
             if (window.Flip)
@@ -108,10 +147,10 @@ public static class CropWarp
                 (float)Math.Clamp(x2, 0, outWidth), (float)Math.Clamp(y2, 0, outHeight), b.Label);
             if (box.Width >= minSide && box.Height >= minSide)
             {
-                result.Add(box);
+                result.Add((box, i));
             }
         }
-        return [.. result];
+        return result;
     }
 
     /// <summary>Source column of each output column's centre (after the flip), or -1 where it falls outside the image.</summary>

@@ -19,6 +19,9 @@ public sealed class DecodedSample
     /// <summary>Detection boxes in image pixels.</summary>
     public IReadOnlyList<BoxAnnotation>? Boxes { get; init; }
 
+    /// <summary>Instance segmentation: one mask per entry of <see cref="Boxes"/>, in the same order, each the image's size.</summary>
+    public IReadOnlyList<BinaryMask>? InstanceMasks { get; init; }
+
     /// <summary>Semantic label mask, same size as the image.</summary>
     public LabelMask? Mask { get; init; }
 

@@ -16,6 +16,20 @@ public sealed class SampleAugmenter
     {
         var window = Draw(sample.Image.Width, sample.Image.Height, random);
         int w = Options.OutputWidth, h = Options.OutputHeight;
+        if (sample.Boxes is not null && sample.InstanceMasks is not null)
+        {
+            var (boxes, masks) = CropWarp.Instances(sample.Boxes, sample.InstanceMasks, window, w, h, Options.MinBoxSidePixels);
+            return new AugmentedSample
+            {
+                SampleIndex = sampleIndex,
+                Width = w,
+                Height = h,
+                Image = CropWarp.Image(sample.Image, window, w, h),
+                ClassLabel = sample.ClassLabel,
+                Boxes = boxes,
+                InstanceMasks = masks,
+            };
+        }
         return new AugmentedSample
         {
             SampleIndex = sampleIndex,

@@ -21,6 +21,9 @@ public sealed class TaskBatch : IDisposable
     /// <summary>Detection: per image, box class indices [n] int64.</summary>
     public IReadOnlyList<Tensor>? BoxLabels { get; init; }
 
+    /// <summary>Instance segmentation: per image, masks [n, H, W] uint8 (1 inside), one per box of <see cref="Boxes"/>.</summary>
+    public IReadOnlyList<Tensor>? InstanceMasks { get; init; }
+
     /// <summary>Semantic segmentation: class per pixel [B, H, W] int64, 255 = ignore.</summary>
     public Tensor? Masks { get; init; }
 
@@ -44,6 +47,10 @@ public sealed class TaskBatch : IDisposable
             t.Dispose();
         }
         foreach (var t in BoxLabels ?? [])
+        {
+            t.Dispose();
+        }
+        foreach (var t in InstanceMasks ?? [])
         {
             t.Dispose();
         }

@@ -16,7 +16,8 @@ namespace GppfActors.Tasks.Definitions;
 /// <remarks>
 /// The paper's detection tasks use Mask R-CNN / Faster R-CNN; a one-stage head gives the same
 /// backbone training signal (dense, multi-scale, box-level) at a fraction of the code and compute,
-/// which suits this project's CPU-first scale. Instance segmentation will add the two-stage path.
+/// which suits this project's CPU-first scale. Instance segmentation (<see cref="InstanceSegmentationFamily"/>)
+/// builds on this head with a CondInst-style dynamic mask head.
 /// </remarks>
 internal sealed class DetectionFamily(TaskDefinition task, BackboneConfig backbone) : ITaskFamily
 {

@@ -29,7 +29,7 @@ public sealed partial record TaskDefinition(
     /// <summary>Options read when <see cref="Family"/> is classification.</summary>
     public ClassificationOptions Classification { get; init; } = new();
 
-    /// <summary>Options read when <see cref="Family"/> is detection.</summary>
+    /// <summary>Options read when <see cref="Family"/> is detection or instance segmentation (its detection part).</summary>
     public DetectionOptions Detection { get; init; } = new();
 
     /// <summary>Options read when <see cref="Family"/> is semantic segmentation.</summary>
@@ -37,6 +37,9 @@ public sealed partial record TaskDefinition(
 
     /// <summary>Options read when <see cref="Family"/> is depth.</summary>
     public DepthOptions Depth { get; init; } = new();
+
+    /// <summary>Options of the mask part read when <see cref="Family"/> is instance segmentation.</summary>
+    public InstanceSegmentationOptions InstanceSegmentation { get; init; } = new();
 
     /// <summary>The config key prefix of this task.</summary>
     public string Key => $"tasks.{Name}";
@@ -79,6 +82,7 @@ public sealed partial record TaskDefinition(
         Detection.Validate($"{Key}.detection");
         Segmentation.Validate($"{Key}.segmentation");
         Depth.Validate($"{Key}.depth");
+        InstanceSegmentation.Validate($"{Key}.instance_segmentation");
         return this;
     }
 

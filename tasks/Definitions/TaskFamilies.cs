@@ -16,6 +16,7 @@ public static class TaskFamilies
             [TaskFamily.Detection] = ("detection", (t, b) => new DetectionFamily(t, b)),
             [TaskFamily.SemanticSegmentation] = ("semantic_segmentation", (t, b) => new SegmentationFamily(t, b)),
             [TaskFamily.Depth] = ("depth", (t, b) => new DepthFamily(t, b)),
+            [TaskFamily.InstanceSegmentation] = ("instance_segmentation", (t, b) => new InstanceSegmentationFamily(t, b)),
         };
 
     /// <summary>Every family with an implementation.</summary>

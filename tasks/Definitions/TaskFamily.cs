@@ -1,10 +1,7 @@
 namespace GppfActors.Tasks.Definitions;
 
 /// <summary>The kind of perception task: decides the head, the loss, the decoder and the metrics.</summary>
-/// <remarks>
-/// Values are explicit because presets and checkpoints name them; instance segmentation (the
-/// paper's Mask R-CNN tasks) will take value 4 when its head and mask loss exist.
-/// </remarks>
+/// <remarks>Values are explicit because presets and checkpoints name them.</remarks>
 public enum TaskFamily
 {
     /// <summary>Image classification: global pooling plus a linear layer, cross-entropy, top-1/top-5.</summary>
@@ -18,4 +15,7 @@ public enum TaskFamily
 
     /// <summary>Monocular depth: dense positive regression, SILog loss, KITTI depth metrics.</summary>
     Depth = 3,
+
+    /// <summary>Instance segmentation: the detection head plus a CondInst-style dynamic mask head, detection losses + dice mask loss, COCO mask AP.</summary>
+    InstanceSegmentation = 4,
 }

@@ -40,7 +40,46 @@ public sealed record CocoImage(long Id, string FilePath, int? Width, int? Height
 }
 
 /// <summary>
-/// One COCO annotation: box as JSON stores it (x, y, w, h in pixels), contiguous class index, and polygons
-/// (each x0, y0, x1, y1, ...; empty when the file uses RLE, which this reader accepts but does not decode).
+/// One COCO annotation: box as JSON stores it (x, y, w, h in pixels), contiguous class index, and its
+/// segmentation as polygons (each x0, y0, x1, y1, ...; empty when the file uses RLE) or as RLE runs
+/// (<see cref="Rle"/>). The mask itself is rasterised per sample (<see cref="Mask"/>), not kept.
 /// </summary>
-public sealed record CocoObject(long Id, int ClassIndex, float X, float Y, float Width, float Height, bool IsCrowd, IReadOnlyList<float[]> Polygons);
+public sealed record CocoObject(long Id, int ClassIndex, float X, float Y, float Width, float Height, bool IsCrowd, IReadOnlyList<float[]> Polygons)
+{
+    /// <summary>The RLE segmentation's run lengths (compressed strings decoded at read time); null for polygons or none.</summary>
+    public CocoRle? Rle { get; init; }
+
+    /// <summary>Whether the annotation has a segmentation (polygons or RLE).</summary>
+    public bool HasSegmentation => Rle is not null || Polygons.Count > 0;
+
+    /// <summary>
+    /// The instance's mask in an image of <paramref name="width"/> x <paramref name="height"/>: the RLE
+    /// runs, else the polygons rasterised, else (no segmentation) the box filled.
+    /// </summary>
+    public BinaryMask Mask(int width, int height)
+    {
+        if (Rle is { } rle)
+        {
+            if (rle.Width != width || rle.Height != height)
+            {
+                throw new FormatException($"annotation {Id}: RLE size [{rle.Height}, {rle.Width}] is not the image's [{height}, {width}]");
+            }
+            return CocoSegmentation.FromRuns(rle.Runs, width, height);
+        }
+        if (Polygons.Count > 0)
+        {
+            return CocoSegmentation.FromPolygons(Polygons, width, height);
+        }
+        var pixels = new bool[width * height];
+        int x1 = Math.Clamp((int)Math.Round(X), 0, width), x2 = Math.Clamp((int)Math.Round(X + Width), 0, width);
+        int y1 = Math.Clamp((int)Math.Round(Y), 0, height), y2 = Math.Clamp((int)Math.Round(Y + Height), 0, height);
+        for (int y = y1; y < y2; y++)
+        {
+            Array.Fill(pixels, true, y * width + x1, x2 - x1);
+        }
+        return new BinaryMask(width, height, pixels);
+    }
+}
+
+/// <summary>An RLE segmentation: run lengths (background first, column-major) over an image of <paramref name="Height"/> x <paramref name="Width"/>.</summary>
+public sealed record CocoRle(int Height, int Width, long[] Runs);

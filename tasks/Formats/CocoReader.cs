@@ -81,7 +81,8 @@ public static class CocoReader
                 var box = ReadBox(a, at);
                 var isCrowd = a.TryGetProperty("iscrowd", out var crowd) && crowd.ValueKind == JsonValueKind.Number && crowd.GetDouble() != 0;
                 var polygons = ReadSegmentation(a, at);
-                objects[imagePosition].Add(new CocoObject(id, classIndex, box[0], box[1], box[2], box[3], isCrowd, polygons));
+                var rle = ReadRle(a, at, images[imagePosition]);
+                objects[imagePosition].Add(new CocoObject(id, classIndex, box[0], box[1], box[2], box[3], isCrowd, polygons) { Rle = rle });
             }
             var resolved = images.Select((im, i) => im with { Objects = objects[i] }).ToArray();
             return new CocoDataset(file, imageRoot, categories, resolved);
@@ -217,7 +218,7 @@ public static class CocoReader
             var polygons = new List<float[]>();
             if (!a.TryGetProperty("segmentation", out var seg) || seg.ValueKind is JsonValueKind.Null or JsonValueKind.Object)
             {
-                // RLE (an object) marks crowd regions in COCO; boxes are enough for the loader, so accept it undecoded.
+                // RLE (an object) is read by ReadRle.
                 return polygons;
             }
             if (seg.ValueKind != JsonValueKind.Array)
@@ -240,6 +241,48 @@ public static class CocoReader
                 polygons.Add([.. polygon.EnumerateArray().Select(v => (float)v.GetDouble())]);
             }
             return polygons;
+        }
+
+        /// <summary>
+        /// An RLE segmentation's runs (compressed counts decoded here, so the file's text is not kept);
+        /// its size must be the image's where the image declares one, and the runs must cover it.
+        /// </summary>
+        private CocoRle? ReadRle(JsonElement a, string at, CocoImage image)
+        {
+            if (!a.TryGetProperty("segmentation", out var seg) || seg.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+            var path = $"{at}.segmentation";
+            if (!seg.TryGetProperty("counts", out var counts) || !seg.TryGetProperty("size", out var size)
+                || size.ValueKind != JsonValueKind.Array || size.GetArrayLength() != 2
+                || !size[0].TryGetInt32(out int h) || !size[1].TryGetInt32(out int w) || h < 0 || w < 0)
+            {
+                throw Fail(path, "an RLE segmentation needs \"counts\" and \"size\": [height, width]");
+            }
+            if ((image.Height is int ih && ih != h) || (image.Width is int iw && iw != w))
+            {
+                throw Fail($"{path}.size", $"[{h}, {w}] is not the image's [{image.Height}, {image.Width}]");
+            }
+            long[] runs;
+            try
+            {
+                runs = counts.ValueKind switch
+                {
+                    JsonValueKind.String => CocoSegmentation.DecodeCounts(counts.GetString()!),
+                    JsonValueKind.Array => [.. counts.EnumerateArray().Select(c => c.GetInt64())],
+                    _ => throw new FormatException("\"counts\" must be a string (compressed) or a list of integers (uncompressed)"),
+                };
+            }
+            catch (Exception e) when (e is FormatException or InvalidOperationException)
+            {
+                throw Fail($"{path}.counts", e.Message);
+            }
+            if (runs.Any(r => r < 0) || runs.Sum() != (long)h * w)
+            {
+                throw Fail($"{path}.counts", $"runs cover {runs.Sum()} pixels; the size [{h}, {w}] has {(long)h * w}");
+            }
+            return new CocoRle(h, w, runs);
         }
 
         private JsonElement Array(JsonElement parent, string name, string at)

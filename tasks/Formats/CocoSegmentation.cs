@@ -146,6 +146,15 @@ public static class CocoSegmentation
             }
             polygons.Add(Enumerable.Range(0, values.Length / 2).Select(i => new Vector2(values[2 * i], values[2 * i + 1])).ToArray());
         }
+        return Rasterise(polygons, width, height);
+    }
+
+    /// <summary>The mask of polygons given as x0, y0, x1, y1, ... (at least 3 points each), rasterised as <see cref="Decode"/> does.</summary>
+    public static BinaryMask FromPolygons(IReadOnlyList<float[]> polygons, int width, int height) =>
+        Rasterise([.. polygons.Select(p => Enumerable.Range(0, p.Length / 2).Select(i => new Vector2(p[2 * i], p[2 * i + 1])).ToArray())], width, height);
+
+    private static BinaryMask Rasterise(List<Vector2[]> polygons, int width, int height)
+    {
         if (polygons.Count == 0 || width == 0 || height == 0)
         {
             return new BinaryMask(width, height, new bool[width * height]);

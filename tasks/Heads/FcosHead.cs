@@ -62,10 +62,17 @@ public sealed class FcosHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
     /// <summary>Input pixels per cell of each level, finest first.</summary>
     public IReadOnlyList<int> Strides => strides;
 
-    public override Tensor forward(IReadOnlyList<Tensor> features)
+    public override Tensor forward(IReadOnlyList<Tensor> features) => ForwardParts(features).Packed;
+
+    /// <summary>
+    /// The packed output [B, N, K+5] together with what heads built on this one read: the pyramid
+    /// levels (each [B, C, h, w], finest first) and the box tower's output on each level.
+    /// </summary>
+    public (Tensor Packed, IReadOnlyList<Tensor> Pyramid, IReadOnlyList<Tensor> BoxTowers) ForwardParts(IReadOnlyList<Tensor> features)
     {
         var levels = fpn.forward(features.Skip(features.Count - strides.Length).ToArray());
         var packed = new Tensor[levels.Count];
+        var towers = new Tensor[levels.Count];
         for (int i = 0; i < levels.Count; i++)
         {
             var c = levels[i];
@@ -81,7 +88,8 @@ public sealed class FcosHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
             var ctr = centerness.forward(b);                                // [B, 1, h, w]
             var level = cat([logits, ltrb, ctr], 1);                        // [B, K+5, h, w]
             packed[i] = level.flatten(2).transpose(1, 2);                   // [B, h*w, K+5]
+            towers[i] = b;
         }
-        return cat(packed, 1);                                              // [B, N, K+5]
+        return (cat(packed, 1), levels, towers);                            // [B, N, K+5]
     }
 }

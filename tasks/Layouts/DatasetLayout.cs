@@ -10,4 +10,10 @@ namespace GppfActors.Tasks.Layouts;
 /// <param name="Family">The task family the layout feeds; null for the project's own forms, which never checked it.</param>
 /// <param name="Reads">What is read from where, one line for help texts and errors.</param>
 /// <param name="Open">Opens one split.</param>
-public sealed record DatasetLayout(string Prefix, TaskFamily? Family, string Reads, Func<LayoutRequest, ITaskDataset> Open);
+/// <param name="HasInstanceMasks">A detection layout whose annotations carry masks, so it feeds instance segmentation too.</param>
+public sealed record DatasetLayout(string Prefix, TaskFamily? Family, string Reads, Func<LayoutRequest, ITaskDataset> Open, bool HasInstanceMasks = false)
+{
+    /// <summary>Whether a task of <paramref name="family"/> can read this layout.</summary>
+    public bool Feeds(TaskFamily family) =>
+        Family is null || Family == family || (HasInstanceMasks && Family == TaskFamily.Detection && family == TaskFamily.InstanceSegmentation);
+}

@@ -39,9 +39,9 @@ public static class DatasetLayouts
         var prefix = colon > 0 ? task.Dataset[..colon] : "";
         var layout = All.FirstOrDefault(l => l.Prefix == prefix)
             ?? throw new ArgumentException($"{task.Key}.dataset: '{task.Dataset}' must be <layout>:<folder> with layout one of {string.Join(", ", Prefixes)}");
-        if (layout.Family is { } family && family != task.Family)
+        if (!layout.Feeds(task.Family))
         {
-            throw new ArgumentException($"{task.Key}.dataset: layout '{prefix}' holds {family} data but the task's family is {task.Family}");
+            throw new ArgumentException($"{task.Key}.dataset: layout '{prefix}' holds {layout.Family} data but the task's family is {task.Family}");
         }
         return (layout, task.Dataset[(colon + 1)..]);
     }
@@ -54,6 +54,10 @@ public static class DatasetLayouts
     {
         var (layout, folder) = Parse(task);
         var labels = task.Family == TaskFamily.Depth ? null : LabelRange.For(task);
-        return layout.Open(new LayoutRequest($"{task.Name}/{split}", Path.Combine(dataRoot, folder), split, labels, report) { IndexCacheDir = indexCacheDir });
+        return layout.Open(new LayoutRequest($"{task.Name}/{split}", Path.Combine(dataRoot, folder), split, labels, report)
+        {
+            IndexCacheDir = indexCacheDir,
+            InstanceMasks = task.Family == TaskFamily.InstanceSegmentation,
+        });
     }
 }

@@ -21,6 +21,9 @@ public sealed record LayoutRequest(string Name, string Root, string Split, Label
     /// </summary>
     public string? IndexCacheDir { get; init; }
 
+    /// <summary>Whether samples must carry a mask per box (an instance segmentation task); only COCO-JSON layouts have them.</summary>
+    public bool InstanceMasks { get; init; }
+
     /// <summary>The layout's name for this split: <paramref name="train"/> for <c>train</c>, <paramref name="validation"/> for <c>val</c>.</summary>
     public string SplitName(string train, string validation) => Split switch
     {

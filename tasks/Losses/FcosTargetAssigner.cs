@@ -25,15 +25,17 @@ public static class FcosTargetAssigner
             stack(perImage.Select(t => t.Labels)),                                         // [B, N]
             stack(perImage.Select(t => t.Distances)),                                      // [B, N, 4]
             stack(perImage.Select(t => t.Centerness)),                                     // [B, N]
-            points);
+            points,
+            stack(perImage.Select(t => t.BoxIndices)));                                    // [B, N]
     }
 
-    private static (Tensor Labels, Tensor Distances, Tensor Centerness) AssignImage(Tensor points, Tensor ranges, Tensor boxes, Tensor labels)
+    private static (Tensor Labels, Tensor Distances, Tensor Centerness, Tensor BoxIndices) AssignImage(Tensor points, Tensor ranges, Tensor boxes, Tensor labels)
     {
         long n = points.shape[0], g = boxes.shape[0];
         if (g == 0)
         {
-            return (full([n], FcosTargets.Background, int64, points.device), zeros([n, 4], device: points.device), zeros([n], device: points.device));
+            var none = full([n], FcosTargets.Background, int64, points.device);
+            return (none, zeros([n, 4], device: points.device), zeros([n], device: points.device), none.clone());
         }
         var x = points[.., 0].unsqueeze(1);                                                // [N, 1]
         var y = points[.., 1].unsqueeze(1);                                                // [N, 1]
@@ -56,6 +58,7 @@ public static class FcosTargetAssigner
         var tb = distances.index_select(1, tensor(new long[] { 1, 3 }, device: points.device));  // [N, 2]
         var ratio = (lr.amin(1) / lr.amax(1).clamp_min(1e-6)) * (tb.amin(1) / tb.amax(1).clamp_min(1e-6));  // [N]
         var centerness = where(positive, ratio.clamp_min(0).sqrt(), zeros_like(ratio));   // [N]
-        return (assignedLabels, distances, centerness);
+        var boxIndices = where(positive, index, full_like(index, FcosTargets.Background));  // [N]
+        return (assignedLabels, distances, centerness, boxIndices);
     }
 }

@@ -15,7 +15,11 @@ namespace GppfActors.Tasks.Metrics;
 public static class FcosDecoder
 {
     /// <summary>Detections per image of <paramref name="output"/> [B, N, K + 5] laid out as <paramref name="layout"/>.</summary>
-    public static IReadOnlyList<IReadOnlyList<Detection>> Decode(Tensor output, FcosLayout layout, int numClasses, DetectionOptions options)
+    public static IReadOnlyList<IReadOnlyList<Detection>> Decode(Tensor output, FcosLayout layout, int numClasses, DetectionOptions options) =>
+        [.. DecodeWithLocations(output, layout, numClasses, options).Select(image => (IReadOnlyList<Detection>)[.. image.Select(d => d.Detection)])];
+
+    /// <summary>As <see cref="Decode"/>, each detection with the output row (location) it was decoded from.</summary>
+    public static IReadOnlyList<IReadOnlyList<(Detection Detection, long Location)>> DecodeWithLocations(Tensor output, FcosLayout layout, int numClasses, DetectionOptions options)
     {
         if (output.shape[1] != layout.NumLocations || output.shape[2] != numClasses + 5)
         {
@@ -24,7 +28,7 @@ public static class FcosDecoder
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var (points, _) = layout.Locations(output.device);                                  // [N, 2]
-        var result = new IReadOnlyList<Detection>[output.shape[0]];
+        var result = new IReadOnlyList<(Detection, long)>[output.shape[0]];
         for (int b = 0; b < result.Length; b++)
         {
             var image = output[b].to_type(float32);                                         // [N, K+5]
@@ -55,6 +59,7 @@ public static class FcosDecoder
 
             var boxData = boxes.cpu().data<float>().ToArray();
             var labelData = label.cpu().data<long>().ToArray();
+            var locationData = location.cpu().data<long>().ToArray();
             var scoreData = score.cpu().data<float>().ToArray();
             var detections = new Detection[labelData.Length];
             for (int i = 0; i < detections.Length; i++)
@@ -62,7 +67,7 @@ public static class FcosDecoder
                 detections[i] = new Detection(
                     new Box(boxData[4 * i], boxData[4 * i + 1], boxData[4 * i + 2], boxData[4 * i + 3]), (int)labelData[i], scoreData[i]);
             }
-            result[b] = Nms.ClassWise(detections, options.NmsIouThreshold, options.MaxDetections);
+            result[b] = [.. Nms.ClassWiseIndices(detections, options.NmsIouThreshold, options.MaxDetections).Select(i => (detections[i], locationData[i]))];
         }
         return result;
     }

@@ -8,10 +8,14 @@ public static class Nms
     /// keeps one unless a kept detection of the same class overlaps it with IoU &gt; <paramref name="iouThreshold"/>.
     /// Returns the kept detections, highest score first, at most <paramref name="maxDetections"/>.
     /// </summary>
-    public static IReadOnlyList<Detection> ClassWise(IReadOnlyList<Detection> detections, double iouThreshold, int maxDetections = int.MaxValue)
+    public static IReadOnlyList<Detection> ClassWise(IReadOnlyList<Detection> detections, double iouThreshold, int maxDetections = int.MaxValue) =>
+        [.. ClassWiseIndices(detections, iouThreshold, maxDetections).Select(i => detections[i])];
+
+    /// <summary>The positions in <paramref name="detections"/> that <see cref="ClassWise"/> keeps, in its order.</summary>
+    public static IReadOnlyList<int> ClassWiseIndices(IReadOnlyList<Detection> detections, double iouThreshold, int maxDetections = int.MaxValue)
     {
         var order = Enumerable.Range(0, detections.Count).OrderByDescending(i => detections[i].Score).ToArray();  // stable
-        var kept = new List<Detection>();
+        var kept = new List<int>();
         foreach (int i in order)
         {
             if (kept.Count >= maxDetections)
@@ -22,7 +26,7 @@ public static class Nms
             bool suppressed = false;
             foreach (var k in kept)
             {
-                if (k.Label == candidate.Label && k.Box.Iou(candidate.Box) > iouThreshold)
+                if (detections[k].Label == candidate.Label && detections[k].Box.Iou(candidate.Box) > iouThreshold)
                 {
                     suppressed = true;
                     break;
@@ -30,7 +34,7 @@ public static class Nms
             }
             if (!suppressed)
             {
-                kept.Add(candidate);
+                kept.Add(i);
             }
         }
         return kept;

@@ -18,6 +18,9 @@ public class JobConfigLoaderSpecs
         Assert.Equal(["in21k", "coco", "lvis", "objects365", "openimages", "ade20k", "cocostuff", "voc"], job.Tasks.Select(t => t.Name));
         Assert.Equal([4.0, 2.5, 2.5, 4.0, 4.0, 1.0, 2.0, 1.0], job.Tasks.Select(t => t.SamplingWeight));
         Assert.Equal([96, 8, 8, 12, 12, 8, 8, 8], job.Tasks.Select(t => t.BatchSize));
+        // COCO and LVIS train detection and instance segmentation (the paper's Mask R-CNN tasks).
+        Assert.Equal([TaskFamily.Classification, TaskFamily.InstanceSegmentation, TaskFamily.InstanceSegmentation, TaskFamily.Detection,
+            TaskFamily.Detection, TaskFamily.SemanticSegmentation, TaskFamily.SemanticSegmentation, TaskFamily.SemanticSegmentation], job.Tasks.Select(t => t.Family));
         Assert.Equal(OptimizerKind.Sgd, job.Optimizer.Kind);
         Assert.Equal(0.16, job.Optimizer.Lr);
         Assert.Equal(0.9, job.Optimizer.Momentum);

@@ -175,4 +175,72 @@ public class SampleAugmenterSpecs
 
         Assert.Equal([new BoxAnnotation(0, 2, 10, 10, 1)], boxes);
     }
+    [Fact]
+    public void Should_move_each_kept_instance_mask_with_its_box_and_drop_it_with_its_box_when_cropped_zoomed_and_flipped()
+    {
+        // An 8 x 4 image with two instances: the first, at x 0..1, falls outside the window and is dropped; the
+        // second is the pixels (3, 1) and (3, 2). Window x 2..6, y 0..4 to 8 x 8 (zoom 2), flipped: x -> 8 - 2 (x - 2).
+        var first = new BinaryMask(8, 4, [.. Enumerable.Range(0, 32).Select(i => i % 8 == 0)]);
+        var second = new BinaryMask(8, 4, [.. Enumerable.Range(0, 32).Select(i => i % 8 == 3 && i / 8 is 1 or 2)]);
+        BoxAnnotation[] boxes = [new(0, 0, 1, 4, 0), new(3, 1, 4, 3, 2)];
+
+        var (kept, masks) = CropWarp.Instances(boxes, [first, second], new CropWindow(2, 0, 4, 4, Flip: true), 8, 8, minSide: 1);
+
+        Assert.Equal([new BoxAnnotation(4, 2, 6, 6, 2)], kept);
+        var mask = Assert.Single(masks);
+        // Hand-made: columns 4 and 5 of rows 2..5 (source column 3 lands on 8 - 2 - 2 = 4 .. 6, source rows 1..2 on 2..6).
+        var expected = new byte[64];
+        foreach (var (u, v) in new[] { (4, 2), (5, 2), (4, 3), (5, 3), (4, 4), (5, 4), (4, 5), (5, 5) })
+        {
+            expected[v * 8 + u] = 1;
+        }
+        Assert.Equal(expected, mask);
+    }
+
+    [Fact]
+    public void Should_keep_every_instance_mask_inside_its_box_when_scale_jitter_crops_and_flips()
+    {
+        var augmenter = new SampleAugmenter(AugmentationOptions.Dense(32, 32));
+        var plain = Rectangle();
+        var inside = new bool[40 * 30];
+        for (var y = 9; y < 21; y++)
+        {
+            for (var x = 6; x < 17; x++)
+            {
+                inside[y * 40 + x] = true;
+            }
+        }
+        var sample = new DecodedSample { Image = plain.Image, SourcePath = plain.SourcePath, Boxes = plain.Boxes, InstanceMasks = [new BinaryMask(40, 30, inside)] };
+        var random = new Random(17);
+        int withObject = 0;
+        for (var draw = 0; draw < 40; draw++)
+        {
+            var result = augmenter.Apply(sample, 0, random);
+            Assert.Equal(result.Boxes!.Count, result.InstanceMasks!.Count);
+            if (result.Boxes.Count == 0)
+            {
+                continue;
+            }
+            withObject++;
+            var box = result.Boxes[0];
+            var mask = result.InstanceMasks[0];
+            for (var p = 0; p < mask.Length; p++)
+            {
+                int u = p % 32, v = p / 32;
+                // The white pixels are the object: the mask must cover the bright ones, miss the dark ones (bilinear blur
+                // leaves the rim in between), and lie in the box.
+                var red = ImageNormalization.Denormalize(result.Image[p], 0);
+                if (red > 200 || red < 50)
+                {
+                    Assert.Equal(red > 200, mask[p] == 1);
+                }
+                if (mask[p] == 1)
+                {
+                    Assert.InRange(u + 0.5f, box.X1, box.X2);
+                    Assert.InRange(v + 0.5f, box.Y1, box.Y2);
+                }
+            }
+        }
+        Assert.True(withObject > 10, $"draws with the object {withObject}");
+    }
 }

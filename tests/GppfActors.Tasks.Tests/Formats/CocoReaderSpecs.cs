@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using GppfActors.Tasks.Data;
 using GppfActors.Tasks.Formats;
 using GppfActors.Tasks.Tests.Support;
 using Xunit;
@@ -47,7 +48,7 @@ public class CocoReaderSpecs : IDisposable
                 ["category_id"] = 1,
                 ["bbox"] = new JsonArray(0, 0, 5, 5),
                 ["iscrowd"] = 1,
-                ["segmentation"] = new JsonObject { ["counts"] = "abc", ["size"] = new JsonArray(10, 20) }
+                ["segmentation"] = new JsonObject { ["counts"] = "5:i5", ["size"] = new JsonArray(10, 20) }
             },
             new JsonObject { ["id"] = 3, ["image_id"] = 9, ["category_id"] = 1, ["bbox"] = new JsonArray(10, 1, 2, 2) }),
     };
@@ -75,8 +76,53 @@ public class CocoReaderSpecs : IDisposable
         Assert.Equal([1.5f, 2f, 4.5f, 2f, 4.5f, 6f], first.Polygons.Single());
         Assert.True(coco.Images[0].Objects[1].IsCrowd);
         Assert.Empty(coco.Images[0].Objects[1].Polygons);
+        Assert.Equal([5L, 10L, 185L], coco.Images[0].Objects[1].Rle!.Runs);                    // pycocotools' string for these runs
         Assert.Equal(0, coco.Images[1].Objects.Single().ClassIndex);
     }
+
+    [Fact]
+    public void Should_decode_each_box_mask_from_its_polygon_or_RLE_and_skip_crowds_when_instance_masks_are_read()
+    {
+        var json = Valid();
+        var annotations = json["annotations"]!.AsArray();
+        annotations[0]!["segmentation"] = new JsonArray(new JsonArray(2, 1, 6, 1, 6, 4, 2, 4));  // pixels x 2..5, y 1..3
+        annotations.Add(new JsonObject
+        {
+            ["id"] = 4,
+            ["image_id"] = 7,
+            ["category_id"] = 1,
+            ["bbox"] = new JsonArray(10, 3, 1, 3),
+            // Column-major runs: 10 full columns of 10 and 3 rows of column 10 are outside, then rows 3..5 inside.
+            ["segmentation"] = new JsonObject { ["counts"] = new JsonArray(103, 3, 94), ["size"] = new JsonArray(10, 20) },
+        });
+        File.WriteAllText(JsonPath, json.ToJsonString());
+
+        var sample = CocoDetectionDataset.Open("t", JsonPath, ImageRoot, instanceMasks: true).Decode(0);
+
+        Assert.Equal(2, sample.Boxes!.Count);                                                  // the crowd is neither a box nor a mask
+        Assert.Equal(2, sample.InstanceMasks!.Count);
+        Assert.Equal(Inside(20, 10, (x, y) => x is >= 2 and <= 5 && y is >= 1 and <= 3), Pixels(sample.InstanceMasks[0]));
+        Assert.Equal(Inside(20, 10, (x, y) => x == 10 && y is >= 3 and <= 5), Pixels(sample.InstanceMasks[1]));
+        Assert.Equal(10f, sample.Boxes[1].X1);
+        Assert.Null(CocoDetectionDataset.Open("t", JsonPath, ImageRoot).Decode(0).InstanceMasks);
+    }
+
+    [Fact]
+    public void Should_name_file_and_field_when_RLE_runs_do_not_cover_the_image()
+    {
+        var json = Valid();
+        json["annotations"]![1]!["segmentation"] = new JsonObject { ["counts"] = new JsonArray(5, 10), ["size"] = new JsonArray(10, 20) };
+
+        var e = Assert.Throws<DataFormatException>(() => Read(json));
+
+        Assert.Contains("annotations[1].segmentation.counts", e.Message);
+        Assert.Contains(JsonPath, e.Message);
+    }
+
+    private static bool[] Inside(int width, int height, Func<int, int, bool> inside) =>
+        [.. Enumerable.Range(0, width * height).Select(i => inside(i % width, i / width))];
+
+    private static bool[] Pixels(BinaryMask mask) => mask.Pixels.ToArray();
 
     [Fact]
     public void Should_name_file_and_field_when_annotation_points_to_a_missing_image()

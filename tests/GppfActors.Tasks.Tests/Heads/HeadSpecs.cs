@@ -67,6 +67,8 @@ public class HeadSpecs
             TaskFamily.Classification => [2, task.NumClasses],
             TaskFamily.Detection => [2, FcosLayout.For(backbone, task.Detection, input).NumLocations, task.NumClasses + 5],
             TaskFamily.SemanticSegmentation => [2, task.NumClasses, 32, 28],    // ceil(31 / 2) * 2 = 32: cropped by loss and evaluator
+            TaskFamily.InstanceSegmentation => [2, FcosLayout.For(backbone, task.Detection, input).NumLocations + MaskCells(backbone, task, input),
+                task.NumClasses + 5 + task.InstanceSegmentation.NumDynamicParams],
             _ => [2, 1, 32, 28],
         };
         Assert.Equal(expected, output.shape);
@@ -95,6 +97,14 @@ public class HeadSpecs
         var batchNorms = network.Head(task.Name).named_modules()
             .Where(m => m.module.GetType().Name.Contains("BatchNorm", StringComparison.Ordinal)).Select(m => m.name).ToArray();
         Assert.Empty(batchNorms);
+    }
+
+    /// <summary>Cells of the finest detection level, computed here from the strides, not from the head's layout type.</summary>
+    private static int MaskCells(BackboneConfig backbone, TaskDefinition task, InputSize input)
+    {
+        var strides = BackboneGeometry.StageStrides(backbone);
+        int finest = strides[strides.Count - Math.Min(task.Detection.NumLevels, strides.Count)];
+        return ((input.Height + finest - 1) / finest) * ((input.Width + finest - 1) / finest);
     }
 
     [Fact]

@@ -46,6 +46,17 @@ public class DatasetLayoutsSpecs
         Assert.Contains("SemanticSegmentation", family.Message);
     }
 
+    [Fact]
+    public void Should_feed_instance_segmentation_from_coco_and_lvis_but_not_from_layouts_without_masks()
+    {
+        Assert.Equal("lvis", DatasetLayouts.Parse(Task("lvis:coco", TaskFamily.InstanceSegmentation, 1203)).Layout.Prefix);
+        Assert.Equal("coco", DatasetLayouts.Parse(Task("coco:coco", TaskFamily.InstanceSegmentation, 80)).Layout.Prefix);
+
+        var e = Assert.Throws<ArgumentException>(() => DatasetLayouts.Parse(Task("objects365:o365", TaskFamily.InstanceSegmentation, 365)));
+
+        Assert.Contains("InstanceSegmentation", e.Message);
+    }
+
     private static TaskDefinition Task(string dataset, TaskFamily family, int numClasses) =>
         new("seg", family, dataset, numClasses, new InputSize(32, 32), 2);
 }

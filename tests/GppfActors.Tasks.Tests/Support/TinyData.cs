@@ -6,8 +6,8 @@ namespace GppfActors.Tasks.Tests.Support;
 
 /// <summary>
 /// Tiny in-memory batches with real signal for every family: on a noisy 32 x 32 image sits one bright
-/// square (two for detection) whose colour channel is its class; the targets follow from it (the
-/// class; the square's box; the square's pixels as class c + 1 on background 0 with the first row
+/// square (two for detection and instance segmentation) whose colour channel is its class; the targets follow from it (the
+/// class; the square's box and mask; the square's pixels as class c + 1 on background 0 with the first row
 /// ignored; a depth of 2 + 2c metres on the square and 8 m elsewhere with a few pixels unmeasured).
 /// Deterministic from (seed, step).
 /// </summary>
@@ -38,6 +38,11 @@ public static class TinyData
         {
             Depth = new DepthOptions(HeadChannels: 16, MaxDepthMetres: 12),
         },
+        TaskFamily.InstanceSegmentation => new TaskDefinition("tiny_inst", family, "memory:squares", NumColours, new InputSize(Size, Size), batchSize)
+        {
+            Detection = new DetectionOptions(FpnChannels: 16, NumTowerConvs: 1),
+            InstanceSegmentation = new InstanceSegmentationOptions(BranchChannels: 16, NumBranchConvs: 1, MaxInstancesPerImage: 32),
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(family), family, "no tiny data for this family"),
     };
 
@@ -52,11 +57,13 @@ public static class TinyData
         var boxLabels = new List<Tensor>();
         var masks = zeros([b, Size, Size], int64);
         var depth = full([b, 1, Size, Size], 8f);
-        int perImage = task.Family == TaskFamily.Detection ? 2 : 1;
+        int perImage = task.Family is TaskFamily.Detection or TaskFamily.InstanceSegmentation ? 2 : 1;
+        var instanceMasks = new List<Tensor>();
         for (int i = 0; i < b; i++)
         {
             var imageBoxes = new List<float>();
             var imageLabels = new List<long>();
+            var imageMasks = zeros([perImage, Size, Size], uint8);
             for (int k = 0; k < perImage; k++)
             {
                 int c = Draw(g, 0, NumColours);
@@ -67,6 +74,7 @@ public static class TinyData
                 int y = Draw(g, 0, Size - side + 1);
                 images[i, c, y..(y + side), x..(x + w)] += 2f;
                 masks[i, y..(y + side), x..(x + w)] = c + 1;
+                imageMasks[k, y..(y + side), x..(x + w)] = 1;
                 depth[i, 0, y..(y + side), x..(x + w)] = 2f + 2f * c;
                 imageBoxes.AddRange([x, y, x + w, y + side]);
                 imageLabels.Add(c);
@@ -74,6 +82,7 @@ public static class TinyData
             }
             boxes.Add(tensor(imageBoxes.ToArray(), [perImage, 4]).DetachFromDisposeScope());
             boxLabels.Add(tensor(imageLabels.ToArray()).DetachFromDisposeScope());
+            instanceMasks.Add(imageMasks.DetachFromDisposeScope());
         }
         masks[.., 0, ..] = (long)SegmentationOptions.IgnoreIndex;
         var unmeasured = rand([b, 1, Size, Size], generator: g).lt(0.1);
@@ -84,6 +93,7 @@ public static class TinyData
             ClassTargets = tensor(labels).DetachFromDisposeScope(),
             Boxes = boxes,
             BoxLabels = boxLabels,
+            InstanceMasks = instanceMasks,
             Masks = masks.DetachFromDisposeScope(),
             Depth = depth.DetachFromDisposeScope(),
             SampleIndices = Enumerable.Range(0, b).Select(i => step * b + i).ToArray(),

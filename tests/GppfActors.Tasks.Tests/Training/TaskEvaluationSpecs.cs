@@ -15,6 +15,7 @@ public class TaskEvaluationSpecs(ITestOutputHelper output)
         [TaskFamily.Detection] = (["AP", "AP50", "AP75"], "AP50", true),
         [TaskFamily.SemanticSegmentation] = (["mIoU", "pixel_accuracy"], "mIoU", true),
         [TaskFamily.Depth] = (["d1", "d2", "d3", "AbsRel", "SqRel", "RMSE", "RMSElog"], "AbsRel", false),
+        [TaskFamily.InstanceSegmentation] = (["AP", "AP50", "AP75", "box_AP", "box_AP50", "box_AP75"], "AP50", true),
     };
 
     public static TheoryData<TaskFamily> Families => [.. TaskFamilies.All];
