@@ -16,6 +16,12 @@ internal static class ExperimentJobs
     public const string Segmentation = "shapes_seg";
     public const string Depth = "shapes_depth";
 
+    /// <summary>The task held out of pre-training and fine-tuned.</summary>
+    public const string HeldOut = Classification;
+
+    /// <summary>The pre-training task whose path the held-out task is fine-tuned along: detection of the same shape classes.</summary>
+    public const string Related = Detection;
+
     /// <summary>The four families of the synthetic set, in table order.</summary>
     public static IReadOnlyList<string> AllTasks { get; } = [Classification, Detection, Segmentation, Depth];
 
