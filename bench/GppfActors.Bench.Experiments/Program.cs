@@ -10,8 +10,17 @@ using GppfActors.Testing;
 //
 //   dotnet run -c Release --project bench/GppfActors.Bench.Experiments -- [--out docs/experiments.md]
 //       [--seeds 1,2,3] [--steps 400] [--finetune-steps 300] [--work DIR] [--keep]
+//
+// --render CSV --wall-minutes M writes the report again from a finished run's CSV (the same
+// --seeds/--steps/--finetune-steps as that run), without training.
 
 var options = Options.Parse(args);
+if (options.Render is { } csv)
+{
+    Report.Write(options, Report.ReadCsv(csv), TimeSpan.FromMinutes(options.WallMinutes));
+    Console.WriteLine($"report: {options.Out}");
+    return 0;
+}
 string gppf = BuiltPrograms.Find(typeof(Options).Assembly, "GppfHostAssembly");
 string work = options.Work ?? Path.Combine(Path.GetTempPath(), "gppf-experiments-" + Guid.NewGuid().ToString("N")[..8]);
 Directory.CreateDirectory(work);
@@ -101,7 +110,7 @@ RunResult Train(string table, string label, ulong seed, string name, string[] ar
 }
 
 /// <summary>The command line: where to write, which seeds, how many steps.</summary>
-internal sealed record Options(string Out, IReadOnlyList<ulong> Seeds, long Steps, long FinetuneSteps, string? Work, bool Keep)
+internal sealed record Options(string Out, IReadOnlyList<ulong> Seeds, long Steps, long FinetuneSteps, string? Work, bool Keep, string? Render = null, double WallMinutes = 0)
 {
     public static Options Parse(string[] args)
     {
@@ -117,7 +126,9 @@ internal sealed record Options(string Out, IReadOnlyList<ulong> Seeds, long Step
                 "--finetune-steps" => o with { FinetuneSteps = long.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--work" => o with { Work = Next() },
                 "--keep" => o with { Keep = true },
-                _ => throw new ArgumentException($"unknown option {args[i]} (--out, --seeds, --steps, --finetune-steps, --work, --keep)"),
+                "--render" => o with { Render = Next() },
+                "--wall-minutes" => o with { WallMinutes = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                _ => throw new ArgumentException($"unknown option {args[i]} (--out, --seeds, --steps, --finetune-steps, --work, --keep, --render, --wall-minutes)"),
             };
         }
         return o;

@@ -40,7 +40,7 @@ internal static class Report
         md.AppendLine($"dotnet run -c Release --project bench/GppfActors.Bench.Experiments -- --seeds {string.Join(',', options.Seeds)} --steps {options.Steps} --finetune-steps {options.FinetuneSteps}");
         md.AppendLine("```");
         md.AppendLine();
-        md.AppendLine($"- Machine: {Machine()}; .NET {RuntimeInformation.FrameworkDescription}; {DateTime.UtcNow:yyyy-MM-dd}.");
+        md.AppendLine($"- Machine: {Machine()}; {RuntimeInformation.FrameworkDescription}; {DateTime.UtcNow:yyyy-MM-dd}.");
         md.AppendLine($"- Wall time: **{wall.TotalMinutes:0.0} min** for {results.Count} runs (seeds done: {string.Join(", ", seeds)}), each followed by `gppf eval` on the whole val split; " +
             string.Join(", ", results.GroupBy(r => r.Table).Select(g => $"{g.Key} {g.Sum(r => r.Seconds) / 60:0.0} min of training")) + ".");
         md.AppendLine($"- Every run: `gppf train` or `gppf finetune` on 2 virtual CPU devices (`cpu:2`), the synthetic set (`gppf synth --size small --seed 7`: 200 val images per task), " +
@@ -48,6 +48,8 @@ internal static class Report
             $"**{options.Steps} steps** of pre-training and **{options.FinetuneSteps} steps** of fine-tuning for every configuration (equal step budgets), " +
             "tau 5 -> 0.5 over 90% of the steps, cpu-small's batch sizes and input sizes (classification 16 x 32x32; detection, segmentation, depth 4 x 64x64). " +
             "The job's seed drives initialisation, task draws, data order, augmentation and Gumbel noise; the data set is the same for every seed.");
+        md.AppendLine("- Equal step budgets are not equal data per task: a task trained alone has both devices every step, while in joint training each device draws a task by the sampling weights " +
+            "(classification 2, detection, segmentation and depth 1 each: 40% and 20% of the device-steps), so each task sees 2.5 to 5 times fewer batches than alone.");
         md.AppendLine("- Sizes were chosen so that the whole set of runs fits in about an hour on 2 cores; at this scale the metrics are far from converged, and differences of a few points are within seed noise (see the spreads).");
         md.AppendLine("- Cells: mean ± sample standard deviation over seeds, and [min, max]. A run that failed is left out of its cell and named under the table.");
         md.AppendLine();
@@ -112,8 +114,12 @@ internal static class Report
             return $"n/a ({(a.Count == 0 ? first : second)}: no finished run) | n/a";
         }
         double diff = a.Average() - b.Average();
-        double better = column.Higher ? diff : -diff;
         double spread = Sd(a) + Sd(b);
+        if (Same(a.Average(), b.Average()))
+        {
+            return $"0 (spread {spread.ToString("0.0000", CultureInfo.InvariantCulture)}) | no difference: the same value";
+        }
+        double better = column.Higher ? diff : -diff;
         string verdict = better > spread ? "holds" : better > 0 ? "same direction, within spread" : -better > spread ? "does not hold" : "opposite, within spread";
         return $"{diff.ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)} (spread {spread.ToString("0.0000", CultureInfo.InvariantCulture)}) | {verdict}";
     }
@@ -137,9 +143,9 @@ internal static class Report
         foreach (var column in columns)
         {
             var all = rows.SelectMany(r => Values([r], r.Configuration, column)).ToList();
-            if (all.Count > 1 && all.All(v => v == all[0]))
+            if (all.Count > 1 && all.All(v => Same(v, all[0])))
             {
-                md.AppendLine($"Every run of this table scores exactly {all[0].ToString("0.0000", CultureInfo.InvariantCulture)} on {column.Title}: at this scale that metric does not tell the configurations apart at all (its predictions on the val split were the same whatever the weights).");
+                md.AppendLine($"Every run of this table scores exactly {all[0].ToString("0.0000", CultureInfo.InvariantCulture)} on {column.Title}: at this scale that metric does not tell the configurations apart.");
                 md.AppendLine();
             }
         }
@@ -155,6 +161,78 @@ internal static class Report
     private static List<double> Values(IReadOnlyList<RunResult> results, string configuration, (string Task, string Metric, bool Higher, string Title) column) =>
         results.Where(r => r.Configuration == configuration && r.Failure is null && r.Metrics.TryGetValue(column.Task, out var m) && m.ContainsKey(column.Metric))
             .Select(r => r.Metrics[column.Task][column.Metric]).ToList();
+
+    // Equal to float precision: metrics summed in another order differ in the last bits only.
+    private static bool Same(double x, double y) => Math.Abs(x - y) <= 1e-6 * Math.Max(1, Math.Max(Math.Abs(x), Math.Abs(y)));
+
+    /// <summary>The runs of a CSV written by <see cref="Write"/>.</summary>
+    public static IReadOnlyList<RunResult> ReadCsv(string file)
+    {
+        var runs = new Dictionary<(string Table, string Configuration, ulong Seed), (Dictionary<string, Dictionary<string, double>> Metrics, double Seconds, string? Failure)>();
+        foreach (var line in File.ReadLines(file).Skip(1).Where(l => l.Length > 0))
+        {
+            var f = SplitCsv(line);
+            var key = (f[0], f[1], ulong.Parse(f[2], CultureInfo.InvariantCulture));
+            if (!runs.TryGetValue(key, out var run))
+            {
+                run = (new Dictionary<string, Dictionary<string, double>>(), double.Parse(f[6], CultureInfo.InvariantCulture), f[7].Length > 0 ? f[7] : null);
+                runs[key] = run;
+            }
+            if (f[3].Length > 0)
+            {
+                if (!run.Metrics.TryGetValue(f[3], out var metrics))
+                {
+                    run.Metrics[f[3]] = metrics = [];
+                }
+                metrics[f[4]] = double.Parse(f[5], CultureInfo.InvariantCulture);
+            }
+        }
+        return runs.Select(r => new RunResult(r.Key.Table, r.Key.Configuration, r.Key.Seed,
+            r.Value.Metrics.ToDictionary(m => m.Key, m => (IReadOnlyDictionary<string, double>)m.Value), r.Value.Seconds, r.Value.Failure)).ToList();
+    }
+
+    // One CSV line as written by WriteCsv: fields quoted with "" for a quote, or bare.
+    private static List<string> SplitCsv(string line)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    field.Append(c);
+                }
+            }
+            else if (c == '"')
+            {
+                quoted = true;
+            }
+            else if (c == ',')
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+        fields.Add(field.ToString());
+        return fields;
+    }
 
     private static string Cell(List<double> values)
     {
