@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using GppfActors.Tasks.Formats;
 
 namespace GppfActors.Bench.Experiments;
 
@@ -171,7 +172,7 @@ internal static class Report
         var runs = new Dictionary<(string Table, string Configuration, ulong Seed), (Dictionary<string, Dictionary<string, double>> Metrics, double Seconds, string? Failure)>();
         foreach (var line in File.ReadLines(file).Skip(1).Where(l => l.Length > 0))
         {
-            var f = SplitCsv(line);
+            var f = CsvLine.Split(line) ?? throw new FormatException($"{file}: a quoted field is not closed in '{line}'");
             var key = (f[0], f[1], ulong.Parse(f[2], CultureInfo.InvariantCulture));
             if (!runs.TryGetValue(key, out var run))
             {
@@ -189,49 +190,6 @@ internal static class Report
         }
         return runs.Select(r => new RunResult(r.Key.Table, r.Key.Configuration, r.Key.Seed,
             r.Value.Metrics.ToDictionary(m => m.Key, m => (IReadOnlyDictionary<string, double>)m.Value), r.Value.Seconds, r.Value.Failure)).ToList();
-    }
-
-    // One CSV line as written by WriteCsv: fields quoted with "" for a quote, or bare.
-    private static List<string> SplitCsv(string line)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-        fields.Add(field.ToString());
-        return fields;
     }
 
     private static string Cell(List<double> values)
