@@ -21,6 +21,21 @@ public interface ICollectiveGroupFactory : IDisposable
     /// </summary>
     ICollectiveGroup Join(GroupSpec spec, int rank);
 
+    /// <summary>
+    /// As <see cref="Join(GroupSpec, int)"/> for the device <paramref name="device"/> of this process
+    /// (<c>cpu:K</c>, <c>cuda:K</c>): groups whose members are bound to a device (NCCL's communicators
+    /// live on one GPU each) need it; the host-memory groups ignore it.
+    /// </summary>
+    ICollectiveGroup Join(GroupSpec spec, int rank, string device) => Join(spec, rank);
+
+    /// <summary>
+    /// A fresh id for the next epoch's group, made in this process, when the group needs one that every
+    /// rank joins with (NCCL's unique id, whose bootstrap root lives in the process that made it); null
+    /// for groups formed from the spec's members alone. The coordinator asks rank 0's device for it and
+    /// puts it in <see cref="GroupSpec.NcclUniqueId"/>.
+    /// </summary>
+    string? NewGroupId() => null;
+
     /// <summary>The newest epoch joined or aborted in this process (<see cref="long.MinValue"/> before any).</summary>
     long NewestEpoch { get; }
 

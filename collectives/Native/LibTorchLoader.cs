@@ -89,6 +89,9 @@ public static class LibTorchLoader
         }
     }
 
+    /// <summary>What <see cref="Load"/> loaded in this process (null before, and in builds that bring their own LibTorch).</summary>
+    public static LibTorchRuntime? Current { get; private set; }
+
     /// <summary>Loads <paramref name="installation"/>'s LibTorch and the wrapper from <paramref name="appDir"/>, checking that every import binds.</summary>
     public static LibTorchRuntime Load(PyTorchInstallation installation, string appDir)
     {
@@ -110,7 +113,7 @@ public static class LibTorchLoader
             : installation.Version == "unknown"
                 ? $"the LibTorch in {installation.LibDir} does not state its version (no torch/version.py or build-version); every import of the wrapper bound"
                 : $"LibTorch {installation.Version} is not the {PyTorchInstallation.ExpectedVersion} TorchSharp 0.107 was built against; every import of its wrapper bound, so it runs, but results are not verified with it";
-        return new LibTorchRuntime(installation, [.. files, wrapper], hasCuda, note);
+        return Current = new LibTorchRuntime(installation, [.. files, wrapper], hasCuda, note);
     }
 }
 

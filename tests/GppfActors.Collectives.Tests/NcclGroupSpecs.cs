@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using GppfActors.Collectives.Nccl;
-using GppfActors.Collectives.Tests.Support;
 using GppfActors.Testing;
 using Xunit;
 using static TorchSharp.torch;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using GppfActors.Collectives.Nccl;
 
-namespace GppfActors.Collectives.Tests.Support;
+namespace GppfActors.Testing;
 
 /// <summary>
 /// A simulated NCCL and CUDA runtime behind <see cref="INcclApi"/>, over host memory: communicators
