@@ -48,6 +48,12 @@ public sealed record CoordinatorSettings(
     /// <summary>At the end, every replica reports a digest of its state and the run fails if they differ.</summary>
     public bool VerifyReplicas { get; init; } = true;
 
+    /// <summary>
+    /// Each epoch's group needs an id made in rank 0's process before anyone joins (NCCL's unique id):
+    /// the coordinator asks rank 0's device for it and hands it to every rank in the group spec.
+    /// </summary>
+    public bool GroupIdFromRankZero { get; init; }
+
     /// <summary>How often deadlines are checked.</summary>
     public double TickSeconds { get; init; } = 1;
 

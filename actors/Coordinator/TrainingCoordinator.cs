@@ -217,12 +217,47 @@ public sealed class TrainingCoordinator : ReceiveActor, IWithTimers
         var spec = membership.GroupSpec(settings.CollectiveTimeoutSeconds);
         log.Info("epoch {0}: {1} device(s) [{2}] ({3})", epoch, ranks.Count, membership.Describe(), reason);
         listener?.Tell(new MembershipChanged(epoch, ranks.Count, reason, stepDiscarded));
+        if (settings.GroupIdFromRankZero)
+        {
+            // NCCL: the communicator's id is made in rank 0's process, then every rank joins with it.
+            Await([ranks[0]]);
+            ranks[0].Tell(new MakeGroupId(epoch));
+            Become(() => MakingGroupId(spec));
+            return;
+        }
+        SendJoins(spec);
+    }
+
+    private void SendJoins(GppfActors.Collectives.GroupSpec spec)
+    {
+        var ranks = membership.Ranks;
         Await(ranks);
         for (int r = 0; r < ranks.Count; r++)
         {
-            ranks[r].Tell(new JoinGroup(epoch, r, spec));
+            ranks[r].Tell(new JoinGroup(spec.Epoch, r, spec));
         }
         Become(Joining);
+    }
+
+    private void MakingGroupId(GppfActors.Collectives.GroupSpec spec)
+    {
+        CheckpointHandlers();
+        Receive<GroupIdMade>(m =>
+        {
+            if (m.Epoch == membership.Epoch && awaiting.Remove(Sender) && awaiting.Count == 0)
+            {
+                SendJoins(spec with { NcclUniqueId = m.Id });
+            }
+        });
+        Receive<StepFailed>(m =>
+        {
+            if (m.Epoch == membership.Epoch)
+            {
+                AlignmentFailed($"rank 0 could not make the group's id: {m.Reason}");
+            }
+        });
+        Receive<Tick>(_ => AwaitingTick("making the group's id"));
+        MembershipHandlers();
     }
 
     // Wakes every member of the current epoch's group: each node agent aborts its process's part,

@@ -10,6 +10,15 @@ namespace GppfActors.Actors.Devices;
 /// </summary>
 public sealed record JoinGroup(long Epoch, int Rank, GroupSpec Spec) : IGppfMessage;
 
+/// <summary>
+/// To rank 0's device of a new epoch whose group needs an id made in one member's process (NCCL's
+/// unique id): make it with the process's <see cref="ICollectiveGroupFactory.NewGroupId"/>.
+/// </summary>
+public sealed record MakeGroupId(long Epoch) : IGppfMessage;
+
+/// <summary>The id made for <paramref name="Epoch"/>'s group (null: the process's groups need none).</summary>
+public sealed record GroupIdMade(long Epoch, string? Id) : IGppfMessage;
+
 /// <summary>To a node agent: abort every local member of the epoch's group (wakes devices blocked in a collective; the sockets close, so remote members wake too).</summary>
 public sealed record AbortGroup(long Epoch, string Reason) : IGppfMessage;
 

@@ -56,6 +56,7 @@ public sealed class DeviceActor : ReceiveActor
         this.syncBatchNorm = syncBatchNorm;
         this.seed = seed;
         Receive<Coordinator.ReportForTakeover>(Handle);
+        Receive<MakeGroupId>(m => FromLeader(m, Handle));
         Receive<JoinGroup>(m => FromLeader(m, Handle));
         Receive<AlignReplicas>(m => FromLeader(m, Handle));
         Receive<RunStep>(m => FromLeader(m, Handle));
@@ -126,6 +127,29 @@ public sealed class DeviceActor : ReceiveActor
         workload?.Dispose();
     }
 
+    // Rank 0 of an NCCL epoch: the communicator's id comes from this process, whose bootstrap
+    // root the other ranks then connect to.
+    private void Handle(MakeGroupId message)
+    {
+        if (message.Epoch <= epoch)
+        {
+            log.Warning("{0}: not making an id for epoch {1}: epoch {2} was joined already", device, message.Epoch, epoch);
+            return;
+        }
+        string? id;
+        try
+        {
+            id = collectives.NewGroupId();
+        }
+        catch (Exception e) when (e is CollectiveException or InvalidOperationException)
+        {
+            log.Warning("{0}: could not make the group id of epoch {1}: {2}", device, message.Epoch, e.Message);
+            Sender.Tell(new StepFailed(message.Epoch, -1, 0, $"{device}: making the group id failed: {e.Message}"));
+            return;
+        }
+        Sender.Tell(new GroupIdMade(message.Epoch, id));
+    }
+
     private void Handle(JoinGroup message)
     {
         if (message.Epoch <= epoch)
@@ -141,7 +165,7 @@ public sealed class DeviceActor : ReceiveActor
         {
             // Joining builds (or, for the other local ranks, finds) the epoch's group; connecting to
             // remote members happens on the first collective, bounded by the spec's time-out.
-            group = new CountingCollectiveGroup(collectives.Join(message.Spec, message.Rank));
+            group = new CountingCollectiveGroup(collectives.Join(message.Spec, message.Rank, device.Local));
         }
         catch (CollectiveException e)
         {

@@ -30,6 +30,9 @@ public sealed class WireSerializationSpecs : IDisposable
         // An NCCL group's spec carries rank 0's unique id (128 bytes as base64) to every rank.
         new JoinGroup(4, 0, new GroupSpec(4, 60, [new GroupMember(0, "10.0.0.1:4053", ""), new GroupMember(1, "10.0.0.2:4053", "")])
         { NcclUniqueId = Convert.ToBase64String([.. Enumerable.Range(0, 128).Select(i => (byte)(255 - i))]) }),
+        new MakeGroupId(4),
+        new GroupIdMade(4, Convert.ToBase64String([.. Enumerable.Range(0, 128).Select(i => (byte)i)])),
+        new GroupIdMade(5, null),
         new RunStep(3, 17, "coco", [5L, 9L, 2L], ["coco", "in21k"], 0.16, 4.2, new NextStepHint(18, "coco", new long[] { 1, 4 })),
         new StepCompleted(3, 17, 1, "coco", 1.25, new Dictionary<string, double> { ["box_ap"] = 0.1 }, 8, new StepTimings(0.1, 0.2, 0.3, 0.4), Applied: false, NonFiniteRanks: 2),
         new StepCompleted(3, 18, 0, "coco", 1.5, new Dictionary<string, double>(), 8, new StepTimings(0.1, 0.2, 0.3, 0.4), UnitProbabilities: [[0.25, 0.75], [0.5, 0.5]]),
