@@ -39,7 +39,9 @@ public sealed class TaskAverageFusion : IDisposable
         {
             total += p.numel();
         }
-        EnsureCapacity(total);
+        // The buffers live on the parameters' device (a GPU's, where NCCL reduces them in place).
+        var device = parameters.Count > 0 ? parameters[0].Parameter.device : CPU;
+        EnsureCapacity(total, device);
 
         var used = new bool[parameters.Count];
         var packed = flat.narrow(0, 0, total);                              // [sum numel]
@@ -61,7 +63,7 @@ public sealed class TaskAverageFusion : IDisposable
             }
             offset += n;
         }
-        var counts = CountsAndFlags(used, lossNotFinite || !AllFinite(packed), sideValues);
+        var counts = CountsAndFlags(used, lossNotFinite || !AllFinite(packed), sideValues, device);
 
         group.AllReduceSum([packed, counts], "task-average");
 
@@ -134,7 +136,7 @@ public sealed class TaskAverageFusion : IDisposable
                 grads[i] = grad;
             }
         }
-        var counts = CountsAndFlags(used, lossNotFinite || !finite, sideValues);
+        var counts = CountsAndFlags(used, lossNotFinite || !finite, sideValues, parameters.Count > 0 ? parameters[0].Parameter.device : CPU);
 
         group.AllReduceSum([.. grads, counts], "task-average");
 
@@ -164,7 +166,7 @@ public sealed class TaskAverageFusion : IDisposable
     }
 
     // counts layout: [used count per parameter (P), devices not finite (1), side values (S)]
-    private static Tensor CountsAndFlags(bool[] used, bool notFinite, float[]? sideValues)
+    private static Tensor CountsAndFlags(bool[] used, bool notFinite, float[]? sideValues, Device device)
     {
         int numSide = sideValues?.Length ?? 0;
         var values = new float[used.Length + 1 + numSide];
@@ -174,14 +176,14 @@ public sealed class TaskAverageFusion : IDisposable
         }
         values[used.Length] = notFinite ? 1 : 0;
         sideValues?.CopyTo(values, used.Length + 1);
-        return tensor(values);                                               // [P + 1 + S]
+        return tensor(values, device: device);                               // [P + 1 + S]
     }
 
     // Reads the reduced counts back; when a device was not finite, the step is skipped everywhere:
     // no parameter may be updated, so none keeps a gradient.
     private static (float[] Reduced, int NotFinite) ReadCounts(Tensor counts, IReadOnlyList<NamedParameter> parameters, float[]? sideValues)
     {
-        var all = counts.data<float>().ToArray();
+        var all = (counts.device_type == TorchSharp.DeviceType.CPU ? counts : counts.cpu()).data<float>().ToArray();
         var reduced = all[..parameters.Count];
         int notFinite = (int)Math.Round(all[parameters.Count]);
         if (sideValues is not null)
@@ -212,12 +214,12 @@ public sealed class TaskAverageFusion : IDisposable
         return double.IsFinite(min.item<float>()) && double.IsFinite(max.item<float>());
     }
 
-    private void EnsureCapacity(long elements)
+    private void EnsureCapacity(long elements, Device device)
     {
-        if (flat.numel() < elements)
+        if (flat.numel() < elements || flat.device_type != device.type || flat.device_index != device.index)
         {
             flat.Dispose();
-            flat = empty(elements).DetachFromDisposeScope();
+            flat = empty(elements, device: device).DetachFromDisposeScope();
         }
     }
 }

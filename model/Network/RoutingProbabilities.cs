@@ -12,7 +12,7 @@ public static class RoutingProbabilities
         using var scope = NewDisposeScope();
         var probabilities = network.Controller(task).Probabilities().to_type(float64);   // [L, N]
         return Enumerable.Range(0, (int)probabilities.shape[0])
-            .Select(l => (IReadOnlyList<double>)probabilities[l].data<double>().ToArray())
+            .Select(l => (IReadOnlyList<double>)probabilities[l].cpu().data<double>().ToArray())
             .ToArray();
     }
 }

@@ -283,7 +283,7 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
 
     private static double[] AllReduce(SyncBatchNorm2d bn, double[] values, string operation)
     {
-        var t = tensor(values);
+        var t = tensor(values, device: bn.RunningMean.device);                // NCCL reduces on the GPU
         bn.Sync.Group!.AllReduceSum([t], operation);
         return ChannelValues.ToDoubles(t);
     }

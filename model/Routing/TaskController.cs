@@ -46,7 +46,7 @@ public sealed class TaskController : nn.Module
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var idx = logits.argmax(1);
-        return idx.data<long>().ToArray().Select(i => (int)i).ToArray();
+        return idx.cpu().data<long>().ToArray().Select(i => (int)i).ToArray();
     }
 
     /// <summary>
@@ -75,7 +75,7 @@ public sealed class TaskController : nn.Module
         {
             GumbelNoise.Sample(seed, step, rank, l, noise.AsSpan(l * NumUnits, NumUnits));
         }
-        var g = tensor(noise).reshape(NumLayers, NumUnits);                       // [L, N]
+        var g = tensor(noise, device: logits.device).reshape(NumLayers, NumUnits); // [L, N]
         var u = nn.functional.softmax((nn.functional.log_softmax(logits, 1) + g) / tau, 1); // [L, N]
 
         var routes = new LayerRoute[NumLayers];
@@ -88,7 +88,7 @@ public sealed class TaskController : nn.Module
             return routes;
         }
 
-        long[] chosen = u.detach().argmax(1).data<long>().ToArray();
+        long[] chosen = u.detach().argmax(1).cpu().data<long>().ToArray();
         for (int l = 0; l < NumLayers; l++)
         {
             int k = (int)chosen[l];

@@ -152,11 +152,12 @@ public sealed class Replica : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        group.Broadcast(Network.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-replicas");
+        var device = Network.parameters().First().device;
+        BroadcastOn(device, group, Network.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-replicas");
         if (shared is null)
         {
             var state = Optimizer.StateDict();
-            group.Broadcast(state.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-optimizer");
+            BroadcastOn(device, group, state.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value).ToList(), root, "align-optimizer");
             Optimizer.LoadStateDict(state);
             return;
         }
@@ -168,6 +169,26 @@ public sealed class Replica : IDisposable
         lock (shared.Gate)
         {
             Optimizer.ApplyStateViews(views);
+        }
+    }
+
+    // A GPU replica's state may hold host tensors (the optimizers' step counts): they travel through
+    // a copy on the device, since NCCL reduces device memory only.
+    private static void BroadcastOn(Device device, ICollectiveGroup group, List<Tensor> tensors, int root, string operation)
+    {
+        if (device.type == TorchSharp.DeviceType.CPU)
+        {
+            group.Broadcast(tensors, root, operation);
+            return;
+        }
+        var staged = tensors.Select(t => t.device_type == device.type && t.device_index == device.index ? t : t.to(device)).ToList();
+        group.Broadcast(staged, root, operation);
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            if (!ReferenceEquals(staged[i], tensors[i]))
+            {
+                tensors[i].copy_(staged[i]);
+            }
         }
     }
 

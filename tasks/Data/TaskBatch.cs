@@ -36,6 +36,31 @@ public sealed class TaskBatch : IDisposable
     /// <summary>Number of samples.</summary>
     public int Count => SampleIndices.Count;
 
+    /// <summary>
+    /// The batch on <paramref name="device"/> (a GPU), as a new batch that owns its copies (the caller
+    /// disposes both); null when <paramref name="device"/> is the CPU, where the batch already is.
+    /// </summary>
+    public TaskBatch? CopyTo(Device device)
+    {
+        if (device.type == TorchSharp.DeviceType.CPU)
+        {
+            return null;
+        }
+        Tensor Move(Tensor t) => t.to(device).DetachFromDisposeScope();
+        IReadOnlyList<Tensor>? MoveAll(IReadOnlyList<Tensor>? list) => list is null ? null : [.. list.Select(Move)];
+        return new TaskBatch
+        {
+            Images = Move(Images),
+            ClassTargets = ClassTargets is null ? null : Move(ClassTargets),
+            Boxes = MoveAll(Boxes),
+            BoxLabels = MoveAll(BoxLabels),
+            InstanceMasks = MoveAll(InstanceMasks),
+            Masks = Masks is null ? null : Move(Masks),
+            Depth = Depth is null ? null : Move(Depth),
+            SampleIndices = SampleIndices,
+        };
+    }
+
     public void Dispose()
     {
         Images.Dispose();
