@@ -72,7 +72,12 @@ public static class JobObjects
             CommitTimeoutSeconds = job.Checkpoint.CommitTimeoutSeconds,
             StepRetries = job.Train.StepRetries,
             MaxNonFiniteSteps = job.Train.MaxNonfiniteSteps,
+            GroupIdFromRankZero = TrainsOnGpus(job),
         };
+
+    /// <summary>True when the job's devices are GPUs (<c>train.devices</c> cuda, cuda:i,j): their groups are NCCL's.</summary>
+    public static bool TrainsOnGpus(JobConfig job) =>
+        job.Train.Devices.TrimStart().StartsWith("cuda", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The retention policy of the job's checkpoints.</summary>
     public static RetentionPolicy Retention(JobConfig job) => new(job.Checkpoint.KeepLast, job.Checkpoint.KeepEvery);

@@ -26,11 +26,11 @@ public sealed class ClusterNode : IAsyncDisposable
     public const string JobLeaderManager = "job-leader";
 
     private readonly ActorSystem system;
-    private readonly CollectiveNode collectives;
+    private readonly ICollectiveGroupFactory collectives;
     private readonly JobEndedFlag ended;
     private readonly PretrainedStart? start;
 
-    private ClusterNode(ActorSystem system, CollectiveNode collectives, JobEndedFlag ended, PretrainedStart? start, Task<object> completion)
+    private ClusterNode(ActorSystem system, ICollectiveGroupFactory collectives, JobEndedFlag ended, PretrainedStart? start, Task<object> completion)
     {
         this.start = start;
         this.system = system;
@@ -49,11 +49,8 @@ public sealed class ClusterNode : IAsyncDisposable
         ILoggerFactory? loggers = null, NodeMetrics? metrics = null)
     {
         cluster.Validate();
-        var devices = DeviceId.ParseList(job.Train.Devices).Select(d => d with { Node = cluster.NodeName }).ToList();
-        if (devices.Any(d => d.Kind != "cpu"))
-        {
-            throw new NotSupportedException(GpuDevices.Refusal(job.Train.Devices));
-        }
+        var devices = DeviceId.ParseList(job.Train.Devices, GpuDevices.Visible()).Select(d => d with { Node = cluster.NodeName }).ToList();
+        bool gpus = GpuDevices.AreGpus(job.Train.Devices, devices);
         SharedData.Ensure(job, log);
         var datasets = JobDatasets.Open(job);
         // Rank 0 (which writes checkpoints) and the coordinator (which commits them, and opens the
@@ -64,11 +61,12 @@ public sealed class ClusterNode : IAsyncDisposable
 
         var system = ActorSystem.Create(NodeConfig.SystemName, NodeConfig.Setup(NodeConfig.Cluster(cluster, JournalStore.For(job).Config), loggers));
         metrics?.RegisterWith(system);
-        CollectiveNode? collectives = null;
+        ICollectiveGroupFactory? collectives = null;
         try
         {
             ClusterBootstrapStart.Run(system, cluster);
-            collectives = new CollectiveNode(new CollectiveNodeOptions { BindAddress = cluster.ListenHost, ProcessId = cluster.NodeName });
+            collectives = gpus ? GpuDevices.Nccl(cluster.NodeName)
+                : new CollectiveNode(new CollectiveNodeOptions { BindAddress = cluster.ListenHost, ProcessId = cluster.NodeName });
             var ended = new JobEndedFlag();
             var seen = new CoordinatorSeen();
             var self = Cluster.Get(system).SelfAddress.ToString();

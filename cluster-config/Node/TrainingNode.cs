@@ -29,10 +29,10 @@ public sealed class TrainingNode : IAsyncDisposable
     private readonly ActorSystem system;
     private readonly IActorRef journal;
     private readonly RunFolder folder;
-    private readonly CollectiveNode collectives;
+    private readonly ICollectiveGroupFactory collectives;
     private readonly PretrainedStart? start;
 
-    private TrainingNode(ActorSystem system, IActorRef journal, RunFolder folder, CollectiveNode collectives, PretrainedStart? start, Task<object> completion, long startStep)
+    private TrainingNode(ActorSystem system, IActorRef journal, RunFolder folder, ICollectiveGroupFactory collectives, PretrainedStart? start, Task<object> completion, long startStep)
     {
         this.system = system;
         this.journal = journal;
@@ -58,15 +58,12 @@ public sealed class TrainingNode : IAsyncDisposable
     {
         var folder = RunFolder.Open(job.Checkpoint.Dir, JobObjects.Identity(job));
         ActorSystem? system = null;
-        CollectiveNode? collectives = null;
+        ICollectiveGroupFactory? collectives = null;
         PretrainedStart? start = null;
         try
         {
-            var devices = DeviceId.ParseList(job.Train.Devices, TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0);
-            if (devices.Any(d => d.Kind != "cpu"))
-            {
-                throw new NotSupportedException(GpuDevices.Refusal(job.Train.Devices));
-            }
+            var devices = DeviceId.ParseList(job.Train.Devices, GpuDevices.Visible());
+            bool gpus = GpuDevices.AreGpus(job.Train.Devices, devices);
             RunPreparation.EnsureData(job, log);
             var store = JournalStore.For(job);
             store.Verify();
@@ -86,8 +83,8 @@ public sealed class TrainingNode : IAsyncDisposable
             var coordinator = system.ActorOf(TrainingCoordinator.Props(settings, sampler, schedule, listener, journal, EnvironmentCrashInjector.FromEnvironment()),
                 ActorPaths.Coordinator);
             listener.Tell(new EventForwarder.WatchCoordinator(coordinator));
-            // One process: every group is in-process (the node's TCP listener stays on loopback, unused).
-            collectives = new CollectiveNode(new CollectiveNodeOptions { BindAddress = "127.0.0.1" });
+            // One process: CPU devices' groups are in-process (the node's TCP listener stays on loopback, unused).
+            collectives = gpus ? GpuDevices.Nccl($"{Environment.MachineName}:{Environment.ProcessId}") : new CollectiveNode(new CollectiveNodeOptions { BindAddress = "127.0.0.1" });
             system.ActorOf(NodeAgent.Props(devices, new TaskWorkloadFactory(job, datasets, log, start), collectives, coordinator, job.Routing.Mode, job.SyncBatchNorm, job.Seed,
                 DeviceFaults.FromEnvironment()), ActorPaths.NodeAgent);
             return new TrainingNode(system, journal, folder, collectives, start, completion.Task, startStep);

@@ -8,6 +8,7 @@ using GppfActors.Tasks.Data;
 using GppfActors.Tasks.Definitions;
 using GppfActors.Tasks.Formats;
 using GppfActors.Tasks.Training;
+using TorchSharp;
 
 namespace GppfActors.ClusterConfig.Workloads;
 
@@ -27,9 +28,12 @@ public sealed class TaskWorkload : IDeviceWorkload
     public TaskWorkload(JobConfig job, JobDatasets datasets, DeviceId device, Action<string> log, SharedModel? shared = null, PretrainedStart? start = null)
     {
         tasks = job.Tasks.ToDictionary(t => t.Name);
-        // A shared model already holds the starting weights; a device's network only needs the same frozen layers.
+        Device = TorchDevice(device);
+        // A shared model already holds the starting weights; a device's network only needs the same
+        // frozen layers. On a GPU the network is built on the host (the same initial weights as on a
+        // CPU) and moved before the optimizer sees its parameters.
         Replica = shared is null
-            ? new Replica(BuildNetwork(job, start), job.Optimizer.ToOptimizerConfig())
+            ? new Replica(OnDevice(BuildNetwork(job, start), Device), job.Optimizer.ToOptimizerConfig())
             : shared.CreateReplica(() => Frozen(BuildNetwork(job), job));
         try
         {
@@ -59,6 +63,35 @@ public sealed class TaskWorkload : IDeviceWorkload
     }
 
     public Replica Replica { get; }
+
+    /// <summary>Where the replica and the step's batches are: the CPU for <c>cpu:K</c>, GPU K for <c>cuda:K</c>.</summary>
+    public torch.Device Device { get; }
+
+    /// <summary>The LibTorch device of <paramref name="device"/>.</summary>
+    public static torch.Device TorchDevice(DeviceId device) => device.Kind switch
+    {
+        "cpu" => torch.CPU,
+        "cuda" => new torch.Device(DeviceType.CUDA, device.Ordinal),
+        _ => throw new ArgumentException($"device {device}: unknown kind '{device.Kind}'"),
+    };
+
+    private static GppfNetwork OnDevice(GppfNetwork network, torch.Device device)
+    {
+        if (device.type == DeviceType.CPU)
+        {
+            return network;
+        }
+        try
+        {
+            network.to(device);
+            return network;
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// The job's network: initialised from the job's seed, then, for a fine-tuning job, from the
@@ -108,7 +141,8 @@ public sealed class TaskWorkload : IDeviceWorkload
         {
             train[next.Task].Prefetch(next.Step, group.Rank, next.SampleIndices);
         }
-        var result = TaskTrainer.TrainStep(Replica, group, plan, batch, tasks[plan.Task]);
+        using var onDevice = batch.CopyTo(Device);
+        var result = TaskTrainer.TrainStep(Replica, group, plan, onDevice ?? batch, tasks[plan.Task]);
         return new DeviceStepOutcome(result.Loss, result.Metrics, batch.Count, result.Replica, dataSeconds);
     }
 
@@ -119,16 +153,17 @@ public sealed class TaskWorkload : IDeviceWorkload
         var definition = tasks[task];
         var loader = eval[task];
         int count = Math.Min(loader.Dataset.Count, maxBatches * definition.BatchSize);
-        return TaskEvaluation.Run(Replica.Network, definition, Batches(loader, count, definition.BatchSize));
+        return TaskEvaluation.Run(Replica.Network, definition, Batches(loader, count, definition.BatchSize, Device));
     }
 
-    private static IEnumerable<TaskBatch> Batches(PrefetchingLoader loader, int count, int batchSize)
+    private static IEnumerable<TaskBatch> Batches(PrefetchingLoader loader, int count, int batchSize, torch.Device device)
     {
         for (int start = 0, b = 0; start < count; start += batchSize, b++)
         {
             var indices = Enumerable.Range(start, Math.Min(batchSize, count - start)).Select(i => (long)i).ToArray();
             using var batch = loader.Get(b, indices);
-            yield return batch;
+            using var onDevice = batch.CopyTo(device);
+            yield return onDevice ?? batch;
         }
     }
 

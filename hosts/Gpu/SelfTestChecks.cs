@@ -224,6 +224,66 @@ internal sealed class SelfTestChecks(GpuSelfTestOptions options)
         return $"mean loss {first:F3} (steps 0-19) -> {last:F3} (steps 180-199); {run.MedianStepSeconds * 1000:F1} ms per step";
     }
 
+    /// <summary>
+    /// <c>gppf train</c> of cpu-small on the GPUs (cuda:0, and cuda:1 when there is one) as a child
+    /// process: device actors on CUDA, NCCL groups whose id rank 0's process made and the coordinator
+    /// handed out, a checkpoint written from the GPUs and committed, and (the run's own check at its
+    /// end) every replica's SHA-256 equal.
+    /// </summary>
+    public string ActorsTrainOnCuda()
+    {
+        NeedCuda();
+        string devices = cuda.device_count() >= 2 ? "cuda:0,1" : "cuda:0";
+        string dir = Path.Combine(options.OutDir, "train-on-cuda");
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        Directory.CreateDirectory(dir);
+        var start = SelfStart();
+        foreach (string arg in (string[])["train", "--job", "cpu-small", "--devices", devices, "--plain", "--report-every", "10",
+            "--set", "train.max_steps=40", "--set", "checkpoint.every_steps=20", "--set", "eval.every_steps=40",
+            "--set", $"checkpoint.dir={Path.Combine(dir, "run")}", "--set", $"data.root={Path.Combine(dir, "data")}"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+        if (options.TorchLib is { } torchLib)
+        {
+            start.ArgumentList.Add(TorchStartup.TorchLibOptionName);
+            start.ArgumentList.Add(torchLib);
+        }
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        using var process = Process.Start(start) ?? throw new CheckFailed($"{start.FileName} did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new CheckFailed($"gppf train --devices {devices} did not finish within 10 minutes (output in {dir}/train.log)");
+        }
+        string output = stdout.Result + stderr.Result;
+        File.WriteAllText(Path.Combine(dir, "train.log"), output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (process.ExitCode != 0)
+        {
+            throw new CheckFailed($"gppf train --devices {devices} exited {process.ExitCode}: {string.Join(" | ", lines.TakeLast(4))}");
+        }
+        return $"gppf train --devices {devices}, 40 steps, 2 checkpoints: {string.Join(" | ", lines.TakeLast(2))}";
+    }
+
+    // This program again: the published gppf, or dotnet with gppf.dll.
+    private static ProcessStartInfo SelfStart()
+    {
+        string path = Environment.ProcessPath ?? throw new CheckFailed("the path of this program is unknown");
+        var start = new ProcessStartInfo(path);
+        if (Path.GetFileNameWithoutExtension(path) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(SelfTestChecks).Assembly.Location);
+        }
+        return start;
+    }
+
     /// <summary>Median step time of the small backbone on cuda:0 against the CPU (reported, not judged).</summary>
     public string StepTimeGpuVsCpu()
     {
