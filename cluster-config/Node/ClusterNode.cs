@@ -49,7 +49,7 @@ public sealed class ClusterNode : IAsyncDisposable
         ILoggerFactory? loggers = null, NodeMetrics? metrics = null)
     {
         cluster.Validate();
-        var devices = DeviceId.ParseList(job.Train.Devices, GpuDevices.Visible()).Select(d => d with { Node = cluster.NodeName }).ToList();
+        var devices = GpuDevices.Parse(job.Train.Devices).Select(d => d with { Node = cluster.NodeName }).ToList();
         bool gpus = GpuDevices.AreGpus(job.Train.Devices, devices);
         SharedData.Ensure(job, log);
         var datasets = JobDatasets.Open(job);

@@ -18,6 +18,18 @@ internal static class GpuDevices
     /// <summary>How many GPUs this process sees (what <c>train.devices: cuda</c> means).</summary>
     public static int Visible() => TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0;
 
+    /// <summary>The devices <c>train.devices</c> names; in the CPU build a GPU list is refused with the build switches that make a GPU build.</summary>
+    public static IReadOnlyList<DeviceId> Parse(string spec)
+    {
+#if !GPPF_CUDA
+        if (spec.TrimStart().StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
+        {
+            throw NoCudaPath(spec);
+        }
+#endif
+        return DeviceId.ParseList(spec, Visible());
+    }
+
     /// <summary>True when <paramref name="devices"/> are GPUs; throws <see cref="NotSupportedException"/> naming <c>train.devices</c> when this build cannot train on them.</summary>
     public static bool AreGpus(string spec, IReadOnlyList<DeviceId> devices)
     {
@@ -41,10 +53,14 @@ internal static class GpuDevices
         }
         return true;
 #else
-        throw new NotSupportedException(
-            $"train.devices: '{spec}': this build has no CUDA path (it references TorchSharp-cpu); GPU builds are made with -p:GppfTorch=system (LibTorch from an installed PyTorch) or -p:GppfCuda=true");
+        throw NoCudaPath(spec);
 #endif
     }
+
+#if !GPPF_CUDA
+    private static NotSupportedException NoCudaPath(string spec) => new(
+        $"train.devices: '{spec}': this build has no CUDA path (it references TorchSharp-cpu); GPU builds are made with -p:GppfTorch=system (LibTorch from an installed PyTorch) or -p:GppfCuda=true");
+#endif
 
     /// <summary>The collective groups of a process whose devices are GPUs: NCCL from the LibTorch's PyTorch installation.</summary>
     public static ICollectiveGroupFactory Nccl(string processId)

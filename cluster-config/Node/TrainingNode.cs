@@ -62,7 +62,7 @@ public sealed class TrainingNode : IAsyncDisposable
         PretrainedStart? start = null;
         try
         {
-            var devices = DeviceId.ParseList(job.Train.Devices, GpuDevices.Visible());
+            var devices = GpuDevices.Parse(job.Train.Devices);
             bool gpus = GpuDevices.AreGpus(job.Train.Devices, devices);
             RunPreparation.EnsureData(job, log);
             var store = JournalStore.For(job);

@@ -60,14 +60,16 @@ public sealed class GpuSelfTestSpecs : IDisposable
         Assert.Contains("-p:GppfTorch=system", run.Output);
     }
 
-    [Fact]
-    public void Should_refuse_cuda_devices_naming_the_gpu_build_switches_when_the_build_is_the_cpu_one()
+    [Theory]
+    [InlineData("cuda:0")]
+    [InlineData("cuda")]
+    public void Should_refuse_cuda_devices_naming_the_gpu_build_switches_when_the_build_is_the_cpu_one(string devices)
     {
         // The job is refused before any data is read, so no data set is needed.
-        var run = GppfProcess.Run(_root, ["train", "--job", "cpu-small", "--devices", "cuda:0",
+        var run = GppfProcess.Run(_root, ["train", "--job", "cpu-small", "--devices", devices,
             "--set", $"data.root={_root}", "--set", "data.generate_if_missing=false", "--set", $"checkpoint.dir={Path.Combine(_root, "run")}"], timeoutSeconds: 120);
         Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains("'cuda:0'", run.Output);
+        Assert.Contains($"'{devices}'", run.Output);
         Assert.Contains("-p:GppfTorch=system", run.Output);
     }
 
