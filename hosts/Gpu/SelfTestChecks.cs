@@ -269,7 +269,18 @@ internal sealed class SelfTestChecks(GpuSelfTestOptions options)
         {
             throw new CheckFailed($"gppf train --devices {devices} exited {process.ExitCode}: {string.Join(" | ", lines.TakeLast(4))}");
         }
-        return $"gppf train --devices {devices}, 40 steps, 2 checkpoints: {string.Join(" | ", lines.TakeLast(2))}";
+        int checkpoints = lines.Count(l => l.StartsWith("checkpoint step ", StringComparison.Ordinal) && l.Contains(" committed", StringComparison.Ordinal));
+        if (checkpoints < 2)
+        {
+            throw new CheckFailed($"gppf train --devices {devices} committed {checkpoints} checkpoint(s), expected 2 (steps 20 and 40; output in {dir}/train.log)");
+        }
+        int ranks = devices.Split(',').Length;
+        string? identical = lines.FirstOrDefault(l => l.StartsWith($"replicas identical: {ranks} device(s)", StringComparison.Ordinal));
+        if (identical is null)
+        {
+            throw new CheckFailed($"gppf train --devices {devices} did not report {ranks} identical replica(s) at the end (output in {dir}/train.log)");
+        }
+        return $"gppf train --devices {devices}, 40 steps, {checkpoints} checkpoints, {identical}";
     }
 
     // This program again: the published gppf, or dotnet with gppf.dll.
