@@ -49,6 +49,7 @@ public sealed class TaskWorkload : IDeviceWorkload
                     NumWorkers = job.Data.Workers,
                     SkipBadSamples = job.Data.SkipBadSamples,
                     TimeoutSeconds = job.Data.TimeoutSeconds,
+                    PinMemory = Device.type == DeviceType.CUDA,
                     Logger = message => log($"{device} {task.Name}: {message}"),
                 };
                 train[task.Name] = new PrefetchingLoader(datasets.Train[task.Name], TaskDatasets.Training(task), options.Validate());

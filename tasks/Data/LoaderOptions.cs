@@ -44,6 +44,12 @@ public sealed record LoaderOptions
     /// <summary>A day: longer is no time-out at all, and the wait takes whole milliseconds as a 32-bit count.</summary>
     public const double MaxTimeoutSeconds = 86_400;
 
+    /// <summary>
+    /// For a CUDA device: batches are collated into page-locked host memory on the loader's workers,
+    /// so <see cref="TaskBatch.CopyTo"/> is an asynchronous copy. Needs CUDA (the driver allocates the memory).
+    /// </summary>
+    public bool PinMemory { get; init; }
+
     /// <summary>Receives one line per skipped sample (called on the thread that calls Get).</summary>
     public Action<string>? Logger { get; init; }
 
@@ -65,6 +71,10 @@ public sealed record LoaderOptions
         if (!(TimeoutSeconds > 0 && TimeoutSeconds <= MaxTimeoutSeconds))
         {
             throw new ArgumentException($"TimeoutSeconds must be in (0, {MaxTimeoutSeconds}], got {TimeoutSeconds}");
+        }
+        if (PinMemory && !TorchSharp.torch.cuda.is_available())
+        {
+            throw new ArgumentException("PinMemory needs CUDA (page-locked host memory comes from the CUDA driver), and this process has none");
         }
         return this;
     }

@@ -1,17 +1,24 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 
 namespace GppfActors.Tasks.Data;
 
 /// <summary>
-/// One batch being decoded by the workers: per-position results or errors, and a signal when all are in.
-/// Deliberately not disposable: a worker may still signal a batch the caller gave up on, and the slim
-/// event holds no kernel handle unless asked for one, so the garbage collector can simply reclaim it.
+/// One batch being decoded by the workers: per-position results or errors, the collated batch (made
+/// by the worker that finished the last position), and a signal when it is sealed. Deliberately not
+/// disposable: a worker may still seal a batch the caller gave up on, and the slim event holds no
+/// kernel handle unless asked for one, so the garbage collector can simply reclaim it. The collated
+/// batch is handed out once (<see cref="Take"/>); one nobody will take is disposed by whoever comes
+/// last, the worker sealing it or the caller cancelling it.
 /// </summary>
 internal sealed class PendingBatch
 {
     private readonly ManualResetEventSlim done = new(false);
+    private readonly Lock gate = new();
     private int remaining;
     private volatile bool cancelled;
+    private TaskBatch? collated;
+    private Exception? collateError;
 
     public PendingBatch(long step, int rank, long[] indices)
     {
@@ -44,17 +51,62 @@ internal sealed class PendingBatch
     /// <summary>Set when nobody will collect this batch (the hint was wrong, or Get gave up); workers then skip its jobs.</summary>
     public bool Cancelled => cancelled;
 
+    /// <summary>True once the batch is sealed: collated, or known to have failed.</summary>
+    public bool IsSealed => done.IsSet;
+
     public bool Matches(long step, int rank, IReadOnlyList<long> indices) => step == Step && rank == Rank && indices.SequenceEqual(Indices);
 
-    public void Cancel() => cancelled = true;
+    public void Cancel()
+    {
+        TaskBatch? orphan;
+        lock (gate)
+        {
+            cancelled = true;
+            orphan = collated;
+            collated = null;
+        }
+        orphan?.Dispose();
+    }
 
-    /// <summary>Called by a worker once per position, success or not.</summary>
-    public void Complete(int position)
+    /// <summary>Called by a worker once per position, success or not; true for the call that finished the last one, which then seals the batch.</summary>
+    public bool Complete(int position)
     {
         Volatile.Write(ref Finished[position], true);
-        if (Interlocked.Decrement(ref remaining) == 0)
+        return Interlocked.Decrement(ref remaining) == 0;
+    }
+
+    /// <summary>
+    /// Makes the batch ready: <paramref name="batch"/> is the collated batch (null when a position
+    /// failed, or when collating failed with <paramref name="error"/>). A cancelled batch's is disposed.
+    /// </summary>
+    public void Seal(TaskBatch? batch, Exception? error)
+    {
+        bool orphan;
+        lock (gate)
         {
-            done.Set();
+            orphan = cancelled;
+            collateError = error;
+            collated = orphan ? null : batch;
+        }
+        if (orphan)
+        {
+            batch?.Dispose();
+        }
+        done.Set();
+    }
+
+    /// <summary>The collated batch of a sealed batch whose positions all succeeded; the caller owns it. Throws what collating threw.</summary>
+    public TaskBatch Take()
+    {
+        lock (gate)
+        {
+            if (collateError is not null)
+            {
+                ExceptionDispatchInfo.Capture(collateError).Throw();
+            }
+            var batch = collated ?? throw new InvalidOperationException($"the batch of step {Step} was already taken or never collated");
+            collated = null;
+            return batch;
         }
     }
 

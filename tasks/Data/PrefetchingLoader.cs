@@ -63,6 +63,18 @@ public sealed class PrefetchingLoader : IDisposable
         }
     }
 
+    /// <summary>Hinted batches already collated and waiting to be taken.</summary>
+    internal int ReadyBatches
+    {
+        get
+        {
+            lock (gate)
+            {
+                return prefetched.Count(p => p.IsSealed);
+            }
+        }
+    }
+
     /// <summary>
     /// Starts decoding the batch of (<paramref name="step"/>, <paramref name="indices"/>) in the background.
     /// A new hint for an already hinted step replaces it; beyond <see cref="LoaderOptions.PrefetchDepth"/> hints the oldest is dropped.
@@ -146,7 +158,7 @@ public sealed class PrefetchingLoader : IDisposable
             Interlocked.Increment(ref skippedCount);
             options.Logger?.Invoke($"loader {dataset.Name}: step {skip.Step}: skipped bad sample {skip.SampleIndex} (used {skip.ReplacedBy} instead): {skip.Reason}");
         }
-        return BatchCollator.Collate(batch.Results!);
+        return batch.Take();
     }
 
     public void Dispose()
@@ -217,7 +229,39 @@ public sealed class PrefetchingLoader : IDisposable
                     batch.Errors[position] = e;
                 }
             }
-            batch.Complete(position);
+            if (batch.Complete(position))
+            {
+                Seal(batch);
+            }
+        }
+    }
+
+    // The worker that finished a batch's last sample collates it (off the device's thread), and for a
+    // CUDA device copies it into page-locked memory, so the device's copy is an asynchronous DMA.
+    private void Seal(PendingBatch batch)
+    {
+        if (batch.Cancelled || batch.Errors.Any(e => e is not null))
+        {
+            batch.Seal(null, null);
+            return;
+        }
+        TaskBatch? collated = null;
+        try
+        {
+            collated = BatchCollator.Collate(batch.Results!);
+            Array.Clear(batch.Results);     // the samples are in the batch's tensors now
+            if (options.PinMemory)
+            {
+                var pinned = collated.Pinned();
+                collated.Dispose();
+                collated = pinned;
+            }
+            batch.Seal(collated, null);
+        }
+        catch (Exception e)
+        {
+            collated?.Dispose();
+            batch.Seal(null, e);
         }
     }
 }

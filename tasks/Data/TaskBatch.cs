@@ -46,7 +46,11 @@ public sealed class TaskBatch : IDisposable
         {
             return null;
         }
-        Tensor Move(Tensor t) => t.to(device).DetachFromDisposeScope();
+        // From page-locked memory the copy is queued on the device's stream and the host goes on; the
+        // caching host allocator keeps the pinned block until the copy has read it, so disposing this
+        // batch right after is safe.
+        bool pinned = IsPinned;
+        Tensor Move(Tensor t) => t.to(device, non_blocking: pinned).DetachFromDisposeScope();
         IReadOnlyList<Tensor>? MoveAll(IReadOnlyList<Tensor>? list) => list is null ? null : [.. list.Select(Move)];
         return new TaskBatch
         {
@@ -59,6 +63,42 @@ public sealed class TaskBatch : IDisposable
             Depth = Depth is null ? null : Move(Depth),
             SampleIndices = SampleIndices,
         };
+    }
+
+    /// <summary>True when the tensors are in page-locked host memory (<see cref="Pinned"/>).</summary>
+    public bool IsPinned { get; private init; }
+
+    /// <summary>A copy of this batch in page-locked host memory (needs CUDA); the caller disposes both.</summary>
+    public TaskBatch Pinned()
+    {
+        var made = new List<Tensor>();
+        Tensor Pin(Tensor t)
+        {
+            var p = t.pin_memory().DetachFromDisposeScope();
+            made.Add(p);
+            return p;
+        }
+        IReadOnlyList<Tensor>? PinAll(IReadOnlyList<Tensor>? list) => list is null ? null : [.. list.Select(Pin)];
+        try
+        {
+            return new TaskBatch
+            {
+                Images = Pin(Images),
+                ClassTargets = ClassTargets is null ? null : Pin(ClassTargets),
+                Boxes = PinAll(Boxes),
+                BoxLabels = PinAll(BoxLabels),
+                InstanceMasks = PinAll(InstanceMasks),
+                Masks = Masks is null ? null : Pin(Masks),
+                Depth = Depth is null ? null : Pin(Depth),
+                SampleIndices = SampleIndices,
+                IsPinned = true,
+            };
+        }
+        catch
+        {
+            made.ForEach(t => t.Dispose());
+            throw;
+        }
     }
 
     public void Dispose()

@@ -19,6 +19,17 @@ public class LoaderOptionsSpecs
     }
 
     [Fact]
+    public void Should_refuse_pinned_memory_naming_cuda_when_the_process_has_no_cuda()
+    {
+        Assert.False(TorchSharp.torch.cuda.is_available(), "this spec describes a process without CUDA");
+
+        var e = Assert.Throws<ArgumentException>(() => new LoaderOptions { PinMemory = true }.Validate());
+
+        Assert.Contains("PinMemory needs CUDA", e.Message);
+        Assert.False(new LoaderOptions().Validate().PinMemory);
+    }
+
+    [Fact]
     public void Should_default_to_a_time_out_below_the_default_collective_time_out_when_not_set()
     {
         // collectives.timeout_seconds defaults to 60 s (actors' CoordinatorSettings, cluster-config's
