@@ -11,7 +11,7 @@ namespace GppfActors.Tasks.Definitions;
 // Shapes: B batch, H x W image.
 
 /// <summary>
-/// Monocular depth (paper section 4.3.1, a downstream task with BTS's recipe): a dense positive
+/// Monocular depth (paper section 4.3.1, a downstream task with BTS's recipe): a dense log-depth
 /// regression head, SILog loss over pixels whose ground truth lies in (min, max) depth; evaluation
 /// clamps predictions to [min, max] depth and reports the KITTI metrics of the paper's Table 4 over the
 /// same pixels.
