@@ -11,9 +11,10 @@ namespace GppfActors.Tasks.Definitions;
 // Shapes: B batch, H x W image.
 
 /// <summary>
-/// Monocular depth (paper section 4.3.1, a downstream task with BTS's recipe): a dense positive
-/// regression head, SILog loss over pixels with a measurement; evaluation clamps predictions to
-/// [min, max] depth and reports the KITTI metrics of the paper's Table 4.
+/// Monocular depth (paper section 4.3.1, a downstream task with BTS's recipe): a dense log-depth
+/// regression head, SILog loss over pixels whose ground truth lies in (min, max) depth; evaluation
+/// clamps predictions to [min, max] depth and reports the KITTI metrics of the paper's Table 4 over the
+/// same pixels.
 /// </summary>
 internal sealed class DepthFamily(TaskDefinition task, BackboneConfig backbone) : ITaskFamily
 {
@@ -33,8 +34,8 @@ internal sealed class DepthFamily(TaskDefinition task, BackboneConfig backbone) 
     {
         var depth = Depth(input.Batch);
         var predicted = DenseUpsample.CropTo(output, depth.shape[2], depth.shape[3]);         // [B, 1, H, W]
-        var loss = SilogLoss.Compute(predicted, depth, Options.SilogLambda, Options.SilogScale, Options.MinDepthMetres);
-        var valid = depth.gt(0);                                                              // [B, 1, H, W]
+        var loss = SilogLoss.Compute(predicted, depth, Options.SilogLambda, Options.SilogScale, Options.MinDepthMetres, Options.MaxDepthMetres);
+        var valid = SilogLoss.ValidMask(depth, Options.MinDepthMetres, Options.MaxDepthMetres);  // [B, 1, H, W]
         var relative = (predicted.detach() - depth).abs() / depth.clamp_min(Options.MinDepthMetres);  // [B, 1, H, W]
         var absRel = where(valid, relative, zeros_like(relative)).sum() / valid.sum().to_type(float32).clamp_min(1);
         return new TaskLoss(loss, [
@@ -51,7 +52,7 @@ internal sealed class DepthFamily(TaskDefinition task, BackboneConfig backbone) 
     /// <summary>KITTI depth metrics of a depth task.</summary>
     private sealed class Evaluator(DepthFamily family) : ITaskEvaluator
     {
-        private readonly DepthMetrics metrics = new();
+        private readonly DepthMetrics metrics = new(family.Options.MinDepthMetres, family.Options.MaxDepthMetres);
 
         public void Update(Tensor output, TaskBatch batch)
         {

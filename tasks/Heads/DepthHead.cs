@@ -8,17 +8,22 @@ namespace GppfActors.Tasks.Heads;
 
 /// <summary>
 /// Dense depth regression head: the shared decoder (without pyramid pooling), a 3x3 refinement
-/// block and a 3x3 output conv, upsampled bilinearly to input size; depth = sigmoid(x) * max depth,
-/// positive and bounded as in BTS. Output [B, 1, H, W] metres (size as for <see cref="SegmentationHead"/>).
+/// block and a 3x3 output conv, upsampled bilinearly to input size; depth = exp(x), positive and
+/// unbounded, so the gradient never vanishes at a cap (sigmoid(x) * max depth, BTS's form, saturated and
+/// stopped learning when many ground-truth depths lay beyond the cap). The output bias starts at
+/// ln(max depth / 2), mid-range. Output [B, 1, H, W] metres (size as for <see cref="SegmentationHead"/>).
 /// Owned by the network as the task's head. Keys: decoder.*, refine.*, predict.*.
 /// </summary>
+/// <remarks>
+/// Checkpoints of the sigmoid head load (the keys are the same) but predict wrong depths: their output
+/// conv was trained for the other parameterisation.
+/// </remarks>
 public sealed class DepthHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
 {
     private readonly UperDecoder decoder;
     private readonly ConvNormAct refine;
     private readonly Conv2d predict;
     private readonly int finestStride;
-    private readonly double maxDepth;
 
     /// <summary>A head over stages of <paramref name="stageChannels"/>, the first at stride <paramref name="finestStride"/>.</summary>
     public DepthHead(IReadOnlyList<long> stageChannels, int finestStride, DepthOptions options, Generator generator) : base(nameof(DepthHead))
@@ -26,16 +31,15 @@ public sealed class DepthHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
         decoder = new UperDecoder(stageChannels, options.HeadChannels, [], generator);
         refine = new ConvNormAct(options.HeadChannels, options.HeadChannels, 3, generator);
         predict = nn.Conv2d(options.HeadChannels, 1, 3, padding: 1);
-        HeadInit.Normal(predict.weight!, predict.bias, 0.01, generator);
+        HeadInit.Normal(predict.weight!, predict.bias, 0.01, generator, biasValue: Math.Log(options.MaxDepthMetres / 2));
         this.finestStride = finestStride;
-        maxDepth = options.MaxDepthMetres;
         RegisterComponents();
     }
 
     public override Tensor forward(IReadOnlyList<Tensor> features)
     {
         var x = predict.forward(refine.forward(decoder.forward(features)));                // [B, 1, h0, w0]
-        // Upsampling the logit rather than the depth keeps edges sharp after the sigmoid.
-        return DenseUpsample.ByStride(x, finestStride).sigmoid() * maxDepth;              // [B, 1, H, W]
+        // Upsampling the log-depth rather than the depth interpolates geometrically, as the loss measures.
+        return DenseUpsample.ByStride(x, finestStride).exp();                             // [B, 1, H, W]
     }
 }

@@ -2,12 +2,14 @@ namespace GppfActors.Tasks.Metrics;
 
 /// <summary>
 /// The KITTI depth metrics (Eigen et al. 2014, as BTS reports them) accumulated over images: over
-/// the valid pixels (gt &gt; 0) of each image, d_k = share with max(d / gt, gt / d) &lt; 1.25^k,
+/// the valid pixels of each image (gt in (min depth, max depth), BTS's evaluation range; 0 = no measurement), d_k = share with max(d / gt, gt / d) &lt; 1.25^k,
 /// AbsRel = mean |d - gt| / gt, SqRel = mean (d - gt)^2 / gt, RMSE = sqrt(mean (d - gt)^2),
 /// RMSElog = sqrt(mean (ln d - ln gt)^2); the report averages each over images (BTS's protocol),
 /// skipping images without a valid pixel. Predictions must be positive (clamp them first).
 /// </summary>
-public sealed class DepthMetrics
+/// <param name="minDepth">Ground truth at or below this is not evaluated (0: every measurement).</param>
+/// <param name="maxDepth">Ground truth at or above this is not evaluated: a prediction clamped to the cap cannot be judged against it.</param>
+public sealed class DepthMetrics(double minDepth = 0, double maxDepth = double.PositiveInfinity)
 {
     /// <summary>Report keys in the order of the paper's Table 4.</summary>
     public static readonly IReadOnlyList<string> Names = ["d1", "d2", "d3", "AbsRel", "SqRel", "RMSE", "RMSElog"];
@@ -30,7 +32,7 @@ public sealed class DepthMetrics
         for (int i = 0; i < predicted.Length; i++)
         {
             double g = groundTruth[i];
-            if (!(g > 0))
+            if (!(g > minDepth && g < maxDepth))
             {
                 continue;
             }

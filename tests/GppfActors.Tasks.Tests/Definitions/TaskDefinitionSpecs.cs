@@ -20,7 +20,7 @@ public class TaskDefinitionSpecs
         Assert.Equal(0.5, task.Classification.SwitchProbability);
         Assert.Equal(1.0, task.LossWeight);
         Assert.Equal((0.25, 2.0, 0.6), (task.Detection.FocalAlpha, task.Detection.FocalGamma, task.Detection.NmsIouThreshold));
-        Assert.Equal((0.85, 10.0), (task.Depth.SilogLambda, task.Depth.SilogScale));
+        Assert.Equal((0.85, 1.0), (task.Depth.SilogLambda, task.Depth.SilogScale));
         Assert.Same(task, task.Validate());
     }
 

@@ -74,7 +74,8 @@ public class HeadSpecs
         Assert.Equal(expected, output.shape);
         if (family == TaskFamily.Depth)
         {
-            Assert.True(output.gt(0).all().item<bool>() && output.le(task.Depth.MaxDepthMetres).all().item<bool>(), "depth must lie in (0, max]");
+            // exp(x) is positive but not bounded above: the evaluator, not the head, clamps to the depth range.
+            Assert.True(output.gt(0).all().item<bool>() && output.isfinite().all().item<bool>(), "depth must be positive and finite");
         }
     }
 
@@ -105,6 +106,24 @@ public class HeadSpecs
         var strides = BackboneGeometry.StageStrides(backbone);
         int finest = strides[strides.Count - Math.Min(task.Detection.NumLevels, strides.Count)];
         return ((input.Height + finest - 1) / finest) * ((input.Width + finest - 1) / finest);
+    }
+
+    [Fact]
+    public void Should_start_mid_range_at_half_the_max_depth_when_untrained()
+    {
+        // The output bias starts at ln(max / 2) and the output weights near 0 (std 0.01), so the log-depth is centred on
+        // ln(max / 2) = ln 6 and every pixel starts well inside the range (0, 12 m), far from where a capped head saturates.
+        var task = TinyData.Task(TaskFamily.Depth, batchSize: 2);
+        using var network = Network(BackboneConfig.Small(1), task);
+        network.eval();
+        using var scope = NewDisposeScope();
+
+        var output = network.Forward(task.Name, randn([2, 3, 32, 32]), RouteRequest.Eval);
+
+        double max = task.Depth.MaxDepthMetres;
+        Assert.InRange(output.log().mean().item<float>(), Math.Log(max / 2) - 0.1, Math.Log(max / 2) + 0.1);
+        Assert.InRange(output.min().item<float>(), max / 4, max);
+        Assert.InRange(output.max().item<float>(), max / 4, max);
     }
 
     [Fact]

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Tests.Losses;
 
-/// <summary>SILog against a hand computation, over valid pixels only.</summary>
+/// <summary>SILog against a hand computation, over valid pixels only (a measurement inside the depth range).</summary>
 public class SilogLossSpecs
 {
     [Fact]
@@ -18,7 +18,21 @@ public class SilogLossSpecs
         var predicted = tensor(new float[] { 2, 4.4f, 7, 13 }, [1, 1, 2, 2]);
         var truth = tensor(new float[] { 2, 4, 0, 10 }, [1, 1, 2, 2]);
 
-        var loss = SilogLoss.Compute(predicted, truth, 0.85, 10, 1e-3);
+        var loss = SilogLoss.Compute(predicted, truth, 0.85, 10, 1e-3, 80);
+
+        Assert.Equal(1.178586, loss.item<float>(), 5);
+    }
+
+    [Fact]
+    public void Should_leave_out_ground_truth_beyond_the_max_depth_rather_than_clamp_it()
+    {
+        // The same four pixels plus 25 m and 40 m beyond the 20 m cap, whose predictions (20, 3) would change the value
+        // if they counted: the loss is the hand computation above, 1.178586 at scale 10.
+        using var scope = NewDisposeScope();
+        var predicted = tensor(new float[] { 2, 4.4f, 7, 13, 20, 3 }, [1, 1, 2, 3]);
+        var truth = tensor(new float[] { 2, 4, 0, 10, 25, 40 }, [1, 1, 2, 3]);
+
+        var loss = SilogLoss.Compute(predicted, truth, 0.85, 10, 1e-3, 20);
 
         Assert.Equal(1.178586, loss.item<float>(), 5);
     }
@@ -30,7 +44,7 @@ public class SilogLossSpecs
         using var scope = NewDisposeScope();
         var truth = tensor(new float[] { 2, 4, 8, 10 }, [1, 1, 2, 2]);
 
-        var loss = SilogLoss.Compute(truth * 3, truth, 1.0, 10, 1e-3);
+        var loss = SilogLoss.Compute(truth * 3, truth, 1.0, 10, 1e-3, 80);
 
         Assert.Equal(0.0, loss.item<float>(), 4);
     }
@@ -41,7 +55,7 @@ public class SilogLossSpecs
         using var scope = NewDisposeScope();
         var predicted = full([1, 1, 2, 2], 3f, requires_grad: true);
 
-        var loss = SilogLoss.Compute(predicted, zeros([1, 1, 2, 2]), 0.85, 10, 1e-3);
+        var loss = SilogLoss.Compute(predicted, zeros([1, 1, 2, 2]), 0.85, 10, 1e-3, 80);
         loss.backward();
 
         Assert.Equal(0f, loss.item<float>());

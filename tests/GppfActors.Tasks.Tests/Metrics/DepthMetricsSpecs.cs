@@ -33,6 +33,21 @@ public class DepthMetricsSpecs
     }
 
     [Fact]
+    public void Should_count_only_ground_truth_inside_the_depth_range_when_given_one()
+    {
+        // Range (1, 20): the same image plus 0.5 m (below) and 20 m and 30 m (at and beyond the cap), predicted far off;
+        // the report is the hand computation above.
+        var metrics = new DepthMetrics(1, 20);
+        metrics.AddImage([.. Predicted, 9f, 20f, 20f], [.. Truth, 0.5f, 20f, 30f]);
+
+        var report = metrics.Report();
+
+        Assert.Equal(0.133333, report["AbsRel"], 5);
+        Assert.Equal(1.747379, report["RMSE"], 5);
+        Assert.Equal(2.0 / 3, report["d1"], 9);
+    }
+
+    [Fact]
     public void Should_average_per_image_when_images_differ()
     {
         // Second image: one pixel, exact -> its RMSE is 0; the report is the mean of images, 1.747379 / 2.

@@ -9,16 +9,16 @@ using GppfActors.Tasks.Training;
 
 namespace GppfActors.Tasks.Tests.Support;
 
-/// <summary>A one-device training setup on the tiny backbone (or the one given): replica, in-process group of 1, plans.</summary>
+/// <summary>A one-device training setup on the tiny backbone (or the one given): replica, in-process group of 1, plans; AdamW unless told otherwise.</summary>
 public sealed class TinyTraining : IDisposable
 {
-    public TinyTraining(TaskDefinition task, double learningRate = 5e-3, long seed = 3, BackboneConfig? backbone = null)
+    public TinyTraining(TaskDefinition task, double learningRate = 5e-3, long seed = 3, BackboneConfig? backbone = null, OptimizerConfig? optimizer = null)
     {
         TorchThreads.LimitToOne();
         Task = task;
         Backbone = backbone ?? BackboneConfig.Tiny(2);
         var network = new GppfNetwork(Backbone, TaskFamilies.HeadSpecs([task], Backbone), seed);
-        Replica = new Replica(network, new OptimizerConfig(OptimizerKind.AdamW, WeightDecay: 1e-4));
+        Replica = new Replica(network, optimizer ?? new OptimizerConfig(OptimizerKind.AdamW, WeightDecay: 1e-4));
         Group = new InProcessCollectiveHub(1, 1, TimeSpan.FromSeconds(30)).Join(0);
         LearningRate = learningRate;
     }

@@ -96,7 +96,8 @@ public sealed class SyntheticSetTrainingSpecs(SmallSyntheticSet data, ITestOutpu
             case TaskFamily.Depth:
                 {
                     // The best constant depth is the most a network that ignores its input can reach; measured:
-                    // AbsRel 0.27-0.30 after training against 0.36-0.42 for the constant and 0.44-0.50 before.
+                    // AbsRel 0.22-0.34 after training against 0.36-0.42 for the constant and 0.46-0.55 before (the
+                    // untrained log-depth head predicts about max / 2 = 16 m everywhere).
                     var constant = BestConstantAbsRel(ValBatches(val, task.BatchSize));
                     output.WriteLine($"best constant AbsRel {constant:0.####}");
                     Assert.True(after["AbsRel"] < 0.9 * constant, $"AbsRel {after["AbsRel"]:0.####} is not clearly below the best constant's {constant:0.####}");
