@@ -1,3 +1,5 @@
+using GppfActors.Tasks.Formats;
+
 namespace GppfActors.Tasks.Data;
 
 /// <summary>One sample after augmentation, in plain arrays so workers need no tensors; the collator makes tensors.</summary>
@@ -18,8 +20,11 @@ public sealed class AugmentedSample
     /// <summary>Boxes in output pixels.</summary>
     public IReadOnlyList<BoxAnnotation>? Boxes { get; init; }
 
-    /// <summary>Instance masks in output pixels (1 inside, 0 outside and where the crop padded), one per entry of <see cref="Boxes"/>.</summary>
-    public IReadOnlyList<byte[]>? InstanceMasks { get; init; }
+    /// <summary>
+    /// Instance masks in output pixels, each cropped to its window (1 inside, 0 outside and where the crop padded),
+    /// one per entry of <see cref="Boxes"/>.
+    /// </summary>
+    public IReadOnlyList<CroppedMask>? InstanceMasks { get; init; }
 
     /// <summary>Labels per output pixel, 255 = ignore (also where the crop padded).</summary>
     public byte[]? Mask { get; init; }

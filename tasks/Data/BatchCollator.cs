@@ -1,3 +1,4 @@
+using GppfActors.Tasks.Formats;
 using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Data;
@@ -50,20 +51,11 @@ public static class BatchCollator
                 }
             }
 
-            List<Tensor>? instanceMasks = null;
+            // Instance masks stay cropped host objects; the loss expands the ones it trains on (MaskTargets.Expand).
+            IReadOnlyList<CroppedMask>[]? instanceMasks = null;
             if (samples.All(s => s.InstanceMasks is not null))
             {
-                instanceMasks = [];
-                foreach (var s in samples)
-                {
-                    var m = s.InstanceMasks!;
-                    var pixels = new byte[m.Count * plane];
-                    for (var k = 0; k < m.Count; k++)
-                    {
-                        m[k].CopyTo(pixels, k * plane);
-                    }
-                    instanceMasks.Add(Keep(tensor(pixels, [m.Count, h, w]), created));
-                }
+                instanceMasks = [.. samples.Select(s => s.InstanceMasks!)];
             }
 
             Tensor? masks = null;

@@ -92,38 +92,72 @@ public static class CropWarp
         [.. KeptBoxes(boxes, window, outWidth, outHeight, minSide).Select(k => k.Box)];
 
     /// <summary>
-    /// Instances (a box and its mask) through the window: boxes as <see cref="Boxes"/> maps them, each kept
-    /// box's mask by nearest neighbour as <see cref="Mask"/> maps labels, 1 inside and 0 outside and in padding.
+    /// Instances (a box and its mask) through the window: boxes as <see cref="Boxes"/> maps them, each kept box's
+    /// mask by nearest neighbour as <see cref="Mask"/> maps labels (1 inside; 0 outside and in padding). The masks
+    /// of an image of <paramref name="imageWidth"/> x <paramref name="imageHeight"/> stay cropped: the output window
+    /// is the set of output pixels whose nearest source pixel lies in the input window (the input window
+    /// transformed), so only those are resampled, and every output pixel outside it is 0 as it would be when the
+    /// whole image's mask is warped.
     /// </summary>
-    public static (BoxAnnotation[] Boxes, byte[][] Masks) Instances(IReadOnlyList<BoxAnnotation> boxes, IReadOnlyList<BinaryMask> masks,
-        CropWindow window, int outWidth, int outHeight, float minSide)
+    public static (BoxAnnotation[] Boxes, CroppedMask[] Masks) Instances(IReadOnlyList<BoxAnnotation> boxes, IReadOnlyList<CroppedMask> masks,
+        int imageWidth, int imageHeight, CropWindow window, int outWidth, int outHeight, float minSide)
     {
         if (masks.Count != boxes.Count)
         {
             throw new ArgumentException($"{boxes.Count} boxes but {masks.Count} instance masks", nameof(masks));
         }
         var kept = KeptBoxes(boxes, window, outWidth, outHeight, minSide);
-        var result = new byte[kept.Count][];
+        // One set of taps for every instance: they depend only on the window and the image's size.
+        var xs = NearestTaps(window.X, window.Width, imageWidth, outWidth, window.Flip);
+        var ys = NearestTaps(window.Y, window.Height, imageHeight, outHeight, flip: false);
+        var result = new CroppedMask[kept.Count];
         for (var k = 0; k < kept.Count; k++)
         {
             var mask = masks[kept[k].Index];
-            var xs = NearestTaps(window.X, window.Width, mask.Width, outWidth, window.Flip);
-            var ys = NearestTaps(window.Y, window.Height, mask.Height, outHeight, flip: false);
-            var pixels = mask.Pixels;
-            var output = new byte[outWidth * outHeight];
-            for (var v = 0; v < outHeight; v++)
+            if (mask.X + mask.Width > imageWidth || mask.Y + mask.Height > imageHeight)
             {
-                for (var u = 0; u < outWidth; u++)
+                throw new ArgumentException($"instance {kept[k].Index}: a {mask.Width}x{mask.Height} crop at ({mask.X}, {mask.Y}) does not fit the {imageWidth}x{imageHeight} image", nameof(masks));
+            }
+            // Taps are monotone where they are not -1 (outside the image, never in a window), so each range is one run.
+            var (u0, u1) = TapRange(xs, mask.X, mask.Width);
+            var (v0, v1) = TapRange(ys, mask.Y, mask.Height);
+            if (u1 <= u0 || v1 <= v0)
+            {
+                result[k] = CroppedMask.Empty;
+                continue;
+            }
+            var source = mask.Pixels;
+            int width = u1 - u0;
+            var output = new byte[width * (v1 - v0)];
+            for (var v = v0; v < v1; v++)
+            {
+                var row = (ys[v] - mask.Y) * mask.Width - mask.X;
+                for (var u = u0; u < u1; u++)
                 {
-                    if (ys[v] >= 0 && xs[u] >= 0 && pixels[ys[v] * mask.Width + xs[u]])
-                    {
-                        output[v * outWidth + u] = 1;
-                    }
+                    output[(v - v0) * width + u - u0] = source[row + xs[u]];
                 }
             }
-            result[k] = output;
+            result[k] = new CroppedMask(u0, v0, width, v1 - v0, output);
         }
         return ([.. kept.Select(k => k.Box)], result);
+    }
+
+    /// <summary>The output positions [first, end) whose tap lies in [start, start + extent).</summary>
+    private static (int First, int End) TapRange(int[] taps, int start, int extent)
+    {
+        int first = -1, end = -1;
+        for (var u = 0; u < taps.Length; u++)
+        {
+            if (taps[u] >= start && taps[u] < start + extent)
+            {
+                if (first < 0)
+                {
+                    first = u;
+                }
+                end = u + 1;
+            }
+        }
+        return first < 0 ? (0, 0) : (first, end);
     }
 
     private static List<(BoxAnnotation Box, int Index)> KeptBoxes(IReadOnlyList<BoxAnnotation> boxes, CropWindow window, int outWidth, int outHeight, float minSide)

@@ -19,8 +19,11 @@ public sealed class DecodedSample
     /// <summary>Detection boxes in image pixels.</summary>
     public IReadOnlyList<BoxAnnotation>? Boxes { get; init; }
 
-    /// <summary>Instance segmentation: one mask per entry of <see cref="Boxes"/>, in the same order, each the image's size.</summary>
-    public IReadOnlyList<BinaryMask>? InstanceMasks { get; init; }
+    /// <summary>
+    /// Instance segmentation: one mask per entry of <see cref="Boxes"/>, in the same order, each cropped to its
+    /// window in the image's pixels (a full-image mask per instance is hundreds of MB on an LVIS image).
+    /// </summary>
+    public IReadOnlyList<CroppedMask>? InstanceMasks { get; init; }
 
     /// <summary>Semantic label mask, same size as the image.</summary>
     public LabelMask? Mask { get; init; }

@@ -18,7 +18,8 @@ public sealed class SampleAugmenter
         int w = Options.OutputWidth, h = Options.OutputHeight;
         if (sample.Boxes is not null && sample.InstanceMasks is not null)
         {
-            var (boxes, masks) = CropWarp.Instances(sample.Boxes, sample.InstanceMasks, window, w, h, Options.MinBoxSidePixels);
+            var (boxes, masks) = CropWarp.Instances(sample.Boxes, sample.InstanceMasks, sample.Image.Width, sample.Image.Height, window, w, h,
+                Options.MinBoxSidePixels);
             return new AugmentedSample
             {
                 SampleIndex = sampleIndex,

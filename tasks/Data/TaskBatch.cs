@@ -1,3 +1,4 @@
+using GppfActors.Tasks.Formats;
 using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Data;
@@ -21,8 +22,13 @@ public sealed class TaskBatch : IDisposable
     /// <summary>Detection: per image, box class indices [n] int64.</summary>
     public IReadOnlyList<Tensor>? BoxLabels { get; init; }
 
-    /// <summary>Instance segmentation: per image, masks [n, H, W] uint8 (1 inside), one per box of <see cref="Boxes"/>.</summary>
-    public IReadOnlyList<Tensor>? InstanceMasks { get; init; }
+    /// <summary>
+    /// Instance segmentation: per image, one mask per box of <see cref="Boxes"/>, each cropped to its window in input
+    /// pixels. Host objects, not tensors: the loss expands only the masks of boxes it trains on, at the logits'
+    /// resolution and on the predictions' device (<c>InstanceMaskLoss.Compute</c> through <c>MaskTargets.Expand</c>);
+    /// evaluation expands them to whole-image masks.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<CroppedMask>>? InstanceMasks { get; init; }
 
     /// <summary>Semantic segmentation: class per pixel [B, H, W] int64, 255 = ignore.</summary>
     public Tensor? Masks { get; init; }
@@ -38,7 +44,9 @@ public sealed class TaskBatch : IDisposable
 
     /// <summary>
     /// The batch on <paramref name="device"/> (a GPU), as a new batch that owns its copies (the caller
-    /// disposes both); null when <paramref name="device"/> is the CPU, where the batch already is.
+    /// disposes both); null when <paramref name="device"/> is the CPU, where the batch already is. The
+    /// instance masks are shared, not copied: they are immutable host objects that the loss expands and moves
+    /// to the device itself.
     /// </summary>
     public TaskBatch? CopyTo(Device device)
     {
@@ -58,7 +66,7 @@ public sealed class TaskBatch : IDisposable
             ClassTargets = ClassTargets is null ? null : Move(ClassTargets),
             Boxes = MoveAll(Boxes),
             BoxLabels = MoveAll(BoxLabels),
-            InstanceMasks = MoveAll(InstanceMasks),
+            InstanceMasks = InstanceMasks,
             Masks = Masks is null ? null : Move(Masks),
             Depth = Depth is null ? null : Move(Depth),
             SampleIndices = SampleIndices,
@@ -112,10 +120,6 @@ public sealed class TaskBatch : IDisposable
             t.Dispose();
         }
         foreach (var t in BoxLabels ?? [])
-        {
-            t.Dispose();
-        }
-        foreach (var t in InstanceMasks ?? [])
         {
             t.Dispose();
         }

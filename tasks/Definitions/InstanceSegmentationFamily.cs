@@ -1,7 +1,6 @@
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Network;
 using GppfActors.Tasks.Data;
-using GppfActors.Tasks.Formats;
 using GppfActors.Tasks.Heads;
 using GppfActors.Tasks.Losses;
 using GppfActors.Tasks.Metrics;
@@ -80,7 +79,7 @@ internal sealed class InstanceSegmentationFamily(TaskDefinition task, BackboneCo
             for (int b = 0; b < decoded.Count; b++)
             {
                 var labels = Labels(gtLabels[b]);
-                var truth = GroundTruthMasks(gtMasks[b]);
+                var truth = gtMasks[b].Select(m => m.ToBinaryMask((int)batch.Images.shape[3], (int)batch.Images.shape[2])).ToArray();
                 masks.AddImage([.. truth.Select((m, i) => (m, labels[i]))], [.. decoded[b].Select(d => (d.Mask, d.Detection.Label, d.Detection.Score))]);
                 boxes.AddImage(GroundTruthBoxes(gtBoxes[b], labels), [.. decoded[b].Select(d => d.Detection)]);
             }
@@ -103,17 +102,6 @@ internal sealed class InstanceSegmentationFamily(TaskDefinition task, BackboneCo
 
         private static int[] Labels(Tensor labels) =>
             labels.shape[0] == 0 ? [] : [.. labels.cpu().data<long>().ToArray().Select(l => (int)l)];   // data<T>() rejects empty tensors
-
-        private static BinaryMask[] GroundTruthMasks(Tensor masks)
-        {
-            int n = (int)masks.shape[0], h = (int)masks.shape[1], w = (int)masks.shape[2];
-            if (n == 0)
-            {
-                return [];
-            }
-            var pixels = masks.cpu().data<byte>().ToArray();                                // [n*H*W]
-            return [.. Enumerable.Range(0, n).Select(i => new BinaryMask(w, h, [.. pixels.AsSpan(i * h * w, h * w).ToArray().Select(p => p != 0)]))];
-        }
 
         private static GroundTruthBox[] GroundTruthBoxes(Tensor boxes, int[] labels)
         {

@@ -79,6 +79,40 @@ public sealed record CocoObject(long Id, int ClassIndex, float X, float Y, float
         }
         return new BinaryMask(width, height, pixels);
     }
+
+    /// <summary>
+    /// <see cref="Mask"/> kept only over its window (<see cref="CroppedMask"/>): the RLE runs', the polygons' or the
+    /// filled box's integer bounding box padded by 1 px, clipped to the image; decoded without an image-sized buffer.
+    /// </summary>
+    public CroppedMask MaskCrop(int width, int height)
+    {
+        if (Rle is { } rle)
+        {
+            if (rle.Width != width || rle.Height != height)
+            {
+                throw new FormatException($"annotation {Id}: RLE size [{rle.Height}, {rle.Width}] is not the image's [{height}, {width}]");
+            }
+            return CocoSegmentation.CroppedFromRuns(rle.Runs, width, height);
+        }
+        if (Polygons.Count > 0)
+        {
+            return CocoSegmentation.CroppedFromPolygons(Polygons, width, height);
+        }
+        int x1 = Math.Clamp((int)Math.Round(X), 0, width), x2 = Math.Clamp((int)Math.Round(X + Width), 0, width);
+        int y1 = Math.Clamp((int)Math.Round(Y), 0, height), y2 = Math.Clamp((int)Math.Round(Y + Height), 0, height);
+        if (x2 <= x1 || y2 <= y1)
+        {
+            return CroppedMask.Empty;
+        }
+        int wx1 = Math.Max(0, x1 - 1), wy1 = Math.Max(0, y1 - 1), wx2 = Math.Min(width, x2 + 1), wy2 = Math.Min(height, y2 + 1);
+        int w = wx2 - wx1;
+        var pixels = new byte[w * (wy2 - wy1)];
+        for (int y = y1; y < y2; y++)
+        {
+            Array.Fill(pixels, (byte)1, (y - wy1) * w + x1 - wx1, x2 - x1);
+        }
+        return new CroppedMask(wx1, wy1, w, wy2 - wy1, pixels);
+    }
 }
 
 /// <summary>An RLE segmentation: run lengths (background first, column-major) over an image of <paramref name="Height"/> x <paramref name="Width"/>.</summary>

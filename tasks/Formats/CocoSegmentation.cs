@@ -128,6 +128,84 @@ public static class CocoSegmentation
         return new BinaryMask(width, height, pixels);
     }
 
+    /// <summary>
+    /// <see cref="FromRuns"/> kept only over the runs' bounding box padded by 1 px (clipped to the image): the same
+    /// inside pixels, found and written without an image-sized buffer.
+    /// </summary>
+    public static CroppedMask CroppedFromRuns(IReadOnlyList<long> runs, int width, int height)
+    {
+        long total = runs.Sum();
+        if (runs.Any(r => r < 0) || total != (long)width * height)
+        {
+            throw new FormatException($"RLE runs cover {total} pixels{(runs.Any(r => r < 0) ? " with a negative run" : "")}; the image has {(long)width * height}");
+        }
+        // Inclusive bounds of the foreground runs; a run that spans columns covers the bottom of its first one and
+        // the top of its last, so its rows are all rows.
+        int x1 = width, y1 = height, x2 = -1, y2 = -1;
+        long at = 0;
+        for (int i = 0; i < runs.Count; i++)
+        {
+            if (i % 2 == 1 && runs[i] > 0)
+            {
+                long first = at, last = at + runs[i] - 1;
+                int c0 = (int)(first / height), c1 = (int)(last / height);
+                (x1, x2) = (Math.Min(x1, c0), Math.Max(x2, c1));
+                (y1, y2) = c0 == c1
+                    ? (Math.Min(y1, (int)(first % height)), Math.Max(y2, (int)(last % height)))
+                    : (0, height - 1);
+            }
+            at += runs[i];
+        }
+        if (x2 < 0)
+        {
+            return CroppedMask.Empty;
+        }
+        (x1, y1, x2, y2) = (Math.Max(0, x1 - 1), Math.Max(0, y1 - 1), Math.Min(width, x2 + 2), Math.Min(height, y2 + 2));
+        int w = x2 - x1;
+        var pixels = new byte[w * (y2 - y1)];
+        at = 0;
+        for (int i = 0; i < runs.Count; i++)
+        {
+            if (i % 2 == 1)
+            {
+                for (long j = at; j < at + runs[i]; j++)
+                {
+                    int column = (int)(j / height), row = (int)(j % height);
+                    pixels[(row - y1) * w + column - x1] = 1;
+                }
+            }
+            at += runs[i];
+        }
+        return new CroppedMask(x1, y1, w, y2 - y1, pixels);
+    }
+
+    /// <summary>
+    /// <see cref="FromPolygons"/> kept only over the polygons' extent padded by 1 px (clipped to the image): the
+    /// same inside pixels, rasterised over that window only.
+    /// </summary>
+    /// <remarks>
+    /// The pad is what makes it exact: a crossing of an edge with a sample row is computed in float and can land an
+    /// ulp past the polygon's extreme x, which marks at most a sample of the next pixel.
+    /// </remarks>
+    public static CroppedMask CroppedFromPolygons(IReadOnlyList<float[]> polygons, int width, int height)
+    {
+        var points = polygons.Select(p => Enumerable.Range(0, p.Length / 2).Select(i => new Vector2(p[2 * i], p[2 * i + 1])).ToArray()).ToList();
+        if (points.Count == 0 || width == 0 || height == 0)
+        {
+            return CroppedMask.Empty;
+        }
+        float minX = points.Min(p => p.Min(v => v.X)), maxX = points.Max(p => p.Max(v => v.X));
+        float minY = points.Min(p => p.Min(v => v.Y)), maxY = points.Max(p => p.Max(v => v.Y));
+        int x1 = (int)Math.Clamp(MathF.Floor(minX) - 1, 0, width), x2 = (int)Math.Clamp(MathF.Floor(maxX) + 2, 0, width);
+        int y1 = (int)Math.Clamp(MathF.Floor(minY) - 1, 0, height), y2 = (int)Math.Clamp(MathF.Ceiling(maxY) + 1, 0, height);
+        if (x2 <= x1 || y2 <= y1)
+        {
+            return CroppedMask.Empty;
+        }
+        var coverage = PolygonRaster.Coverage(points, x1, y1, x2 - x1, y2 - y1);
+        return new CroppedMask(x1, y1, x2 - x1, y2 - y1, [.. coverage.Select(c => c >= 0.5f ? (byte)1 : (byte)0)]);
+    }
+
     private static BinaryMask Polygons(JsonElement list, int width, int height, string file, string jsonPath)
     {
         var polygons = new List<Vector2[]>();

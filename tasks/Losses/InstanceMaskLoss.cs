@@ -1,3 +1,4 @@
+using GppfActors.Tasks.Formats;
 using GppfActors.Tasks.Heads;
 using static TorchSharp.torch;
 
@@ -16,11 +17,11 @@ public static class InstanceMaskLoss
 {
     /// <summary>
     /// Loss of <paramref name="parameters"/> [B, N, P] and <paramref name="features"/> [B, Cm, h0, w0] against the
-    /// per-image <paramref name="masks"/> [G, H, W] under the assignment <paramref name="targets"/>; also the number of
+    /// per-image <paramref name="masks"/> (G cropped masks in input pixels) under the assignment <paramref name="targets"/>; also the number of
     /// instances trained. With no positive it is a zero that still depends on the parameters.
     /// </summary>
     public static (Tensor Loss, int NumInstances) Compute(InstanceMaskLayout layout, Tensor parameters, Tensor features,
-        IReadOnlyList<Tensor> masks, FcosTargets targets)
+        IReadOnlyList<IReadOnlyList<CroppedMask>> masks, FcosTargets targets)
     {
         var device = parameters.device;
         var scales = layout.CoordinateScales(device);                                      // [N]
@@ -40,11 +41,13 @@ public static class InstanceMaskLoss
             }
             var logits = DynamicMaskHead.Logits(layout, parameters[b].index_select(0, positive), features[b],
                 targets.Points.index_select(0, positive), scales.index_select(0, positive));  // [n, h0*f, w0*f]
-            // Only the masks of boxes with a kept positive go to the device and are resampled (at input size they are
-            // the largest tensors of the step: an image of LVIS can hold hundreds of instances).
+            // The batch's masks are cropped host objects: here, and only for the boxes with a kept positive, they are
+            // expanded to the logits' resolution on the host and moved to the predictions' device (an image of LVIS can
+            // hold hundreds of instances; at input size they would be the step's largest tensors).
             var (used, inverse, _) = targets.BoxIndices[b].index_select(0, positive).unique(sorted: true, return_inverse: true);  // [U], [n]
-            var usedMasks = masks[b].index_select(0, used.to(masks[b].device)).to(device);  // [U, H, W]
-            var imageTargets = MaskTargets.Downsample(usedMasks, level.Height * level.Stride, level.Width * level.Stride, layout.LogitStride);  // [U, h0*f, w0*f]
+            var usedMasks = used.cpu().data<long>().ToArray().Select(i => masks[b][checked((int)i)]).ToArray();  // U crops
+            var imageTargets = MaskTargets.Expand(usedMasks, level.Height * level.Stride, level.Width * level.Stride, layout.LogitStride)
+                .to(device);                                                                // [U, h0*f, w0*f]
             var assigned = imageTargets.index_select(0, inverse!);                          // [n, h0*f, w0*f]
             losses.Add(DiceLoss.PerInstance(logits.to_type(float32), assigned));
         }

@@ -13,11 +13,18 @@ public static class PolygonRaster
     public const int Grid = 4;
 
     /// <summary>Coverage in [0, 1] per pixel, row-major, width * height.</summary>
-    public static float[] Coverage(IReadOnlyList<Vector2[]> polygons, int width, int height)
+    public static float[] Coverage(IReadOnlyList<Vector2[]> polygons, int width, int height) => Coverage(polygons, 0, 0, width, height);
+
+    /// <summary>
+    /// Coverage of the window of <paramref name="width"/> x <paramref name="height"/> pixels whose top-left is image pixel
+    /// (<paramref name="x0"/>, <paramref name="y0"/>), row-major: the values the whole-image overload gives there (same
+    /// sample positions, same arithmetic, coordinates never shifted), at the cost of the window only.
+    /// </summary>
+    public static float[] Coverage(IReadOnlyList<Vector2[]> polygons, int x0, int y0, int width, int height)
     {
         var coverage = new float[width * height];
-        var minY = (int)Math.Max(0, MathF.Floor(polygons.Min(p => p.Min(v => v.Y))));
-        var maxY = (int)Math.Min(height - 1, MathF.Ceiling(polygons.Max(p => p.Max(v => v.Y))));
+        var minY = (int)Math.Max(y0, MathF.Floor(polygons.Min(p => p.Min(v => v.Y))));
+        var maxY = (int)Math.Min(y0 + height - 1, MathF.Ceiling(polygons.Max(p => p.Max(v => v.Y))));
         var inside = new bool[width * Grid];
         var crossings = new List<float>();
         for (var y = minY; y <= maxY; y++)
@@ -32,7 +39,7 @@ public static class PolygonRaster
                     Crossings(polygon, sy, crossings);
                     for (var k = 0; k + 1 < crossings.Count; k += 2)
                     {
-                        MarkSpan(crossings[k], crossings[k + 1], inside);
+                        MarkSpan(crossings[k], crossings[k + 1], inside, x0 * Grid);
                     }
                 }
                 for (var s = 0; s < inside.Length; s++)
@@ -45,7 +52,7 @@ public static class PolygonRaster
             }
             for (var x = 0; x < width; x++)
             {
-                coverage[y * width + x] = counts[x] / (float)(Grid * Grid);
+                coverage[(y - y0) * width + x] = counts[x] / (float)(Grid * Grid);
             }
         }
         return coverage;
@@ -67,14 +74,17 @@ public static class PolygonRaster
         result.Sort();
     }
 
-    /// <summary>Marks the sub-columns whose sample centre lies in [x0, x1).</summary>
-    private static void MarkSpan(float x0, float x1, bool[] inside)
+    /// <summary>
+    /// Marks the sub-columns whose sample centre lies in [x0, x1); <paramref name="inside"/> holds the image's
+    /// sub-columns from <paramref name="offset"/> on (the bounds are found in image sub-columns, then shifted).
+    /// </summary>
+    private static void MarkSpan(float x0, float x1, bool[] inside, int offset)
     {
-        var first = Math.Max(0, (int)MathF.Ceiling(x0 * Grid - 0.5f));
-        var last = Math.Min(inside.Length - 1, (int)MathF.Ceiling(x1 * Grid - 0.5f) - 1);
+        var first = Math.Max(offset, (int)MathF.Ceiling(x0 * Grid - 0.5f));
+        var last = Math.Min(offset + inside.Length - 1, (int)MathF.Ceiling(x1 * Grid - 0.5f) - 1);
         for (var s = first; s <= last; s++)
         {
-            inside[s] = true;
+            inside[s - offset] = true;
         }
     }
 }

@@ -122,7 +122,7 @@ public class CocoReaderSpecs : IDisposable
     private static bool[] Inside(int width, int height, Func<int, int, bool> inside) =>
         [.. Enumerable.Range(0, width * height).Select(i => inside(i % width, i / width))];
 
-    private static bool[] Pixels(BinaryMask mask) => mask.Pixels.ToArray();
+    private static bool[] Pixels(CroppedMask mask) => mask.ToBinaryMask(20, 10).Pixels.ToArray();
 
     [Fact]
     public void Should_name_file_and_field_when_annotation_points_to_a_missing_image()

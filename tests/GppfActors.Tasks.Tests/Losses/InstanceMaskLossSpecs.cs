@@ -1,4 +1,5 @@
 using GppfActors.Tasks.Definitions;
+using GppfActors.Tasks.Formats;
 using GppfActors.Tasks.Heads;
 using GppfActors.Tasks.Losses;
 using Xunit;
@@ -14,9 +15,9 @@ public class InstanceMaskLossSpecs
     {
         using var scope = NewDisposeScope();
         // A 3 x 3 mask (row-major 1 1 0 / 1 0 0 / 0 0 1) on a 4 x 4 grid extent, stride 2.
-        var mask = tensor(new byte[] { 1, 1, 0, 1, 0, 0, 0, 0, 1 }).reshape(1, 3, 3);
+        var mask = new CroppedMask(0, 0, 3, 3, [1, 1, 0, 1, 0, 0, 0, 0, 1]);
 
-        var target = MaskTargets.Downsample(mask, 4, 4, 2);
+        var target = MaskTargets.Expand([mask], 4, 4, 2);
 
         // Blocks: top-left {1,1,1,0} = 0.75; top-right {0,_,0,_} padded = 0; bottom-left {0,0,_,_} = 0; bottom-right {1,_,_,_} = 0.25.
         Assert.Equal([1, 2, 2], target.shape);
@@ -55,8 +56,8 @@ public class InstanceMaskLossSpecs
         var parameters = zeros([1, 4, p.Length]);
         parameters[0, 0] = tensor(p);
         var features = randn([1, 1, 2, 2]);
-        var masks = zeros([2, 8, 8], uint8);
-        masks[1, .., ..4] = 1;
+        // Box 0's mask is empty, box 1's the left half.
+        IReadOnlyList<CroppedMask> masks = [CroppedMask.Empty, new CroppedMask(0, 0, 4, 8, [.. Enumerable.Repeat((byte)1, 32)])];
         var targets = new FcosTargets(
             tensor(new long[] { 0, -1, -1, -1 }).reshape(1, 4),
             zeros([1, 4, 4]),

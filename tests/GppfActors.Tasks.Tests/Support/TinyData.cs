@@ -1,5 +1,6 @@
 using GppfActors.Tasks.Data;
 using GppfActors.Tasks.Definitions;
+using GppfActors.Tasks.Formats;
 using static TorchSharp.torch;
 
 namespace GppfActors.Tasks.Tests.Support;
@@ -58,12 +59,12 @@ public static class TinyData
         var masks = zeros([b, Size, Size], int64);
         var depth = full([b, 1, Size, Size], 8f);
         int perImage = task.Family is TaskFamily.Detection or TaskFamily.InstanceSegmentation ? 2 : 1;
-        var instanceMasks = new List<Tensor>();
+        var instanceMasks = new List<IReadOnlyList<CroppedMask>>();
         for (int i = 0; i < b; i++)
         {
             var imageBoxes = new List<float>();
             var imageLabels = new List<long>();
-            var imageMasks = zeros([perImage, Size, Size], uint8);
+            var imageMasks = new List<CroppedMask>();
             for (int k = 0; k < perImage; k++)
             {
                 int c = Draw(g, 0, NumColours);
@@ -74,7 +75,7 @@ public static class TinyData
                 int y = Draw(g, 0, Size - side + 1);
                 images[i, c, y..(y + side), x..(x + w)] += 2f;
                 masks[i, y..(y + side), x..(x + w)] = c + 1;
-                imageMasks[k, y..(y + side), x..(x + w)] = 1;
+                imageMasks.Add(new CroppedMask(x, y, w, side, [.. Enumerable.Repeat((byte)1, w * side)]));
                 depth[i, 0, y..(y + side), x..(x + w)] = 2f + 2f * c;
                 imageBoxes.AddRange([x, y, x + w, y + side]);
                 imageLabels.Add(c);
@@ -82,7 +83,7 @@ public static class TinyData
             }
             boxes.Add(tensor(imageBoxes.ToArray(), [perImage, 4]).DetachFromDisposeScope());
             boxLabels.Add(tensor(imageLabels.ToArray()).DetachFromDisposeScope());
-            instanceMasks.Add(imageMasks.DetachFromDisposeScope());
+            instanceMasks.Add(imageMasks);
         }
         masks[.., 0, ..] = (long)SegmentationOptions.IgnoreIndex;
         var unmeasured = rand([b, 1, Size, Size], generator: g).lt(0.1);
