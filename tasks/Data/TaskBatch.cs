@@ -95,7 +95,7 @@ public sealed class TaskBatch : IDisposable
                 ClassTargets = ClassTargets is null ? null : Pin(ClassTargets),
                 Boxes = PinAll(Boxes),
                 BoxLabels = PinAll(BoxLabels),
-                InstanceMasks = PinAll(InstanceMasks),
+                InstanceMasks = InstanceMasks,     // host objects the loss expands; nothing to pin
                 Masks = Masks is null ? null : Pin(Masks),
                 Depth = Depth is null ? null : Pin(Depth),
                 SampleIndices = SampleIndices,
