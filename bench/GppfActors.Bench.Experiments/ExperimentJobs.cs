@@ -58,7 +58,7 @@ internal static class ExperimentJobs
         Classification => """{ "name": "shapes_cls", "family": "classification", "dataset": "image-folder:classification", "num_classes": 5, "input_size": { "height": 32, "width": 32 }, "batch_size": 16, "sampling_weight": 2.0, "classification": { "label_smoothing": 0.1, "min_crop_scale": 0.5 } }""",
         Detection => """{ "name": "shapes_det", "family": "detection", "dataset": "coco:detection", "num_classes": 5, "input_size": { "height": 64, "width": 64 }, "batch_size": 4, "sampling_weight": 1.0, "detection": { "fpn_channels": 48, "num_tower_convs": 2 } }""",
         Segmentation => """{ "name": "shapes_seg", "family": "semantic_segmentation", "dataset": "mask-folder:segmentation", "num_classes": 6, "input_size": { "height": 64, "width": 64 }, "batch_size": 4, "sampling_weight": 1.0, "segmentation": { "head_channels": 48, "pool_scales": [1, 2, 4] } }""",
-        Depth => """{ "name": "shapes_depth", "family": "depth", "dataset": "depth-folder:depth", "input_size": { "height": 64, "width": 64 }, "batch_size": 4, "sampling_weight": 1.0, "depth": { "head_channels": 48, "max_depth_metres": 10 } }""",
+        Depth => """{ "name": "shapes_depth", "family": "depth", "dataset": "depth-folder:depth", "input_size": { "height": 64, "width": 64 }, "batch_size": 4, "sampling_weight": 1.0, "depth": { "head_channels": 48, "max_depth_metres": 24 } }""",
         _ => throw new ArgumentException($"no task {name}"),
     };
 }

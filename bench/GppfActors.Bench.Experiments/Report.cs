@@ -51,6 +51,7 @@ internal static class Report
             "The job's seed drives initialisation, task draws, data order, augmentation and Gumbel noise; the data set is the same for every seed.");
         md.AppendLine("- Equal step budgets are not equal data per task: a task trained alone has both devices every step, while in joint training each device draws a task by the sampling weights " +
             "(classification 2, detection, segmentation and depth 1 each: 40% and 20% of the device-steps), so each task sees 2.5 to 5 times fewer batches than alone.");
+        md.AppendLine("- Depth: `max_depth_metres` 24 covers every depth of the synthetic set (shapes 2 to 6 m, the background plane 7.5 to 22.5 m); the head predicts log-depth, and the loss and the metrics count the pixels whose ground truth lies inside (0.001, 24) m.");
         md.AppendLine("- Sizes were chosen so that the whole set of runs fits in about an hour on 2 cores; at this scale the metrics are far from converged, and differences of a few points are within seed noise (see the spreads).");
         md.AppendLine("- Cells: mean ± sample standard deviation over seeds, and [min, max]. A run that failed is left out of its cell and named under the table.");
         md.AppendLine();
