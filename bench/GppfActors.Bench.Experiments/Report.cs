@@ -123,7 +123,10 @@ internal static class Report
         }
         double better = column.Higher ? diff : -diff;
         string verdict = better > spread ? "holds" : better > 0 ? "same direction, within spread" : -better > spread ? "does not hold" : "opposite, within spread";
-        return $"{diff.ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture)} (spread {spread.ToString("0.0000", CultureInfo.InvariantCulture)}) | {verdict}";
+        // Rounded first: a tiny negative difference would otherwise print as "-+0.0000".
+        double shown = Math.Round(diff, 4);
+        string difference = shown == 0 ? "0.0000" : shown.ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture);
+        return $"{difference} (spread {spread.ToString("0.0000", CultureInfo.InvariantCulture)}) | {verdict}";
     }
 
     private static void Table(StringBuilder md, IReadOnlyList<RunResult> rows, (string Task, string Metric, bool Higher, string Title)[] columns)
