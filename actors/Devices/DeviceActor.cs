@@ -250,7 +250,7 @@ public sealed class DeviceActor : ReceiveActor
             Sender.Tell(new StepCompleted(message.Epoch, message.Step, group.Rank, message.Task, outcome.Loss, outcome.Metrics,
                 outcome.Samples, timings, t.Applied, t.NonFiniteRanks, probabilities));
             metrics?.DeviceStep(device, message.Task, timings, new DeviceCounters(group.Bytes - bytesBefore, (group.WaitTime - waitBefore).TotalSeconds,
-                workload.LoaderQueueDepth, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount - tensorsDisposedByWriters));
+                workload.LoaderQueueDepth, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount - tensorsDisposedByWriters + workload.ForeignTensorsDisposed));
         }
         catch (CollectiveException e)
         {

@@ -22,6 +22,12 @@ public interface IDeviceWorkload : IDisposable
     /// <summary>Batches the training loaders hold or decode for coming steps (0 for a workload without prefetching).</summary>
     int LoaderQueueDepth => 0;
 
+    /// <summary>
+    /// Tensors made on other threads (the loaders' workers collate batches) that the device's thread
+    /// has disposed so far: each lowers that thread's live count, which the live-tensor metric adds back.
+    /// </summary>
+    long ForeignTensorsDisposed => 0;
+
     /// <summary>The task controller's unit-selection probabilities, one row per lego layer ([L][N]).</summary>
     IReadOnlyList<IReadOnlyList<double>> UnitProbabilities(string task) => Model.Network.RoutingProbabilities.UnitProbabilities(Replica.Network, task);
 

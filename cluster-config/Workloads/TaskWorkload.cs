@@ -136,35 +136,59 @@ public sealed class TaskWorkload : IDeviceWorkload
             // An augmentation that failed on a decoded sample; the message starts with the file.
             throw new DeviceDataException($"task {plan.Task}, step {plan.Step}: {e.Message}", e);
         }
-        using var _ = batch;
-        double dataSeconds = clock.Elapsed.TotalSeconds;
-        if (next is not null)
+        try
         {
-            train[next.Task].Prefetch(next.Step, group.Rank, next.SampleIndices);
+            double dataSeconds = clock.Elapsed.TotalSeconds;
+            if (next is not null)
+            {
+                train[next.Task].Prefetch(next.Step, group.Rank, next.SampleIndices);
+            }
+            using var onDevice = batch.CopyTo(Device);
+            var result = TaskTrainer.TrainStep(Replica, group, plan, onDevice ?? batch, tasks[plan.Task]);
+            return new DeviceStepOutcome(result.Loss, result.Metrics, batch.Count, result.Replica, dataSeconds);
         }
-        using var onDevice = batch.CopyTo(Device);
-        var result = TaskTrainer.TrainStep(Replica, group, plan, onDevice ?? batch, tasks[plan.Task]);
-        return new DeviceStepOutcome(result.Loss, result.Metrics, batch.Count, result.Replica, dataSeconds);
+        finally
+        {
+            Release(batch);
+        }
     }
 
     public int LoaderQueueDepth => train.Values.Sum(l => l.PrefetchedBatches);
+
+    public long ForeignTensorsDisposed { get; private set; }
+
+    // A loader's batch was made on one of its workers; disposing it here lowers this thread's live count.
+    private void Release(TaskBatch batch)
+    {
+        var stats = TorchSharp.DisposeScopeManager.Statistics;
+        long live = stats.ThreadTotalLiveCount;
+        batch.Dispose();
+        ForeignTensorsDisposed += live - stats.ThreadTotalLiveCount;
+    }
 
     public IReadOnlyDictionary<string, double> Evaluate(string task, int maxBatches)
     {
         var definition = tasks[task];
         var loader = eval[task];
         int count = Math.Min(loader.Dataset.Count, maxBatches * definition.BatchSize);
-        return TaskEvaluation.Run(Replica.Network, definition, Batches(loader, count, definition.BatchSize, Device));
+        return TaskEvaluation.Run(Replica.Network, definition, Batches(loader, count, definition.BatchSize));
     }
 
-    private static IEnumerable<TaskBatch> Batches(PrefetchingLoader loader, int count, int batchSize, torch.Device device)
+    private IEnumerable<TaskBatch> Batches(PrefetchingLoader loader, int count, int batchSize)
     {
         for (int start = 0, b = 0; start < count; start += batchSize, b++)
         {
             var indices = Enumerable.Range(start, Math.Min(batchSize, count - start)).Select(i => (long)i).ToArray();
-            using var batch = loader.Get(b, indices);
-            using var onDevice = batch.CopyTo(device);
-            yield return onDevice ?? batch;
+            var batch = loader.Get(b, indices);
+            try
+            {
+                using var onDevice = batch.CopyTo(Device);
+                yield return onDevice ?? batch;
+            }
+            finally
+            {
+                Release(batch);
+            }
         }
     }
 
