@@ -1,3 +1,4 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("GppfActors.Tasks.Tests")]
+[assembly: InternalsVisibleTo("GppfActors.Bench.Loader")]

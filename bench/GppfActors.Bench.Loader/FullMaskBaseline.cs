@@ -5,15 +5,16 @@ namespace GppfActors.Bench.Loader;
 
 /// <summary>
 /// The pipeline's instance-mask warp before masks were kept cropped (CropWarp.Instances at commit b16cc3a), kept
-/// here as the benchmark's baseline: each kept instance's whole-image mask resampled onto the whole output.
+/// here as the benchmark's baseline: each kept instance's whole-image mask resampled onto the whole output,
+/// with the pipeline's own nearest-neighbour taps.
 /// </summary>
 internal static class FullMaskBaseline
 {
     /// <summary>The mask through <paramref name="window"/> by nearest neighbour, [outH * outW], 1 inside, 0 outside and in padding.</summary>
     public static byte[] Warp(BinaryMask mask, CropWindow window, int outWidth, int outHeight)
     {
-        var xs = NearestTaps(window.X, window.Width, mask.Width, outWidth, window.Flip);
-        var ys = NearestTaps(window.Y, window.Height, mask.Height, outHeight, flip: false);
+        var xs = CropWarp.NearestTaps(window.X, window.Width, mask.Width, outWidth, window.Flip);
+        var ys = CropWarp.NearestTaps(window.Y, window.Height, mask.Height, outHeight, flip: false);
         var pixels = mask.Pixels;
         var output = new byte[outWidth * outHeight];
         for (var v = 0; v < outHeight; v++)
@@ -27,17 +28,5 @@ internal static class FullMaskBaseline
             }
         }
         return output;
-    }
-
-    private static int[] NearestTaps(double start, double extent, int sourceSize, int outSize, bool flip)
-    {
-        var taps = new int[outSize];
-        for (var u = 0; u < outSize; u++)
-        {
-            var k = flip ? outSize - 1 - u : u;
-            var s = start + (k + 0.5) * extent / outSize;
-            taps[u] = s >= 0 && s < sourceSize ? (int)Math.Floor(s) : -1;
-        }
-        return taps;
     }
 }

@@ -188,7 +188,7 @@ public static class CropWarp
     }
 
     /// <summary>Source column of each output column's centre (after the flip), or -1 where it falls outside the image.</summary>
-    private static int[] NearestTaps(double start, double extent, int sourceSize, int outSize, bool flip)
+    internal static int[] NearestTaps(double start, double extent, int sourceSize, int outSize, bool flip)
     {
         var taps = new int[outSize];
         for (var u = 0; u < outSize; u++)

@@ -58,48 +58,40 @@ public sealed class TaskBatch : IDisposable
         // caching host allocator keeps the pinned block until the copy has read it, so disposing this
         // batch right after is safe.
         bool pinned = IsPinned;
-        Tensor Move(Tensor t) => t.to(device, non_blocking: pinned).DetachFromDisposeScope();
-        IReadOnlyList<Tensor>? MoveAll(IReadOnlyList<Tensor>? list) => list is null ? null : [.. list.Select(Move)];
-        return new TaskBatch
-        {
-            Images = Move(Images),
-            ClassTargets = ClassTargets is null ? null : Move(ClassTargets),
-            Boxes = MoveAll(Boxes),
-            BoxLabels = MoveAll(BoxLabels),
-            InstanceMasks = InstanceMasks,
-            Masks = Masks is null ? null : Move(Masks),
-            Depth = Depth is null ? null : Move(Depth),
-            SampleIndices = SampleIndices,
-        };
+        return Copy(t => t.to(device, non_blocking: pinned), pinned: false);
     }
 
     /// <summary>True when the tensors are in page-locked host memory (<see cref="Pinned"/>).</summary>
     public bool IsPinned { get; private init; }
 
     /// <summary>A copy of this batch in page-locked host memory (needs CUDA); the caller disposes both.</summary>
-    public TaskBatch Pinned()
+    public TaskBatch Pinned() => Copy(t => t.pin_memory(), pinned: true);
+
+    // A new batch of copy(t) for every tensor, owning them (all released if one copy fails); the
+    // instance masks are host objects and are shared.
+    private TaskBatch Copy(Func<Tensor, Tensor> copy, bool pinned)
     {
         var made = new List<Tensor>();
-        Tensor Pin(Tensor t)
+        Tensor One(Tensor t)
         {
-            var p = t.pin_memory().DetachFromDisposeScope();
-            made.Add(p);
-            return p;
+            var c = copy(t).DetachFromDisposeScope();
+            made.Add(c);
+            return c;
         }
-        IReadOnlyList<Tensor>? PinAll(IReadOnlyList<Tensor>? list) => list is null ? null : [.. list.Select(Pin)];
+        IReadOnlyList<Tensor>? All(IReadOnlyList<Tensor>? list) => list is null ? null : [.. list.Select(One)];
         try
         {
             return new TaskBatch
             {
-                Images = Pin(Images),
-                ClassTargets = ClassTargets is null ? null : Pin(ClassTargets),
-                Boxes = PinAll(Boxes),
-                BoxLabels = PinAll(BoxLabels),
-                InstanceMasks = InstanceMasks,     // host objects the loss expands; nothing to pin
-                Masks = Masks is null ? null : Pin(Masks),
-                Depth = Depth is null ? null : Pin(Depth),
+                Images = One(Images),
+                ClassTargets = ClassTargets is null ? null : One(ClassTargets),
+                Boxes = All(Boxes),
+                BoxLabels = All(BoxLabels),
+                InstanceMasks = InstanceMasks,
+                Masks = Masks is null ? null : One(Masks),
+                Depth = Depth is null ? null : One(Depth),
                 SampleIndices = SampleIndices,
-                IsPinned = true,
+                IsPinned = pinned,
             };
         }
         catch
