@@ -49,8 +49,8 @@ public sealed class ClusterNode : IAsyncDisposable
         ILoggerFactory? loggers = null, NodeMetrics? metrics = null)
     {
         cluster.Validate();
-        var devices = GpuDevices.Parse(job.Train.Devices).Select(d => d with { Node = cluster.NodeName }).ToList();
-        bool gpus = GpuDevices.AreGpus(job.Train.Devices, devices);
+        var (local, gpus) = GpuDevices.Resolve(job.Train.Devices);
+        var devices = local.Select(d => d with { Node = cluster.NodeName }).ToList();
         SharedData.Ensure(job, log);
         var datasets = JobDatasets.Open(job);
         // Rank 0 (which writes checkpoints) and the coordinator (which commits them, and opens the

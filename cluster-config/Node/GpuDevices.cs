@@ -15,34 +15,25 @@ namespace GppfActors.ClusterConfig.Node;
 /// </summary>
 internal static class GpuDevices
 {
-    /// <summary>How many GPUs this process sees (what <c>train.devices: cuda</c> means).</summary>
-    public static int Visible() => TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0;
-
-    /// <summary>The devices <c>train.devices</c> names; in the CPU build a GPU list is refused with the build switches that make a GPU build.</summary>
-    public static IReadOnlyList<DeviceId> Parse(string spec)
+    /// <summary>
+    /// The devices <c>train.devices</c> names (<c>cuda</c>: every visible GPU), and whether they are
+    /// GPUs. Throws <see cref="NotSupportedException"/> naming <c>train.devices</c> when this process
+    /// cannot train on them: the CPU build names the build switches that make a GPU build; a GPU build
+    /// refuses GPUs without CUDA, an ordinal it cannot see, or one listed twice.
+    /// </summary>
+    public static (IReadOnlyList<DeviceId> Devices, bool Gpus) Resolve(string spec)
     {
-#if !GPPF_CUDA
-        if (spec.TrimStart().StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
-        {
-            throw NoCudaPath(spec);
-        }
-#endif
-        return DeviceId.ParseList(spec, Visible());
-    }
-
-    /// <summary>True when <paramref name="devices"/> are GPUs; throws <see cref="NotSupportedException"/> naming <c>train.devices</c> when this build cannot train on them.</summary>
-    public static bool AreGpus(string spec, IReadOnlyList<DeviceId> devices)
-    {
+#if GPPF_CUDA
+        int visible = TorchSharp.torch.cuda.is_available() ? TorchSharp.torch.cuda.device_count() : 0;
+        var devices = DeviceId.ParseList(spec, visible);
         if (devices.All(d => d.Kind == "cpu"))
         {
-            return false;
+            return (devices, false);
         }
-#if GPPF_CUDA
-        if (!TorchSharp.torch.cuda.is_available())
+        if (visible == 0)
         {
             throw new NotSupportedException($"train.devices: '{spec}': CUDA is not available to this process (LibTorch found no GPU or no CUDA libraries; gppf gpu-selftest says which)");
         }
-        int visible = TorchSharp.torch.cuda.device_count();
         if (devices.FirstOrDefault(d => d.Ordinal >= visible) is { } missing)
         {
             throw new NotSupportedException($"train.devices: '{spec}': {missing.Local} is not visible ({visible} GPU(s): cuda:0..cuda:{visible - 1})");
@@ -51,16 +42,16 @@ internal static class GpuDevices
         {
             throw new NotSupportedException($"train.devices: '{spec}': cuda:{twice.Key} is listed twice (NCCL has one rank per GPU)");
         }
-        return true;
+        return (devices, true);
 #else
-        throw NoCudaPath(spec);
+        if (spec.TrimStart().StartsWith("cuda", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new NotSupportedException(
+                $"train.devices: '{spec}': this build has no CUDA path (it references TorchSharp-cpu); GPU builds are made with -p:GppfTorch=system (LibTorch from an installed PyTorch) or -p:GppfCuda=true");
+        }
+        return (DeviceId.ParseList(spec), false);
 #endif
     }
-
-#if !GPPF_CUDA
-    private static NotSupportedException NoCudaPath(string spec) => new(
-        $"train.devices: '{spec}': this build has no CUDA path (it references TorchSharp-cpu); GPU builds are made with -p:GppfTorch=system (LibTorch from an installed PyTorch) or -p:GppfCuda=true");
-#endif
 
     /// <summary>The collective groups of a process whose devices are GPUs: NCCL from the LibTorch's PyTorch installation.</summary>
     public static ICollectiveGroupFactory Nccl(string processId)

@@ -62,8 +62,7 @@ public sealed class TrainingNode : IAsyncDisposable
         PretrainedStart? start = null;
         try
         {
-            var devices = GpuDevices.Parse(job.Train.Devices);
-            bool gpus = GpuDevices.AreGpus(job.Train.Devices, devices);
+            var (devices, gpus) = GpuDevices.Resolve(job.Train.Devices);
             RunPreparation.EnsureData(job, log);
             var store = JournalStore.For(job);
             store.Verify();

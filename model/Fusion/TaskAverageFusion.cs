@@ -40,7 +40,7 @@ public sealed class TaskAverageFusion : IDisposable
             total += p.numel();
         }
         // The buffers live on the parameters' device (a GPU's, where NCCL reduces them in place).
-        var device = parameters.Count > 0 ? parameters[0].Parameter.device : CPU;
+        var device = DeviceOf(parameters);
         EnsureCapacity(total, device);
 
         var used = new bool[parameters.Count];
@@ -136,7 +136,7 @@ public sealed class TaskAverageFusion : IDisposable
                 grads[i] = grad;
             }
         }
-        var counts = CountsAndFlags(used, lossNotFinite || !finite, sideValues, parameters.Count > 0 ? parameters[0].Parameter.device : CPU);
+        var counts = CountsAndFlags(used, lossNotFinite || !finite, sideValues, DeviceOf(parameters));
 
         group.AllReduceSum([.. grads, counts], "task-average");
 
@@ -164,6 +164,8 @@ public sealed class TaskAverageFusion : IDisposable
         }
         return new FusionResult(parameters.Count, updated, reduced);
     }
+
+    private static Device DeviceOf(IReadOnlyList<NamedParameter> parameters) => parameters.Count > 0 ? parameters[0].Parameter.device : CPU;
 
     // counts layout: [used count per parameter (P), devices not finite (1), side values (S)]
     private static Tensor CountsAndFlags(bool[] used, bool notFinite, float[]? sideValues, Device device)
