@@ -16,7 +16,8 @@ using static TorchSharp.torch;
 //   overhead: the actor system vs a plain loop of the same device steps and collectives;
 //   stall:    step time with background checkpoints every C steps vs none (usage: stall STEPS C);
 //   memory:   live tensors and RSS over a long actor run;
-//   loader:   images/s one task loader decodes and augments (default worker count) vs what training consumes per device.
+//   loader:   images/s one task loader decodes and augments (default worker count) vs what training consumes per device;
+//   precision: step time and late training loss with train.precision=bf16 vs fp32 (usage: precision STEPS).
 string mode = args.Length > 0 ? args[0] : "all";
 int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200;
 int checkpointEvery = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 100;   // the cpu-small recipe's
@@ -28,13 +29,15 @@ if (!File.Exists(Path.Combine(data, SynthLayout.ManifestFile)))
 }
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}; job cpu-small, 2 virtual devices, {steps} steps per measurement");
 
-(JobConfig Job, string Json) Job(string name, int checkpointEvery, long maxSteps) => JobConfigLoader.Load("cpu-small",
+(JobConfig Job, string Json) Job(string name, int checkpointEvery, long maxSteps, params string[] overrides) => JobConfigLoader.Load("cpu-small",
 [
     $"name={name}", $"data.root={data}", "data.generate_if_missing=false", $"checkpoint.dir={Path.Combine(work, name)}",
     $"checkpoint.every_steps={checkpointEvery}", "checkpoint.keep_last=2", $"train.max_steps={maxSteps}", "eval.every_steps=0", "eval.batches=1",
+    .. overrides,
 ]);
 
-async Task<(double SecondsPerStep, List<(long Step, long Tensors, long RssBytes)> Memory)> ActorRun(string name, int checkpointEvery, long maxSteps, int warmup, int sampleEvery)
+async Task<(double SecondsPerStep, List<(long Step, long Tensors, long RssBytes)> Memory)> ActorRun(string name, int checkpointEvery, long maxSteps, int warmup, int sampleEvery,
+    string[]? overrides = null, Action<TrainingProgress>? onProgress = null)
 {
     if (Directory.Exists(Path.Combine(work, name)))
     {
@@ -42,7 +45,7 @@ async Task<(double SecondsPerStep, List<(long Step, long Tensors, long RssBytes)
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(Path.Combine(work, name), true);
     }
-    var (job, json) = Job(name, checkpointEvery, maxSteps);
+    var (job, json) = Job(name, checkpointEvery, maxSteps, overrides ?? []);
     var clock = Stopwatch.StartNew();
     double start = 0, end = 0;
     var memory = new List<(long, long, long)>();
@@ -50,6 +53,7 @@ async Task<(double SecondsPerStep, List<(long Step, long Tensors, long RssBytes)
     {
         if (e is TrainingProgress p)
         {
+            onProgress?.Invoke(p);
             if (p.Step == warmup - 1)
             {
                 start = clock.Elapsed.TotalSeconds;
@@ -227,5 +231,40 @@ if (mode is "memory")
     foreach (var (step, tensors, rss) in memory)
     {
         Console.WriteLine($"| {step} | {tensors} | {rss / 1048576.0:0} |");
+    }
+}
+if (mode is "precision")
+{
+    // Alternating runs, so that a change in the machine's load falls on both; the loss is each
+    // task's mean over the last quarter of the steps (the same draws and data in both precisions).
+    var seconds = new Dictionary<string, List<double>> { ["fp32"] = [], ["bf16"] = [] };
+    var lateLoss = new Dictionary<string, Dictionary<string, List<double>>> { ["fp32"] = [], ["bf16"] = [] };
+    long total = steps + Warmup;
+    for (int round = 0; round < 3; round++)
+    {
+        foreach (var precision in new[] { "fp32", "bf16" })
+        {
+            var losses = lateLoss[precision];
+            var (perStep, _) = await ActorRun("precision-" + precision, 0, total, Warmup, 1_000_000, [$"train.precision={precision}"], p =>
+            {
+                if (round == 0 && p.Step >= total - total / 4)
+                {
+                    foreach (var (task, loss) in p.LossPerTask)
+                    {
+                        (losses.TryGetValue(task, out var l) ? l : losses[task] = []).Add(loss);
+                    }
+                }
+            });
+            seconds[precision].Add(perStep);
+            Console.WriteLine($"round {round + 1}: {precision} {perStep * 1e3:0.0} ms/step");
+        }
+    }
+    Console.WriteLine();
+    Console.WriteLine("| precision | median ms/step | ratio | " + string.Join(" | ", lateLoss["fp32"].Keys.Select(t => $"{t} loss, last {total / 4} steps")) + " |");
+    Console.WriteLine("|---|---|---|" + string.Concat(lateLoss["fp32"].Keys.Select(_ => "---|")));
+    foreach (var precision in new[] { "fp32", "bf16" })
+    {
+        Console.WriteLine($"| {precision} | {Median(seconds[precision]) * 1e3:0.0} | {Median(seconds[precision]) / Median(seconds["fp32"]):0.000} x fp32 | " +
+            string.Join(" | ", lateLoss["fp32"].Keys.Select(t => $"{lateLoss[precision][t].Average():0.0000}")) + " |");
     }
 }

@@ -1,6 +1,7 @@
 using GppfActors.Actors.Sampling;
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Optim;
+using GppfActors.Model.Precision;
 using GppfActors.Model.Routing;
 using GppfActors.Tasks.Definitions;
 
@@ -156,9 +157,12 @@ public sealed record OptimizerSection(OptimizerKind Kind = OptimizerKind.Sgd, do
 /// non-finite steps in a row stop the run. <see cref="ShareWeights"/>: the CPU devices of a process
 /// share one copy of the weights and optimizer state (the default; bit-identical to a replica per
 /// device, which costs a full copy per device and is what <c>train.share_weights=false</c> gives).
+/// <see cref="Precision"/>: the number format of convolutions, linear layers and attention products
+/// (<c>fp32</c>, or <c>bf16</c> mixed precision with fp32 weights, gradients and optimizer state); it
+/// may change between a run and its resumption.
 /// </summary>
 public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu:2", double StartTimeoutSeconds = 600, double StepTimeoutSeconds = 600,
-    int StepRetries = 3, int MaxNonfiniteSteps = 10, int IntraOpThreads = 0, bool ShareWeights = true)
+    int StepRetries = 3, int MaxNonfiniteSteps = 10, int IntraOpThreads = 0, bool ShareWeights = true, ComputePrecision Precision = ComputePrecision.Fp32)
 {
     /// <summary>
     /// libtorch's intra-op threads in a process hosting <paramref name="cpuDevices"/> CPU devices:
@@ -174,6 +178,7 @@ public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu
         JobConfig.Check(StepTimeoutSeconds > 0 && double.IsFinite(StepTimeoutSeconds), "train.step_timeout_seconds", $"must be > 0, got {StepTimeoutSeconds}");
         JobConfig.Check(StepRetries >= 0, "train.step_retries", $"must be >= 0, got {StepRetries}");
         JobConfig.Check(MaxNonfiniteSteps >= 1, "train.max_nonfinite_steps", $"must be >= 1, got {MaxNonfiniteSteps}");
+        JobConfig.Check(Enum.IsDefined(Precision), "train.precision", $"must be fp32 or bf16, got {Precision}");
         JobConfig.Check(IntraOpThreads is >= 0 and <= 1024, "train.intra_op_threads", $"must be in [0, 1024] (0: the cores shared out among the process's CPU devices), got {IntraOpThreads}");
         Actors.Devices.DeviceId.ParseList(Devices, visibleGpus: 1);
     }

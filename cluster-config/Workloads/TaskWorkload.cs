@@ -100,7 +100,10 @@ public sealed class TaskWorkload : IDeviceWorkload
     /// </summary>
     public static GppfNetwork BuildNetwork(JobConfig job, PretrainedStart? start = null)
     {
-        var network = new GppfNetwork(job.BackboneConfig, TaskFamilies.HeadSpecs(job.Tasks, job.BackboneConfig), (long)job.Seed);
+        var network = new GppfNetwork(job.BackboneConfig, TaskFamilies.HeadSpecs(job.Tasks, job.BackboneConfig), (long)job.Seed)
+        {
+            Precision = job.Train.Precision,
+        };
         try
         {
             start?.Apply(network);

@@ -1,4 +1,5 @@
 using GppfActors.Model.Norm;
+using GppfActors.Model.Precision;
 using GppfActors.Model.Tensors;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     private readonly SyncBatchNorm2d bn1;
     private readonly Conv2d conv2;
     private readonly SyncBatchNorm2d bn2;
-    private readonly Sequential? downsample;
+    private readonly ProjectionShortcut? downsample;
 
     /// <summary>A block from <paramref name="inChannels"/> to <paramref name="width"/> channels with the given stride.</summary>
     public BasicBlock(long inChannels, long width, long stride, NormSync sync, Generator generator) : base(nameof(BasicBlock))
@@ -25,17 +26,15 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         Init.KaimingNormalFanOut(conv2.weight!, generator);
         if (stride != 1 || inChannels != width)
         {
-            var proj = nn.Conv2d(inChannels, width, 1, stride: stride, bias: false);
-            Init.KaimingNormalFanOut(proj.weight!, generator);
-            downsample = nn.Sequential(("0", proj), ("1", new SyncBatchNorm2d("1", width, sync)));
+            downsample = new ProjectionShortcut(inChannels, width, stride, sync, generator);
         }
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor input)
     {
-        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));      // [B, W, H/s, W/s]
-        x = bn2.forward(conv2.forward(x));                                  // [B, W, H/s, W/s]
+        var x = nn.functional.relu(bn1.forward(conv1.AutocastForward(input))); // [B, W, H/s, W/s]
+        x = bn2.forward(conv2.AutocastForward(x));                          // [B, W, H/s, W/s]
         var identity = downsample is null ? input : downsample.forward(input);
         return nn.functional.relu(x.add(identity, Scalars.One));   // not x + identity: see Scalars
     }

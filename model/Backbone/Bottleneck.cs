@@ -1,4 +1,5 @@
 using GppfActors.Model.Norm;
+using GppfActors.Model.Precision;
 using GppfActors.Model.Tensors;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
     private readonly SyncBatchNorm2d bn2;
     private readonly Conv2d conv3;
     private readonly SyncBatchNorm2d bn3;
-    private readonly Sequential? downsample;
+    private readonly ProjectionShortcut? downsample;
 
     /// <summary>A block from <paramref name="inChannels"/> to width x 4 channels with the given stride.</summary>
     public Bottleneck(long inChannels, long width, long stride, NormSync sync, Generator generator) : base(nameof(Bottleneck))
@@ -34,18 +35,16 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         Init.KaimingNormalFanOut(conv3.weight!, generator);
         if (stride != 1 || inChannels != outChannels)
         {
-            var proj = nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false);
-            Init.KaimingNormalFanOut(proj.weight!, generator);
-            downsample = nn.Sequential(("0", proj), ("1", new SyncBatchNorm2d("1", outChannels, sync)));
+            downsample = new ProjectionShortcut(inChannels, outChannels, stride, sync, generator);
         }
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor input)
     {
-        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));      // [B, W, H, W]
-        x = nn.functional.relu(bn2.forward(conv2.forward(x)));              // [B, W, H/s, W/s]
-        x = bn3.forward(conv3.forward(x));                                  // [B, 4W, H/s, W/s]
+        var x = nn.functional.relu(bn1.forward(conv1.AutocastForward(input))); // [B, W, H, W]
+        x = nn.functional.relu(bn2.forward(conv2.AutocastForward(x)));      // [B, W, H/s, W/s]
+        x = bn3.forward(conv3.AutocastForward(x));                          // [B, 4W, H/s, W/s]
         var identity = downsample is null ? input : downsample.forward(input);
         return nn.functional.relu(x.add(identity, Scalars.One));   // not x + identity: see Scalars
     }

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using GppfActors.Model.Norm;
+using GppfActors.Model.Precision;
 using GppfActors.Model.Routing;
 using static TorchSharp.torch;
 
@@ -20,7 +21,9 @@ namespace GppfActors.Model.Backbone;
 /// recomputation sees the same input, the same route values and the same parameters (the optimizer
 /// runs only after backward), units draw no random numbers of their own (the Gumbel noise is computed
 /// outside the layer, counter-based), and SyncBN layers normalise with the statistics the first pass
-/// recorded (<see cref="NormTape"/>) instead of all-reducing again or staging running statistics twice.
+/// recorded (<see cref="NormTape"/>) instead of all-reducing again or staging running statistics twice,
+/// and the recomputation runs at the first pass's compute precision (<see cref="Autocast"/>), whatever
+/// thread libtorch's backward calls it on.
 /// Failures follow SyncBN's rule: an exception must not leave a custom function's forward (it would
 /// leak the half-built node and the graph behind it) nor its backward (it would kill the process).
 /// A forward failure is kept and rethrown by <see cref="Run"/> once the node is built; a backward
@@ -126,6 +129,7 @@ internal sealed class CheckpointedForward : autograd.SingleTensorFunction<Checkp
         call.Sync.BeginReplay(call.Tape);
         try
         {
+            using var precision = Autocast.Enter(call.Precision);
             output = call.Layer.RunUnits(input, route);
         }
         finally
@@ -185,6 +189,9 @@ internal sealed class CheckpointedForward : autograd.SingleTensorFunction<Checkp
         public NormSync Sync { get; } = sync;
 
         public IReadOnlyList<Tensor> Parameters { get; } = parameters;
+
+        /// <summary>The first pass's compute precision, entered again by the recomputation (which may run on another thread).</summary>
+        public ComputePrecision Precision { get; } = Autocast.Current;
 
         public NormTape Tape { get; } = new();
 

@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -34,6 +35,6 @@ public sealed class PatchMerging : nn.Module<Tensor, Tensor>
         var x2 = x.slice(1, 0, ph, 2).slice(2, 1, pw, 2);
         var x3 = x.slice(1, 1, ph, 2).slice(2, 1, pw, 2);
         var merged = cat([x0, x1, x2, x3], -1);                             // [B, H'/2, W'/2, 4C]
-        return reduction.forward(norm.forward(merged));                     // [B, H'/2, W'/2, 2C]
+        return reduction.AutocastForward(norm.forward(merged));             // [B, H'/2, W'/2, 2C]
     }
 }

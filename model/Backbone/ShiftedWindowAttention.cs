@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -77,10 +78,10 @@ public sealed class ShiftedWindowAttention : nn.Module<Tensor, Tensor>
         long nh = ph / window, nw = pw / window, numWindows = nh * nw, n = window * window, d = c / heads;
         x = x.view(b, nh, window, nw, window, c)                            // [B, nh, w, nw, w, C]
             .permute(0, 1, 3, 2, 4, 5).reshape(b * numWindows, n, c);       // [B*nW, n, C]
-        var q_k_v = qkv.forward(x).reshape(b * numWindows, n, 3, heads, d)  // [B*nW, n, 3, h, d]
+        var q_k_v = qkv.AutocastForward(x).reshape(b * numWindows, n, 3, heads, d) // [B*nW, n, 3, h, d]
             .permute(2, 0, 3, 1, 4);                                        // [3, B*nW, h, n, d]
         var q = q_k_v[0] * Math.Pow(d, -0.5);
-        var attn = q.matmul(q_k_v[1].transpose(-2, -1));                   // [B*nW, h, n, n]
+        var attn = Autocast.MatMul(q, q_k_v[1].transpose(-2, -1));         // [B*nW, h, n, n]
         var bias = relative_position_bias_table[relative_position_index]    // [n*n, h]
             .view(n, n, heads).permute(2, 0, 1).unsqueeze(0);               // [1, h, n, n]
         attn = attn + bias;
@@ -91,8 +92,8 @@ public sealed class ShiftedWindowAttention : nn.Module<Tensor, Tensor>
                 .view(b * numWindows, heads, n, n);                          // [B*nW, h, n, n]
         }
         attn = nn.functional.softmax(attn, -1);
-        x = attn.matmul(q_k_v[2]).transpose(1, 2).reshape(b * numWindows, n, c); // [B*nW, n, C]
-        x = proj.forward(x);
+        x = Autocast.MatMul(attn, q_k_v[2]).transpose(1, 2).reshape(b * numWindows, n, c); // [B*nW, n, C]
+        x = proj.AutocastForward(x);
         x = x.view(b, nh, nw, window, window, c)                            // [B, nh, nw, w, w, C]
             .permute(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c);               // [B, Ph, Pw, C]
         if (shifted)

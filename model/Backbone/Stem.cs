@@ -1,4 +1,5 @@
 using GppfActors.Model.Norm;
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -30,7 +31,7 @@ public sealed class Stem : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        var x = nn.functional.relu(bn1.forward(conv1.forward(input)));      // [B, C, H/s, W/s]
+        var x = nn.functional.relu(bn1.forward(conv1.AutocastForward(input))); // [B, C, H/s, W/s]
         return maxPool ? nn.functional.max_pool2d(x, 3, 2, 1) : x;           // [B, C, H/2s, W/2s]
     }
 }

@@ -18,7 +18,7 @@ public sealed class SwinBlock : nn.Module<Tensor, Tensor>
     private readonly LayerNorm norm1;
     private readonly ShiftedWindowAttention attn;
     private readonly LayerNorm norm2;
-    private readonly Sequential mlp;
+    private readonly SwinMlp mlp;
 
     /// <summary>A block of <paramref name="dim"/> channels; <paramref name="shiftSize"/> 0 gives W-MSA, half the window SW-MSA.</summary>
     public SwinBlock(long dim, long numHeads, long windowSize, long shiftSize, double mlpRatio, Generator generator) : base(nameof(SwinBlock))
@@ -27,11 +27,7 @@ public sealed class SwinBlock : nn.Module<Tensor, Tensor>
         norm1 = nn.LayerNorm(dim, eps: 1e-5);
         attn = new ShiftedWindowAttention(dim, numHeads, windowSize, shiftSize, generator);
         norm2 = nn.LayerNorm(dim, eps: 1e-5);
-        var fc1 = nn.Linear(dim, hidden);
-        var fc2 = nn.Linear(hidden, dim);
-        SwinInit.Linear(fc1, generator);
-        SwinInit.Linear(fc2, generator);
-        mlp = nn.Sequential(fc1, nn.GELU(), nn.Identity(), fc2);
+        mlp = new SwinMlp(dim, hidden, generator);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -42,7 +43,7 @@ public sealed class SwinPatchEmbed : nn.Module<Tensor, Tensor>
         long h = input.shape[2], w = input.shape[3];
         long padBottom = (patch - h % patch) % patch, padRight = (patch - w % patch) % patch;
         var x = padBottom + padRight > 0 ? nn.functional.pad(input, [0, padRight, 0, padBottom]) : input; // [B, Cin, H', W']
-        x = conv.forward(x).permute(0, 2, 3, 1);                            // [B, H'/p, W'/p, C]
+        x = conv.AutocastForward(x).permute(0, 2, 3, 1);                    // [B, H'/p, W'/p, C]
         return norm.forward(x);
     }
 }

@@ -1,4 +1,5 @@
 using GppfActors.Model.Backbone;
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -21,6 +22,6 @@ public sealed class ClassifierHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
     {
         var last = features[^1];                                            // [B, C, H, W]
         var pooled = last.mean([2, 3]);                                     // [B, C]
-        return fc.forward(pooled);                                          // [B, K]
+        return fc.AutocastForward(pooled);                                  // [B, K]
     }
 }

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Norm;
 using GppfActors.Model.Optim;
+using GppfActors.Model.Precision;
 using GppfActors.Model.Routing;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -68,9 +69,16 @@ public sealed partial class GppfNetwork : nn.Module
     /// <summary>The head of <paramref name="task"/>.</summary>
     public nn.Module<IReadOnlyList<Tensor>, Tensor> Head(string task) => heads[CheckTask(task)];
 
+    /// <summary>
+    /// The precision of the network's matrix products in <see cref="Features"/> and <see cref="Forward"/>
+    /// (the job's <c>train.precision</c>); the parameters stay fp32 whatever it is.
+    /// </summary>
+    public ComputePrecision Precision { get; set; } = ComputePrecision.Fp32;
+
     /// <summary>Backbone stage outputs for <paramref name="task"/>; in evaluation mode routing is always arg-max.</summary>
     public IReadOnlyList<Tensor> Features(string task, Tensor input, RouteRequest request)
     {
+        using var precision = Autocast.Enter(Precision);
         var controller = Controller(task);
         IReadOnlyList<LayerRoute> routes = request.FixedPath is { } path
             ? CheckPath(path).Select(LayerRoute.Single).ToArray()
@@ -79,8 +87,11 @@ public sealed partial class GppfNetwork : nn.Module
     }
 
     /// <summary>Head output of <paramref name="task"/> for <paramref name="input"/>.</summary>
-    public Tensor Forward(string task, Tensor input, RouteRequest request) =>
-        Head(task).forward(Features(task, input, request));
+    public Tensor Forward(string task, Tensor input, RouteRequest request)
+    {
+        using var precision = Autocast.Enter(Precision);
+        return Head(task).forward(Features(task, input, request));
+    }
 
     /// <summary>
     /// The parameters a step over <paramref name="tasks"/> can touch, in registration order (the same

@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using GppfActors.Tasks.Definitions;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -40,7 +41,7 @@ public sealed class CondInstHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
     public override Tensor forward(IReadOnlyList<Tensor> features)
     {
         var (detection, pyramid, towers) = fcos.ForwardParts(features);    // [B, N, K+5]
-        var parameters = cat(towers.Select(t => controller.forward(t).flatten(2).transpose(1, 2)).ToArray(), 1);  // [B, N, P]
+        var parameters = cat(towers.Select(t => controller.AutocastForward(t).flatten(2).transpose(1, 2)).ToArray(), 1); // [B, N, P]
         var maskFeatures = mask_branch.forward(pyramid).flatten(2).transpose(1, 2);  // [B, M, Cm]
         var padded = nn.functional.pad(maskFeatures, [0, width - maskFeatures.shape[2]]);  // [B, M, D]
         return cat([cat([detection, parameters], 2), padded], 1);          // [B, N+M, D]

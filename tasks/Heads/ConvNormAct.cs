@@ -1,4 +1,5 @@
 using GppfActors.Model.Backbone;
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -22,5 +23,5 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
     }
 
     public override Tensor forward(Tensor input) =>
-        nn.functional.relu(gn.forward(conv.forward(input)));                // [B, Cout, H, W]
+        nn.functional.relu(gn.forward(conv.AutocastForward(input)));        // [B, Cout, H, W]
 }

@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using GppfActors.Tasks.Definitions;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -38,7 +39,7 @@ public sealed class DepthHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
 
     public override Tensor forward(IReadOnlyList<Tensor> features)
     {
-        var x = predict.forward(refine.forward(decoder.forward(features)));                // [B, 1, h0, w0]
+        var x = predict.AutocastForward(refine.forward(decoder.forward(features)));        // [B, 1, h0, w0]
         // Upsampling the log-depth rather than the depth interpolates geometrically, as the loss measures.
         return DenseUpsample.ByStride(x, finestStride).exp();                             // [B, 1, H, W]
     }

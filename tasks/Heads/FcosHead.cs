@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using GppfActors.Tasks.Definitions;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -82,10 +83,10 @@ public sealed class FcosHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
                 c = cls_tower[k].forward(c);                                // [B, C, h, w]
                 b = box_tower[k].forward(b);                                // [B, C, h, w]
             }
-            var logits = cls_logits.forward(c);                             // [B, K, h, w]
+            var logits = cls_logits.AutocastForward(c);                     // [B, K, h, w]
             // exp keeps distances positive; the stride puts level outputs on a common pixel scale.
-            var ltrb = scales[i].forward(bbox_pred.forward(b)).clamp(max: MaxLogDistance).exp() * strides[i];  // [B, 4, h, w]
-            var ctr = centerness.forward(b);                                // [B, 1, h, w]
+            var ltrb = scales[i].forward(bbox_pred.AutocastForward(b)).clamp(max: MaxLogDistance).exp() * strides[i]; // [B, 4, h, w]
+            var ctr = centerness.AutocastForward(b);                        // [B, 1, h, w]
             var level = cat([logits, ltrb, ctr], 1);                        // [B, K+5, h, w]
             packed[i] = level.flatten(2).transpose(1, 2);                   // [B, h*w, K+5]
             towers[i] = b;

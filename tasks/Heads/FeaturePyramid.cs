@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -41,14 +42,14 @@ public sealed class FeaturePyramid : nn.Module<IReadOnlyList<Tensor>, IReadOnlyL
         Tensor? above = null;
         for (int i = NumLevels - 1; i >= 0; i--)
         {
-            var x = lateral[i].forward(features[i]);                        // [B, C, Hi, Wi]
+            var x = lateral[i].AutocastForward(features[i]);                // [B, C, Hi, Wi]
             if (above is not null)
             {
                 // Sizes are ceil(H / stride), so the coarser map is upsampled to this size, not by 2.
                 x = x + nn.functional.interpolate(above, size: [x.shape[2], x.shape[3]], mode: InterpolationMode.Nearest);
             }
             above = x;
-            result[i] = output[i].forward(x);                               // [B, C, Hi, Wi]
+            result[i] = output[i].AutocastForward(x);                       // [B, C, Hi, Wi]
         }
         return result;
     }

@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -40,6 +41,6 @@ public sealed class MaskBranch : nn.Module<IReadOnlyList<Tensor>, Tensor>
         {
             x = conv.forward(x);                                            // [B, Cb, h0, w0]
         }
-        return @out.forward(x);                                             // [B, Cm, h0, w0]
+        return @out.AutocastForward(x);                                     // [B, Cm, h0, w0]
     }
 }

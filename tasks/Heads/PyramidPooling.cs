@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -41,7 +42,7 @@ public sealed class PyramidPooling : nn.Module<Tensor, Tensor>
         for (int i = 0; i < bins.Length; i++)
         {
             var pooled = nn.functional.adaptive_avg_pool2d(input, [bins[i], bins[i]]);      // [B, Cin, b, b]
-            var projected = nn.functional.relu(branches[i].forward(pooled));                // [B, C, b, b]
+            var projected = nn.functional.relu(branches[i].AutocastForward(pooled));        // [B, C, b, b]
             parts.Add(nn.functional.interpolate(projected, size: [h, w], mode: InterpolationMode.Bilinear, align_corners: false));  // [B, C, h, w]
         }
         return cat(parts, 1);                                                               // [B, Cin + n*C, h, w]

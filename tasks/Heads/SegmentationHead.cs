@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using GppfActors.Tasks.Definitions;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -32,7 +33,7 @@ public sealed class SegmentationHead : nn.Module<IReadOnlyList<Tensor>, Tensor>
 
     public override Tensor forward(IReadOnlyList<Tensor> features)
     {
-        var logits = classifier.forward(decoder.forward(features));                         // [B, K, h0, w0]
+        var logits = classifier.AutocastForward(decoder.forward(features));                 // [B, K, h0, w0]
         return DenseUpsample.ByStride(logits, finestStride);                                // [B, K, h0*s, w0*s]
     }
 }

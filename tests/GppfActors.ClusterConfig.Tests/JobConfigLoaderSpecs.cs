@@ -1,7 +1,9 @@
 using GppfActors.Actors.Sampling;
 using GppfActors.ClusterConfig.Jobs;
+using GppfActors.ClusterConfig.Workloads;
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Optim;
+using GppfActors.Model.Precision;
 using GppfActors.Model.Routing;
 using GppfActors.Tasks.Definitions;
 using GppfActors.Tasks.Layouts;
@@ -106,6 +108,20 @@ public class JobConfigLoaderSpecs
         Assert.Equal(SamplingMode.PerBatch, job.Sampling.Mode);
     }
 
+    [Fact]
+    public void Should_train_in_fp32_unless_bf16_is_asked_for_and_keep_the_precision_in_the_resolved_json()
+    {
+        var (plain, _) = JobConfigLoader.Load("cpu-small", []);
+        Assert.Equal(ComputePrecision.Fp32, plain.Train.Precision);
+
+        var (job, json) = JobConfigLoader.Load("cpu-small", ["train.precision=bf16"]);
+        Assert.Equal(ComputePrecision.Bf16, job.Train.Precision);
+        Assert.Contains("\"precision\": \"bf16\"", json);
+        Assert.Equal(ComputePrecision.Bf16, JobConfigLoader.FromResolvedJson(json).Train.Precision);
+        using var network = TaskWorkload.BuildNetwork(job);
+        Assert.Equal(ComputePrecision.Bf16, network.Precision);
+    }
+
     [Theory]
     [InlineData("optimizer.lr=-1", "optimizer.lr")]
     [InlineData("tasks.shapes_cls.batch_size=0", "tasks.shapes_cls.batch_size")]
@@ -125,6 +141,7 @@ public class JobConfigLoaderSpecs
     [InlineData("observability.metrics_host=", "observability.metrics_host")]
     [InlineData("backbone.activation_checkpointing=some", "backbone.activation_checkpointing")]
     [InlineData("backbone.activation_checkpointing_every=0", "backbone.activation_checkpointing_every")]
+    [InlineData("train.precision=fp16", "train.precision")]
     public void Should_name_the_key_when_a_value_is_invalid(string assignment, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => JobConfigLoader.Load("cpu-small", [assignment]));
