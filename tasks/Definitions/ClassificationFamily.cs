@@ -50,7 +50,7 @@ internal sealed class ClassificationFamily(TaskDefinition task) : ITaskFamily
         return new TaskLoss(loss, [
             new NamedScalar("loss_cls", loss.detach()),
             new NamedScalar("top1", top1),
-            new NamedScalar("mix_lambda", tensor((float)input.MixLambda)),
+            new NamedScalar("mix_lambda", tensor((float)input.MixLambda, device: output.device)),
         ]);
     }
 

@@ -54,7 +54,7 @@ internal sealed class InstanceSegmentationFamily(TaskDefinition task, BackboneCo
             new NamedScalar("loss_ctr", terms.Centerness.detach()),
             new NamedScalar("loss_mask", mask.detach()),
             new NamedScalar("num_pos", terms.NumPositives),
-            new NamedScalar("num_mask", tensor((float)numInstances)),
+            new NamedScalar("num_mask", tensor((float)numInstances, device: output.device)),
         ]);
     }
 
