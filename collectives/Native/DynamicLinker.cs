@@ -10,6 +10,9 @@ namespace GppfActors.Collectives.Native;
 /// </summary>
 internal static partial class DynamicLinker
 {
+    /// <summary>RTLD_LAZY: resolve function symbols at their first call.</summary>
+    public const int Lazy = 0x1;
+
     /// <summary>RTLD_NOW: resolve every undefined symbol before dlopen returns.</summary>
     public const int Now = 0x2;
 

@@ -34,7 +34,14 @@ public static class LibTorchLoader
     public const string WrapperFile = "libLibTorchSharp.so";
 
     /// <summary>
-    /// The files to load from <paramref name="installation"/>, in order; throws
+    /// PyTorch's library of dependencies (a pip wheel's CUDA libraries in <c>nvidia/*/lib</c>, OpenMP),
+    /// which <c>import torch</c> opens with RTLD_GLOBAL before anything else; loaded first when present.
+    /// </summary>
+    public const string GlobalDepsFile = "libtorch_global_deps.so";
+
+    /// <summary>
+    /// The files to load from <paramref name="installation"/>, in order (<see cref="GlobalDepsFile"/>
+    /// first where the installation has it, as <c>import torch</c> does); throws
     /// <see cref="LibTorchNotFoundException"/> naming the first missing CPU library. A missing CUDA
     /// library leaves out both CUDA ones (then the process runs on the CPU only).
     /// </summary>
@@ -42,6 +49,11 @@ public static class LibTorchLoader
     {
         hasCuda = LoadOrder.Where(l => l.Cuda).All(l => File.Exists(Path.Combine(installation.LibDir, l.File)));
         var files = new List<string>();
+        string globalDeps = Path.Combine(installation.LibDir, GlobalDepsFile);
+        if (File.Exists(globalDeps))
+        {
+            files.Add(globalDeps);
+        }
         foreach (var (file, cuda) in LoadOrder)
         {
             string path = Path.Combine(installation.LibDir, file);
@@ -98,6 +110,18 @@ public static class LibTorchLoader
         var files = Plan(installation, out bool hasCuda);
         foreach (string file in files)
         {
+            if (Path.GetFileName(file) == GlobalDepsFile)
+            {
+                // As torch/__init__.py's _load_global_deps: its DT_NEEDED entries bring in the CUDA
+                // libraries of pip's nvidia packages (found through its RUNPATH), so that libtorch_cuda
+                // and the libraries they open later by name find them already loaded.
+                if (DynamicLinker.TryOpen(file, DynamicLinker.Lazy | DynamicLinker.Global, out string? error) == IntPtr.Zero)
+                {
+                    throw new LibTorchBindingException($"{file} (LibTorch {installation.Version} via {installation.Origin}) does not load: {error}. " +
+                        "It names the libraries PyTorch needs (on a CUDA wheel: pip's nvidia-* packages); install the missing one or reinstall PyTorch.");
+                }
+                continue;
+            }
             try
             {
                 NativeLibrary.Load(file);

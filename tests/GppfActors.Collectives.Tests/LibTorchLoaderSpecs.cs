@@ -95,6 +95,26 @@ public sealed class LibTorchLoaderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_load_pytorchs_global_dependencies_first_when_the_installation_has_them()
+    {
+        string lib = PipTorch("2.11.0+cu130", cuda: true);
+        File.WriteAllText(Path.Combine(lib, LibTorchLoader.GlobalDepsFile), "");
+        var plan = LibTorchLoader.Plan(PyTorchInstallation.FromLibDir(lib, "test"), out _);
+        Assert.Equal(["libtorch_global_deps.so", "libc10.so", "libtorch_cpu.so", "libc10_cuda.so", "libtorch_cuda.so", "libtorch.so"], plan.Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Should_refuse_global_dependencies_that_do_not_load_naming_the_file_and_the_linkers_reason()
+    {
+        string lib = PipTorch("2.11.0+cu130", cuda: true);
+        File.WriteAllText(Path.Combine(lib, LibTorchLoader.GlobalDepsFile), "not a shared object");
+        var error = Assert.Throws<LibTorchBindingException>(() => LibTorchLoader.Load(PyTorchInstallation.FromLibDir(lib, "test"), AppContext.BaseDirectory));
+        Assert.Contains(Path.Combine(lib, LibTorchLoader.GlobalDepsFile), error.Message);
+        Assert.Contains("nvidia", error.Message);
+        Assert.Null(LibTorchLoader.Current);   // nothing was loaded, nothing recorded
+    }
+
+    [Fact]
     public void Should_read_the_version_from_version_py_or_a_libtorch_archives_build_version()
     {
         string lib = PipTorch("2.10.0+cu128", cuda: false);
