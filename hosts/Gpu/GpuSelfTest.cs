@@ -35,6 +35,7 @@ internal static class GpuSelfTest
             ("NCCL watchdog aborts a communicator missing a rank, a new one works", checks.NcclAbortAndRecover),
             ("step on cuda:0 through a 1-rank NCCL group (SyncBN, task average) equals the CPU step", checks.CudaStepEqualsCpuStep),
             ("200 steps on cuda:0: the loss falls", checks.TrainingLossFalls),
+            ("bf16 mixed precision on cuda:0 follows fp32 (first-step loss within 2 %, loss falls, fp32 parameters), step time vs fp32", checks.Bf16OnCuda),
             ("gppf train on the GPUs: device actors on CUDA, NCCL groups set up by the actors, checkpoints, identical replicas", checks.ActorsTrainOnCuda),
             ("step time cuda:0 vs CPU", checks.StepTimeGpuVsCpu),
             ("step time TorchSharp vs PyTorch eager on cuda:0 (goal <= 1.10)", checks.TorchSharpVsPyTorch),

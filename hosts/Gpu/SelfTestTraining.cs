@@ -3,6 +3,7 @@ using GppfActors.Collectives;
 using GppfActors.Model.Backbone;
 using GppfActors.Model.Network;
 using GppfActors.Model.Optim;
+using GppfActors.Model.Precision;
 using GppfActors.Model.Routing;
 using GppfActors.Model.Training;
 using TorchSharp;
@@ -27,14 +28,18 @@ internal static class SelfTestTraining
     /// <paramref name="steps"/> steps on <paramref name="device"/>; <paramref name="group"/> is the
     /// device's 1-rank group (NCCL on CUDA), or null for the CPU's in-process group.
     /// </summary>
-    public static Result Run(Device device, ICollectiveGroup? group, int steps, long seed, bool small = false, int numUnits = 2, bool syncBatchNorm = true)
+    public static Result Run(Device device, ICollectiveGroup? group, int steps, long seed, bool small = false, int numUnits = 2, bool syncBatchNorm = true,
+        ComputePrecision precision = ComputePrecision.Fp32)
     {
         if (group is null && device.type != DeviceType.CPU)
         {
             throw new ArgumentException($"a group is needed on {device}");
         }
         var config = small ? BackboneConfig.Small(numUnits) : BackboneConfig.Tiny(numUnits);
-        var network = new GppfNetwork(config, [new TaskHeadSpec(Task, (channels, g) => new ClassifierHead(channels[^1], NumClasses, g))], seed);
+        var network = new GppfNetwork(config, [new TaskHeadSpec(Task, (channels, g) => new ClassifierHead(channels[^1], NumClasses, g))], seed)
+        {
+            Precision = precision,
+        };
         if (device.type != DeviceType.CPU)
         {
             // Built on the CPU (its initialisation draws from CPU generators), then moved; whether a
