@@ -1,3 +1,4 @@
+using GppfActors.Model.Precision;
 using GppfActors.Tasks.Definitions;
 using GppfActors.Tasks.Tests.Support;
 using GppfActors.Tasks.Training;
@@ -27,6 +28,30 @@ public class TaskTrainerSpecs(ITestOutputHelper output)
         output.WriteLine($"{family}: {string.Join(" ", losses.Select(l => l.ToString("F4")))}");
         double first = losses.Take(3).Average(), last = losses.TakeLast(3).Average();
         Assert.True(last < 0.8 * first, $"{family}: mean loss of the first 3 steps {first:F4}, of the last 3 {last:F4}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Families))]
+    public void Should_follow_the_fp32_step_and_lower_the_loss_when_training_in_bf16(TaskFamily family)
+    {
+        using var fp32 = new TinyTraining(TinyData.Task(family));
+        using var bf16 = new TinyTraining(TinyData.Task(family), precision: ComputePrecision.Bf16);
+        double reference = fp32.Step(0).Loss;
+        var losses = new List<double>();
+        for (int step = 0; step < 20; step++)
+        {
+            var result = bf16.Step(step);
+            Assert.True(double.IsFinite(result.Loss), $"step {step}: loss {result.Loss}");
+            losses.Add(result.Loss);
+        }
+        output.WriteLine($"{family} bf16: {string.Join(" ", losses.Select(l => l.ToString("F4")))} (fp32 step 0: {reference:F4})");
+        // Same weights, same batch: the heads' and the backbone's products in bf16 move the loss by
+        // a rounding error, not more.
+        Assert.InRange(Math.Abs(losses[0] - reference) / reference, 0, 0.05);
+        Assert.NotEqual(reference, losses[0]);
+        double first = losses.Take(3).Average(), last = losses.TakeLast(3).Average();
+        Assert.True(last < 0.8 * first, $"{family}: mean loss of the first 3 bf16 steps {first:F4}, of the last 3 {last:F4}");
+        Assert.All(bf16.Replica.Network.parameters(), p => Assert.Equal(TorchSharp.torch.ScalarType.Float32, p.dtype));
     }
 
     [Fact]
