@@ -13,7 +13,7 @@
 set -euo pipefail
 
 archive=${1:?usage: $0 gppf-gpu-linux-x64.tar.gz [OUT_DIR]}
-out=${2:-gpu-selftest-$(hostname)-$(date -u +%Y%m%dT%H%M%SZ)}
+out=${2:-gpu-selftest-$(uname -n)-$(date -u +%Y%m%dT%H%M%SZ)}
 python=${PYTHON:-python3}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -88,6 +88,6 @@ if [ -f "$bench" ]; then
 else
   echo "no $bench beside this script: the TorchSharp-vs-PyTorch ratio will not run" >&2
 fi
-PYTHON=$python "$work/gppf" gpu-selftest --torch-lib "$torch_lib" --out "$out" "${bench_args[@]}" 2>&1 | tee "$out/selftest.log" || status=${PIPESTATUS[0]}
+PYTHON=$python "$work/gppf" gpu-selftest --torch-lib "$torch_lib" --out "$out" ${bench_args[@]+"${bench_args[@]}"} 2>&1 | tee "$out/selftest.log" || status=${PIPESTATUS[0]}
 echo "== report in $out (exit $status)"
 exit "$status"
