@@ -234,7 +234,13 @@ internal sealed class SelfTestChecks(GpuSelfTestOptions options)
     {
         NeedCuda();
         using var group = Nccl().Join(NcclSpec(1, options.TimeoutSeconds), 0, 0);
-        var run = SelfTestTraining.Run(new Device(DeviceType.CUDA, 0), group, steps: 200, seed: 5, small: true);
+        return LossFalls(new Device(DeviceType.CUDA, 0), group);
+    }
+
+    /// <summary>The loss-falls check on <paramref name="device"/> (its group; null: the CPU's in-process one).</summary>
+    internal static string LossFalls(Device device, ICollectiveGroup? group)
+    {
+        var run = SelfTestTraining.Run(device, group, steps: 200, seed: 5, small: true);
         double first = run.Losses.Take(20).Average();
         double last = run.Losses.Skip(180).Average();
         if (!(last < 0.8 * first))
@@ -247,21 +253,26 @@ internal sealed class SelfTestChecks(GpuSelfTestOptions options)
     /// <summary>
     /// bf16 mixed precision on cuda:0 (<c>train.precision=bf16</c>): 60 steps of the small backbone
     /// from the same weights and batches as an fp32 run. The first step's loss (same weights, same
-    /// batch) agrees within 2 %, the late losses fall as fp32's do, the parameters stay fp32; the
-    /// step times of both are reported side by side.
+    /// batch) agrees within 2 %, the loss falls as fp32's does, the parameters stay fp32; the step
+    /// times of both are reported side by side.
     /// </summary>
     public string Bf16OnCuda()
     {
         NeedCuda();
-        const int Steps = 60;
         using var group = Nccl().Join(NcclSpec(1, options.TimeoutSeconds), 0, 0);
-        var device = new Device(DeviceType.CUDA, 0);
+        return Bf16FollowsFp32(new Device(DeviceType.CUDA, 0), group);
+    }
+
+    /// <summary>The bf16 check on <paramref name="device"/> (its group; null: the CPU's in-process one).</summary>
+    internal static string Bf16FollowsFp32(Device device, ICollectiveGroup? group)
+    {
+        const int Steps = 60;
         var fp32 = SelfTestTraining.Run(device, group, Steps, seed: 7, small: true);
         var bf16 = SelfTestTraining.Run(device, group, Steps, seed: 7, small: true, precision: ComputePrecision.Bf16);
         double firstGap = Math.Abs(bf16.Losses[0] - fp32.Losses[0]) / Math.Max(1e-6, Math.Abs(fp32.Losses[0]));
         double late32 = fp32.Losses.Skip(Steps - 10).Average(), late16 = bf16.Losses.Skip(Steps - 10).Average();
         double early16 = bf16.Losses.Take(10).Average();
-        string figures = $"first-step loss gap {firstGap:P2}; mean loss of the last 10 steps fp32 {late32:F3}, bf16 {late16:F3}; " +
+        string figures = $"first-step loss gap {firstGap:P2}; mean loss of the first 10 bf16 steps {early16:F3}, of the last 10 fp32 {late32:F3}, bf16 {late16:F3}; " +
             $"{fp32.MedianStepSeconds * 1000:F1} ms (fp32) vs {bf16.MedianStepSeconds * 1000:F1} ms (bf16) per step, ratio {bf16.MedianStepSeconds / fp32.MedianStepSeconds:F2}";
         if (bf16.State.FirstOrDefault(kv => kv.Value.is_floating_point() && kv.Value.dtype != ScalarType.Float32) is { Key: { } key } other)
         {
@@ -269,7 +280,7 @@ internal sealed class SelfTestChecks(GpuSelfTestOptions options)
         }
         if (firstGap > 0.02 || !double.IsFinite(late16) || !(late16 < 0.8 * early16))
         {
-            throw new CheckFailed($"bf16 does not follow fp32: {figures}; bf16's first 10 steps {early16:F3}");
+            throw new CheckFailed($"bf16 does not follow fp32: {figures}");
         }
         return figures;
     }

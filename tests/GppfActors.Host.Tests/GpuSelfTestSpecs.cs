@@ -40,6 +40,17 @@ public sealed class GpuSelfTestSpecs : IDisposable
         Assert.Contains($"{passed} passed, {checks.Count - passed} failed", run.Output.Split('\n').Select(l => l.Trim()));
     }
 
+    [Fact]
+    public void Should_pass_the_training_checks_of_the_self_test_when_their_steps_run_on_the_cpu()
+    {
+        // The checks' own logic (steps, thresholds, figures) on the CPU's in-process group, so that
+        // a GPU run fails only for what the GPU does differently.
+        string falls = SelfTestChecks.LossFalls(CPU, null);
+        Assert.Contains("ms per step", falls);
+        string bf16 = SelfTestChecks.Bf16FollowsFp32(CPU, null);
+        Assert.Contains("ratio", bf16);
+    }
+
     [Theory]
     [InlineData(true, "gpu-selftest", "--out", "x")]
     [InlineData(true, "--torch-lib", "/opt/torch/lib", "gpu-selftest")]
