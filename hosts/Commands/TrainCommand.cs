@@ -7,6 +7,7 @@ using GppfActors.ClusterConfig.Node;
 using GppfActors.Host.Logging;
 using GppfActors.Host.Training;
 using GppfActors.Host.Web;
+using GppfActors.Model.Precision;
 using Serilog.Events;
 using Spectre.Console;
 
@@ -146,7 +147,8 @@ internal static class TrainCommand
             return CannotStart;
         }
         output.Line(LogEventLevel.Information, $"[bold]gppf {commandName}[/] job [bold]{Markup.Escape(job.Name)}[/]: {job.Tasks.Count} tasks, backbone {job.Backbone.Preset} x{job.Backbone.NumUnits} units, " +
-            $"{job.Routing.Mode.ToString().ToLowerInvariant()} routing, {job.Sampling.Mode.ToString().ToLowerInvariant()} sampling, sync BN {(job.SyncBatchNorm ? "on" : "off")}, devices {job.Train.Devices}");
+            $"{job.Routing.Mode.ToString().ToLowerInvariant()} routing, {job.Sampling.Mode.ToString().ToLowerInvariant()} sampling, sync BN {(job.SyncBatchNorm ? "on" : "off")}, " +
+            $"{(job.Train.Precision == ComputePrecision.Fp32 ? "fp32" : "bf16 mixed precision")}, devices {job.Train.Devices}");
 
         // The live view binds before the run starts, so a port in use refuses the start with nothing changed.
         var live = new LiveState(LiveViewOptions.Describe(job, "this process"), hostsTraining: true);
