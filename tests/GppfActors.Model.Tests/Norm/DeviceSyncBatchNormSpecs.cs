@@ -281,6 +281,40 @@ public class DeviceSyncBatchNormSpecs
     }
 
     [Fact]
+    public void Should_stage_plain_batchnorm_statistics_as_libtorch_updates_them_when_no_group_is_bound()
+    {
+        // Per-device batch norm inside a step (a group of one, or the SyncBN ablation): two calls in
+        // one step, staged and then committed, against BatchNorm2d's own updates and the host path.
+        (float[] Exchange, Tensor Mean, Tensor Var, long Tracked, Tensor Unchanged) Run(bool onDevice)
+        {
+            var sync = new NormSync { ForceDeviceStatistics = onDevice };
+            var bn = new SyncBatchNorm2d("bn", C, sync);
+            sync.BeginStep(null, fuseUnits: false);
+            bn.forward(Inputs(0, 0, 5, 3).X);
+            bn.forward(Inputs(0, 1, 5, 3).X);
+            var unchanged = bn.RunningMean.clone();        // staged only: the buffer waits for the commit
+            var exchange = RunningStatsAverage.Pack([bn]);
+            sync.CommitRunningStats();
+            sync.EndStep();
+            return (exchange, bn.RunningMean.clone(), bn.RunningVar.clone(), bn.NumBatchesTracked.item<long>(), unchanged);
+        }
+
+        var reference = NativeBn(0);
+        reference.forward(Inputs(0, 0, 5, 3).X);
+        reference.forward(Inputs(0, 1, 5, 3).X);
+        var host = Run(onDevice: false);
+        var device = Run(onDevice: true);
+
+        TensorAssert.Equal(device.Unchanged, zeros(C), "running mean before the commit");
+        TensorAssert.Close(device.Mean, reference.running_mean!, rtol: 1e-6, what: "running mean");
+        TensorAssert.Close(device.Var, reference.running_var!, rtol: 1e-6, what: "running var");
+        Assert.Equal(2, device.Tracked);
+        TensorAssert.Equal(device.Mean, host.Mean, "running mean against the host path");
+        TensorAssert.Equal(device.Var, host.Var, "running var against the host path");
+        Assert.Equal(host.Exchange, device.Exchange);      // what the ablation's exchange sends
+    }
+
+    [Fact]
     public void Should_keep_the_live_tensor_count_flat_when_checkpointed_device_steps_repeat()
     {
         var live = Devices.Run(World, (rank, group) =>
