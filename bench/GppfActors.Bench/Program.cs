@@ -9,7 +9,8 @@ using GppfActors.Model.Training;
 using static TorchSharp.torch;
 
 // Measures training-step times of the model core side by side and prints ratios:
-//   soft N=2 / static (N=1), hard N=2 / static, SyncBN over 2 in-process devices / plain BN.
+//   soft N=2 / static (N=1), hard N=2 / static, SyncBN over 2 in-process devices / plain BN, and
+//   SyncBN's device-resident statistics (forced on the CPU; meant for GPUs) / its host path.
 // Configurations are interleaved round by round so machine drift hits all of them alike;
 // each figure is the median over rounds of the mean step time within a round. Beside wall time it
 // reports the process's CPU time per step: on a machine shared with other jobs, wall time mostly
@@ -19,10 +20,10 @@ var options = BenchOptions.Parse(args);
 Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {RuntimeVersion()}, libtorch {__version__}");
 Console.WriteLine($"config: backbone small, batch {options.Batch}, image {options.ImageSize}x{options.ImageSize}, {options.Rounds} rounds x {options.Steps} steps, {options.Warmup} warm-up steps, libtorch threads {options.Cores} (1 device) / {Math.Max(1, options.Cores / 2)} (2 devices)");
 
-string[] names = ["static", "static-plain", "soft", "hard", "syncbn", "plainbn", "syncbn-shared", "plainbn-shared"];
+string[] names = ["static", "static-plain", "soft", "hard", "syncbn", "plainbn", "syncbn-shared", "plainbn-shared", "syncbn-device"];
 var wall = names.ToDictionary(n => n, _ => new List<double>());
 var cpu = names.ToDictionary(n => n, _ => new List<double>());
-var waits = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [], ["syncbn-shared"] = [], ["plainbn-shared"] = [] };
+var waits = new Dictionary<string, List<double>> { ["syncbn"] = [], ["plainbn"] = [], ["syncbn-shared"] = [], ["plainbn-shared"] = [], ["syncbn-device"] = [] };
 
 // Runs one configuration for options.Steps steps and records its wall and CPU time per step.
 void Measure(string name, Func<double> run)
@@ -57,15 +58,17 @@ for (int round = 0; round < options.Rounds; round++)
             Bench.RunPair(options, syncBn: true, options.Warmup, share);
             Bench.RunPair(options, syncBn: false, options.Warmup, share);
         }
+        Bench.RunPair(options, syncBn: true, options.Warmup, deviceStatistics: true);
     }
-    foreach (var (name, syncBn, share) in new[] { ("syncbn", true, false), ("plainbn", false, false), ("syncbn-shared", true, true), ("plainbn-shared", false, true) })
+    foreach (var (name, syncBn, share, device) in new[] { ("syncbn", true, false, false), ("plainbn", false, false, false), ("syncbn-shared", true, true, false), ("plainbn-shared", false, true, false), ("syncbn-device", true, false, true) })
     {
-        Measure(name, () => Bench.RunPair(options, syncBn, options.Steps, share));
+        Measure(name, () => Bench.RunPair(options, syncBn, options.Steps, share, device));
         waits[name].Add(Bench.LastPairWaitSeconds);
     }
     Console.WriteLine($"round {round + 1}: static {wall["static"][^1] * 1e3:0.0} ms, soft {wall["soft"][^1] * 1e3:0.0} ms, hard {wall["hard"][^1] * 1e3:0.0} ms, " +
         $"syncbn x2 {wall["syncbn"][^1] * 1e3:0.0} ms, plain bn x2 {wall["plainbn"][^1] * 1e3:0.0} ms, " +
-        $"shared weights: syncbn x2 {wall["syncbn-shared"][^1] * 1e3:0.0} ms, plain bn x2 {wall["plainbn-shared"][^1] * 1e3:0.0} ms");
+        $"shared weights: syncbn x2 {wall["syncbn-shared"][^1] * 1e3:0.0} ms, plain bn x2 {wall["plainbn-shared"][^1] * 1e3:0.0} ms, " +
+        $"syncbn device statistics x2 {wall["syncbn-device"][^1] * 1e3:0.0} ms");
 }
 
 double Median(List<double> xs)
@@ -90,6 +93,8 @@ void Table(string title, Dictionary<string, List<double>> times)
     double syncShared = Median(times["syncbn-shared"]), plainShared = Median(times["plainbn-shared"]);
     Console.WriteLine($"| plain BN, 2 devices sharing weights | {plainShared * 1e3:0.0} | {plainShared / plain:0.00} x plain BN with replicas | |");
     Console.WriteLine($"| SyncBN, 2 devices sharing weights | {syncShared * 1e3:0.0} | {syncShared / plainShared:0.00} x plain BN sharing weights | <= 1.10 |");
+    double syncDevice = Median(times["syncbn-device"]);
+    Console.WriteLine($"| SyncBN, 2 in-process devices, device-resident statistics (forced on the CPU) | {syncDevice * 1e3:0.0} | {syncDevice / sync:0.00} x SyncBN host path | (GPU path) |");
 }
 
 Table("wall time", wall);
@@ -168,8 +173,11 @@ internal sealed class Bench : IDisposable
     /// <summary>Mean seconds per step a device of the last pair run spent waiting in collectives.</summary>
     public static double LastPairWaitSeconds { get; private set; }
 
-    /// <summary>Mean seconds per step of two devices stepping together (slowest device), with SyncBN or plain BN, each with a replica or both sharing one copy of the weights.</summary>
-    public static double RunPair(BenchOptions options, bool syncBn, int steps, bool share = false)
+    /// <summary>
+    /// Mean seconds per step of two devices stepping together (slowest device), with SyncBN or plain BN,
+    /// each with a replica or both sharing one copy of the weights, SyncBN on its host or device path.
+    /// </summary>
+    public static double RunPair(BenchOptions options, bool syncBn, int steps, bool share = false, bool deviceStatistics = false)
     {
         var hub = new InProcessCollectiveHub(1, 2, TimeSpan.FromSeconds(60));
         using var shared = share ? new SharedModel(Network(1, 1), new OptimizerConfig(OptimizerKind.Sgd)) : null;
@@ -178,6 +186,7 @@ internal sealed class Bench : IDisposable
         var threads = Enumerable.Range(0, 2).Select(rank => new Thread(() =>
         {
             using var bench = new Bench(1, RoutingMode.Soft, options, seed: 1 + rank, shared);
+            bench.replica.Network.Sync.ForceDeviceStatistics = deviceStatistics;
             using var group = hub.Join(rank);
             bench.Time(group, 1, syncBn); // first step allocates optimizer state
             group.Barrier();

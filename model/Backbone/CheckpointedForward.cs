@@ -59,6 +59,7 @@ internal sealed class CheckpointedForward : autograd.SingleTensorFunction<Checkp
         var output = apply(args);
         if (call.ForwardFailure is { } failure)
         {
+            call.Tape.Release();
             ExceptionDispatchInfo.Throw(failure);
         }
         return output;
@@ -109,6 +110,7 @@ internal sealed class CheckpointedForward : autograd.SingleTensorFunction<Checkp
         {
             call.Sync.RecordFailure(e);
         }
+        call.Tape.Release();        // no replay will take the device statistics it holds
         return Zeros(ctx, call);
     }
 

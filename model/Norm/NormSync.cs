@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using GppfActors.Collectives;
+using TorchSharp;
 
 namespace GppfActors.Model.Norm;
 
@@ -32,6 +33,13 @@ public sealed class NormSync
     /// which keeps every device's sequence of collectives identical.
     /// </summary>
     public bool FuseUnits { get; set; }
+
+    /// <summary>
+    /// Makes the layers keep their batch statistics on the tensors' device (<see cref="DeviceBatchStatistics"/>)
+    /// even on the CPU, where they otherwise use the host path; for tests and benchmarks. Layers whose
+    /// buffers live on any other device (a GPU) always keep them there, whatever this says.
+    /// </summary>
+    public bool ForceDeviceStatistics { get; set; }
 
     /// <summary>True between <see cref="BeginStep"/> and <see cref="EndStep"/>.</summary>
     public bool InStep { get; private set; }
@@ -115,6 +123,14 @@ public sealed class NormSync
 
     internal void Stage(SyncBatchNorm2d bn) => staged.Add(bn);
 
+    /// <summary>
+    /// Whether <paramref name="bn"/> computes its statistics on its device: on a GPU every value the
+    /// host path reads back (per-channel sums, the all-reduced row, the staged update) would cost a
+    /// device synchronisation, several per BN call; on the CPU the host path is cheaper and stays the default.
+    /// </summary>
+    internal bool StatisticsOnDevice(SyncBatchNorm2d bn) =>
+        ForceDeviceStatistics || bn.RunningMean.device_type != DeviceType.CPU;
+
     /// <summary>Starts recording the statistics of a checkpointed layer's first pass into <paramref name="tape"/>.</summary>
     internal void BeginRecording(NormTape tape)
     {
@@ -136,9 +152,10 @@ public sealed class NormSync
         Replaying = tape;
     }
 
-    /// <summary>Ends a recording or a replay.</summary>
+    /// <summary>Ends a recording or a replay; a replayed tape is spent and lets go of its device tensors.</summary>
     internal void EndTape()
     {
+        Replaying?.Release();
         Recording = null;
         Replaying = null;
     }

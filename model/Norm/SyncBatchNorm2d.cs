@@ -22,6 +22,9 @@ namespace GppfActors.Model.Norm;
 /// When its lego layer is checkpointed, the recomputation in backward reuses the first pass's
 /// statistics (<see cref="NormSync.Replaying"/>): no second forward collective and no second
 /// running-statistics update; the backward collective runs once, in the recomputation's backward.
+/// On the device path (<see cref="NormSync.StatisticsOnDevice"/>) staged updates are device tensors
+/// and are written by device copies, so staging and committing read nothing back to the host; the
+/// per-device BN ablation's exchange (<see cref="WriteExchange"/>) still reads them, once per step.
 /// </remarks>
 public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
 {
@@ -36,6 +39,13 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
     private double[]? pendingMean;
     private double[]? pendingVar;
     private long pendingBatches;
+
+    // The same, staged by the device path (DeviceBatchStatistics) as tensors on the buffers' device,
+    // owned by this layer (outside every dispose scope); the batches an int64 scalar, since whether a
+    // fused unit ran anywhere is known only on the device.
+    private Tensor? stagedMean;
+    private Tensor? stagedVar;
+    private Tensor? stagedBatches;
 
     /// <summary>Creates the layer with weight 1, bias 0, running mean 0 and running variance 1.</summary>
     public SyncBatchNorm2d(string name, long numFeatures, NormSync sync, double eps = 1e-5, double momentum = 0.1)
@@ -124,12 +134,62 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
             num_batches_tracked.add_(1);
             return nn.functional.batch_norm(input, running_mean, running_var, weight, bias, true, Momentum, Eps);
         }
+        if (Sync.StatisticsOnDevice(this))
+        {
+            return PlainForwardOnDevice(input);
+        }
         using var scope = NewDisposeScope();
         var mean = pendingMean is null ? running_mean.clone() : ChannelValues.Vector(pendingMean, running_mean);
         var variance = pendingVar is null ? running_var.clone() : ChannelValues.Vector(pendingVar, running_var);
         var output = nn.functional.batch_norm(input, mean, variance, weight, bias, true, Momentum, Eps);
         SetPending(ChannelValues.ToDoubles(mean), ChannelValues.ToDoubles(variance), pendingBatches + 1);
         return output.MoveToOuterDisposeScope();
+    }
+
+    // The in-step per-device batch norm of the device path: libtorch updates copies of the staged
+    // (or committed) statistics on the device, and those copies become the staged update.
+    private Tensor PlainForwardOnDevice(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var (mean, variance, batches) = StagedOnDevice();
+        mean = mean.clone();
+        variance = variance.clone();
+        var output = nn.functional.batch_norm(input, mean, variance, weight, bias, true, Momentum, Eps);
+        SetStaged(mean, variance, batches + 1);
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The device path's <see cref="UpdateRunningStats(double[], double[], double)"/>: <paramref name="mean"/>
+    /// and <paramref name="biasedVar"/> float64 [C], <paramref name="count"/> a float64 scalar, all on the
+    /// buffers' device. A count of 0 (no device ran this unit) leaves the statistics as they are and
+    /// adds no batch, through a mask rather than a host branch.
+    /// </summary>
+    internal void UpdateRunningStats(Tensor mean, Tensor biasedVar, Tensor count)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var ran = count > 0;
+        var correction = count / (count - 1).clamp_min(1);             // n / (n - 1), and 1 for n <= 1 (counts are whole)
+        var (stagedOrBufferMean, stagedOrBufferVar, batches) = Sync.InStep
+            ? StagedOnDevice()
+            : (running_mean, running_var, num_batches_tracked);
+        var oldMean = stagedOrBufferMean.to_type(float64);
+        var oldVar = stagedOrBufferVar.to_type(float64);
+        // The host path's arithmetic, in the same order: (1 - m) old + m new, then rounded to the buffer's dtype.
+        // lerp with weight 0 or 1 gives start or end exactly (libtorch computes end - (end - start) * 0 for 1);
+        // it stands in for where(), which has no meta-device kernel in libtorch 2.10.
+        var keep = ran.to_type(float64);
+        var newMean = oldMean.lerp(oldMean * (1 - Momentum) + mean * Momentum, keep).to_type(running_mean.dtype);
+        var newVar = oldVar.lerp(oldVar * (1 - Momentum) + biasedVar * Momentum * correction, keep).to_type(running_var.dtype);
+        if (Sync.InStep)
+        {
+            SetStaged(newMean, newVar, batches + ran.to_type(int64));
+            return;
+        }
+        running_mean.copy_(newMean);
+        running_var.copy_(newVar);
+        num_batches_tracked.add_(ran.to_type(int64));
     }
 
     /// <summary>
@@ -179,6 +239,10 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
     /// <summary>Writes this layer's staged update into <paramref name="slot"/> (all zeros when nothing is staged).</summary>
     internal void WriteExchange(Span<float> slot)
     {
+        if (stagedMean is not null)
+        {
+            TakeStagedToHost();
+        }
         slot.Clear();
         if (pendingMean is null || pendingVar is null)
         {
@@ -216,6 +280,15 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
     /// <summary>Writes the staged update into the buffers; called by <see cref="NormSync.CommitRunningStats"/>.</summary>
     internal void CommitPending()
     {
+        if (stagedMean is not null && stagedVar is not null && stagedBatches is not null)
+        {
+            using var _ = no_grad();
+            running_mean.copy_(stagedMean);
+            running_var.copy_(stagedVar);
+            num_batches_tracked.add_(stagedBatches);
+            DiscardPending();
+            return;
+        }
         if (pendingMean is null || pendingVar is null)
         {
             return;
@@ -248,6 +321,7 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
         pendingMean = null;
         pendingVar = null;
         pendingBatches = 0;
+        DisposeStaged();
     }
 
     private bool IsCpuFloat32 => running_mean.device_type == TorchSharp.DeviceType.CPU && running_mean.dtype == ScalarType.Float32;
@@ -264,12 +338,75 @@ public sealed class SyncBatchNorm2d : nn.Module<Tensor, Tensor>
                 variance[i] = (float)variance[i];
             }
         }
-        if (pendingMean is null)
+        if (pendingMean is null && stagedMean is null)
         {
             Sync.Stage(this);
         }
+        DisposeStaged();
         pendingMean = mean;
         pendingVar = variance;
         pendingBatches = batches;
+    }
+
+    // The device path's staged update (or, in its absence, the buffers and no batches yet), as
+    // tensors of the current dispose scope or this layer's own.
+    private (Tensor Mean, Tensor Var, Tensor Batches) StagedOnDevice()
+    {
+        if (stagedMean is not null && stagedVar is not null && stagedBatches is not null)
+        {
+            return (stagedMean, stagedVar, stagedBatches);
+        }
+        if (pendingMean is not null && pendingVar is not null)
+        {
+            return (ChannelValues.Vector(pendingMean, running_mean), ChannelValues.Vector(pendingVar, running_var),
+                tensor(pendingBatches, device: num_batches_tracked.device));
+        }
+        return (running_mean, running_var, zeros_like(num_batches_tracked));
+    }
+
+    // Stages the device path's update; the tensors leave every dispose scope and belong to this layer.
+    private void SetStaged(Tensor mean, Tensor variance, Tensor batches)
+    {
+        if (pendingMean is null && stagedMean is null)
+        {
+            Sync.Stage(this);
+        }
+        pendingMean = null;
+        pendingVar = null;
+        pendingBatches = 0;
+        stagedMean = Replace(stagedMean, mean);
+        stagedVar = Replace(stagedVar, variance);
+        stagedBatches = Replace(stagedBatches, batches);
+    }
+
+    private static Tensor Replace(Tensor? old, Tensor value)
+    {
+        if (!ReferenceEquals(old, value))
+        {
+            old?.Dispose();
+        }
+        return value.DetachFromDisposeScope();
+    }
+
+    // The per-device BN ablation exchanges staged updates as host values (RunningStatsAverage).
+    private void TakeStagedToHost()
+    {
+        var mean = ChannelValues.ToDoubles(stagedMean!);
+        var variance = ChannelValues.ToDoubles(stagedVar!);
+        long batches = stagedBatches!.cpu().item<long>();
+        DisposeStaged();
+        pendingMean = mean;
+        pendingVar = variance;
+        pendingBatches = batches;
+    }
+
+    private void DisposeStaged()
+    {
+        stagedMean?.Dispose();
+        stagedVar?.Dispose();
+        stagedBatches?.Dispose();
+        stagedMean = null;
+        stagedVar = null;
+        stagedBatches = null;
     }
 }

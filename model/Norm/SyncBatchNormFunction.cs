@@ -26,6 +26,9 @@ namespace GppfActors.Model.Norm;
 /// the rest of the forward skips its collectives; a failure inside backward is always recorded and
 /// backward finishes with zero gradients, because an exception must not cross libtorch's frames.
 /// The step owner rethrows it with <see cref="NormSync.ThrowIfFailed"/>.
+/// Where. Here the statistics are host arrays: on the CPU that is the cheapest. Where every host
+/// read is a device synchronisation (a GPU), or when <see cref="NormSync.ForceDeviceStatistics"/>
+/// says so, <see cref="DeviceBatchStatistics"/> computes the same statistics as device tensors.
 /// The weight and bias gradients returned are this device's own share; task-average fusion
 /// combines them across devices afterwards. In fused mode the buffers hold one row per unit of the
 /// lego layer ([N, 2C+1] forward, [N, 2C] backward) and this device fills only its unit's row.
@@ -49,6 +52,11 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
         var sync = bn.Sync;
         try
         {
+            if (sync.StatisticsOnDevice(bn))
+            {
+                ctx.save_data("device", true);
+                return DeviceBatchStatistics.Normalise(ctx, x, weight, bias, bn);
+            }
             return Normalise(ctx, x, weight, bias, bn);
         }
         catch (Exception e) when (sync.InStep)
@@ -69,7 +77,9 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
             {
                 return Zeros(gradOutput, bn);
             }
-            return Gradients(ctx, gradOutput, bn);
+            return ctx.get_data("device") is true
+                ? DeviceBatchStatistics.Gradients(ctx, gradOutput, bn)
+                : Gradients(ctx, gradOutput, bn);
         }
         catch (Exception e)
         {
@@ -82,7 +92,7 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
     {
         using var scope = NewDisposeScope();
         var (count, ownMean, ownVar, ownInvStd) = bn.Sync.Replaying is { } tape
-            ? Replayed(tape.Take(bn))
+            ? Replayed(tape.Take<NormTape.Entry>(bn))
             : Statistics(x, bn);
         bn.Sync.Recording?.Record(bn, count, ownMean, ownVar, ownInvStd);
 
@@ -267,7 +277,7 @@ public sealed class SyncBatchNormFunction : autograd.SingleTensorFunction<SyncBa
     }
 
     // backward returns one entry per argument of apply: input, weight, bias, and null for the layer.
-    private static List<Tensor> Outer(Tensor[] gradients) =>
+    internal static List<Tensor> Outer(Tensor[] gradients) =>
         [.. gradients.Select(g => g.MoveToOuterDisposeScope()), null!];
 
     // Forward after a failure in this step: no collectives, no statistics; the step will be thrown away.
