@@ -23,19 +23,8 @@ public static class CheckpointReader
     /// </summary>
     public static CheckpointPayload Load(string directory, string? expectedManifestSha256)
     {
-        ArgumentNullException.ThrowIfNull(directory);
-        directory = Path.GetFullPath(directory);
-        if (!Directory.Exists(directory))
-        {
-            throw new CorruptCheckpointException(directory, ".", "the directory does not exist");
-        }
-        var manifest = ReadManifest(directory, expectedManifestSha256);
-        foreach (var entry in manifest.Files)
-        {
-            Verify(directory, entry);
-        }
-
-        var state = ReadState(directory, manifest);
+        directory = Path.GetFullPath(directory ?? throw new ArgumentNullException(nameof(directory)));
+        var state = VerifiedState(directory, expectedManifestSha256);
         var model = LoadTensors(directory, CheckpointLayout.ModelFile);
         try
         {
@@ -55,6 +44,35 @@ public static class CheckpointReader
             DisposeAll(model);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="directory"/> against its manifest as <see cref="Load(string)"/> does and
+    /// describes it (step, epoch, the job's resolved configuration) without reading a tensor: for
+    /// readers that load only the model file themselves (inspection, evaluation, export, a
+    /// fine-tuning start), which then need neither the optimizer state in memory nor a second read.
+    /// </summary>
+    /// <exception cref="CorruptCheckpointException">As <see cref="Load(string)"/>.</exception>
+    public static CheckpointDescription Describe(string directory)
+    {
+        directory = Path.GetFullPath(directory ?? throw new ArgumentNullException(nameof(directory)));
+        var state = VerifiedState(directory, expectedManifestSha256: null);
+        return new CheckpointDescription(directory, state.Step, state.Epoch, state.ConfigJson);
+    }
+
+    // Every file's size and SHA-256 against the manifest, then the non-tensor state.
+    private static CheckpointStateFile.Content VerifiedState(string directory, string? expectedManifestSha256)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new CorruptCheckpointException(directory, ".", "the directory does not exist");
+        }
+        var manifest = ReadManifest(directory, expectedManifestSha256);
+        foreach (var entry in manifest.Files)
+        {
+            Verify(directory, entry);
+        }
+        return ReadState(directory, manifest);
     }
 
     private static CheckpointManifest ReadManifest(string directory, string? expectedSha256)
@@ -166,3 +184,6 @@ public static class CheckpointReader
         }
     }
 }
+
+/// <summary>A verified checkpoint's directory (absolute), step, epoch and the resolved job configuration it was written with.</summary>
+public sealed record CheckpointDescription(string Directory, long Step, long Epoch, string ConfigJson);

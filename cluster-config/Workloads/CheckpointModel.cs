@@ -27,17 +27,26 @@ public sealed class CheckpointModel : IDisposable
 
     /// <summary>
     /// Opens <paramref name="path"/>: a checkpoint directory (step-N), or a run directory, whose
-    /// newest complete checkpoint is used. Every file is verified against the manifest first.
+    /// newest complete checkpoint is used. Every file is verified against the manifest first; then
+    /// only the model file is read, once (the optimizer state is hashed, never loaded).
     /// </summary>
     public static CheckpointModel Open(string path)
     {
         string directory = File.Exists(Path.Combine(path, CheckpointLayout.ManifestFile)) ? path : Newest(path);
-        using var payload = CheckpointReader.Load(directory);
-        var job = JobConfigLoader.FromResolvedJson(payload.ConfigJson);
+        var checkpoint = CheckpointReader.Describe(directory);
+        var job = JobConfigLoader.FromResolvedJson(checkpoint.ConfigJson);
         var network = new GppfNetwork(job.BackboneConfig, TaskFamilies.HeadSpecs(job.Tasks, job.BackboneConfig), (long)job.Seed);
-        StateDicts.LoadExact(network, Path.Combine(directory, CheckpointLayout.ModelFile));
+        try
+        {
+            StateDicts.LoadExact(network, Path.Combine(directory, CheckpointLayout.ModelFile));
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
         network.eval();
-        return new CheckpointModel(directory, job, network, payload.Step);
+        return new CheckpointModel(directory, job, network, checkpoint.Step);
     }
 
     public void Dispose() => Network.Dispose();

@@ -35,6 +35,27 @@ public sealed class CheckpointReaderSpecs : IDisposable
     }
 
     [Fact]
+    public void Should_describe_a_checkpoint_as_load_does_and_verify_the_optimizer_state_it_does_not_load()
+    {
+        var description = CheckpointReader.Describe(_record.Directory);
+        using (var payload = CheckpointReader.Load(_record.Directory))
+        {
+            Assert.Equal(payload.Step, description.Step);
+            Assert.Equal(payload.Epoch, description.Epoch);
+            Assert.Equal(payload.ConfigJson, description.ConfigJson);
+        }
+        Assert.Equal(30, description.Step);
+        Assert.Equal(Path.GetFullPath(_record.Directory), description.Directory);
+
+        var bytes = File.ReadAllBytes(FileOf(CheckpointLayout.OptimizerFile));
+        bytes[^1] ^= 0x01;
+        File.WriteAllBytes(FileOf(CheckpointLayout.OptimizerFile), bytes);
+        var exception = Assert.Throws<CorruptCheckpointException>(() => CheckpointReader.Describe(_record.Directory));
+        Assert.Equal(CheckpointLayout.OptimizerFile, exception.File);
+        Assert.Contains("hash mismatch", exception.Message);
+    }
+
+    [Fact]
     public void Should_throw_naming_the_file_when_a_file_is_truncated()
     {
         using (var stream = new FileStream(FileOf(CheckpointLayout.OptimizerFile), FileMode.Open))
