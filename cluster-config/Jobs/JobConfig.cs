@@ -178,7 +178,6 @@ public sealed record TrainSection(long MaxSteps = 500_000, string Devices = "cpu
         JobConfig.Check(StepTimeoutSeconds > 0 && double.IsFinite(StepTimeoutSeconds), "train.step_timeout_seconds", $"must be > 0, got {StepTimeoutSeconds}");
         JobConfig.Check(StepRetries >= 0, "train.step_retries", $"must be >= 0, got {StepRetries}");
         JobConfig.Check(MaxNonfiniteSteps >= 1, "train.max_nonfinite_steps", $"must be >= 1, got {MaxNonfiniteSteps}");
-        JobConfig.Check(Enum.IsDefined(Precision), "train.precision", $"must be fp32 or bf16, got {Precision}");
         JobConfig.Check(IntraOpThreads is >= 0 and <= 1024, "train.intra_op_threads", $"must be in [0, 1024] (0: the cores shared out among the process's CPU devices), got {IntraOpThreads}");
         Actors.Devices.DeviceId.ParseList(Devices, visibleGpus: 1);
     }
